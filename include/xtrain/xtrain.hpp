@@ -1,0 +1,11 @@
+/**
+ * @file xtrain.hpp
+ * @brief Umbrella header: includes every public part of xtrain.
+ */
+#ifndef XTRAIN_XTRAIN_HPP
+#define XTRAIN_XTRAIN_HPP
+
+#include "xtrain/version.hpp"
+#include "xtrain/core.hpp"
+
+#endif

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Installs the Debian packages xtrain needs for the given purposes, only those missing.
+#   bash scripts/deps.sh build test demo ci docs compare
+# build: compiler, CMake, Ninja, xtensor, xtensor-blas, OpenBLAS, zlib
+# test:  Catch2, Google Benchmark, the Fashion-MNIST package (real-data tests and smoke runs)
+# demo:  gnuplot (figures), the Fashion-MNIST package
+# ci:    clang 14 with its sanitizer and libFuzzer runtimes
+# docs:  Doxygen
+# compare: PyTorch (python3-torch), for the comparison scripts only
+set -euo pipefail
+
+declare -A groups=(
+  [build]="g++ cmake ninja-build ccache libxtensor-dev libxtensor-blas-dev libxsimd-dev libopenblas-dev zlib1g-dev"
+  [test]="catch2 libbenchmark-dev dataset-fashion-mnist"
+  [demo]="gnuplot-nox dataset-fashion-mnist"
+  [ci]="clang-14 libclang-rt-14-dev"
+  [docs]="doxygen"
+  [compare]="python3-torch python3-numpy"
+)
+
+want=()
+for g in "$@"; do
+  [[ -n "${groups[$g]+x}" ]] || { echo "deps.sh: unknown group '$g' (known: ${!groups[*]})" >&2; exit 2; }
+  # shellcheck disable=SC2206
+  want+=(${groups[$g]})
+done
+
+missing=()
+for p in "${want[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+# De-duplicate while keeping order.
+if [[ ${#missing[@]} -gt 0 ]]; then
+  mapfile -t missing < <(printf '%s\n' "${missing[@]}" | awk '!seen[$0]++')
+fi
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+  exit 0
+fi
+
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "deps.sh: these packages are missing and this is not a Debian system: ${missing[*]}" >&2
+  echo "deps.sh: install their equivalents, then run again." >&2
+  exit 1
+fi
+
+sudo=()
+if [[ $(id -u) -ne 0 ]]; then
+  if command -v sudo >/dev/null 2>&1; then
+    sudo=(sudo)
+  else
+    echo "deps.sh: not root and no sudo; as root run: apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+echo "deps.sh: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "deps.sh: done"

@@ -1,0 +1,29 @@
+// Counts heap allocations made through operator new, for the "nothing allocates per step" tests.
+// Link tests/support/alloc_counter.cpp into the test executable (it replaces the global operator
+// new and delete); then:
+//     xtrain::test::AllocationCounter count;
+//     ... code under test ...
+//     CHECK(count.allocations() == 0);
+#ifndef XTRAIN_TESTS_SUPPORT_ALLOC_COUNTER_HPP
+#define XTRAIN_TESTS_SUPPORT_ALLOC_COUNTER_HPP
+
+#include <cstddef>
+
+namespace xtrain::test
+{
+    // Total number of operator new calls in this process so far (all threads).
+    std::size_t total_allocations() noexcept;
+
+    // Counts the allocations made between its construction and a call to allocations().
+    class AllocationCounter
+    {
+    public:
+        AllocationCounter() noexcept : m_start(total_allocations()) {}
+        std::size_t allocations() const noexcept { return total_allocations() - m_start; }
+
+    private:
+        std::size_t m_start;
+    };
+}
+
+#endif
