@@ -7,5 +7,10 @@
 
 #include "xtrain/version.hpp"
 #include "xtrain/core.hpp"
+#include "xtrain/data.hpp"
+#include "xtrain/experiment.hpp"
+#include "xtrain/model.hpp"
+#include "xtrain/optim.hpp"
+#include "xtrain/train.hpp"
 
 #endif
