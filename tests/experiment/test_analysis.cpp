@@ -12,6 +12,7 @@
 #include "xtrain/core/random.hpp"
 #include "xtrain/experiment/analysis.hpp"
 #include "xtrain/experiment/gradient_noise_scale.hpp"
+#include "support/alloc_counter.hpp"
 
 using namespace xtrain;
 
@@ -304,6 +305,24 @@ TEST_CASE("The noise-scale estimators are exact on expected squared norms", "[ex
     const std::vector<float> v = {3.0f, 4.0f};
     CHECK(squared_norm(v) == 25.0);
     CHECK(squared_norm(v.data(), 1) == 9.0);
+}
+
+TEST_CASE("Feeding the noise-scale estimator every step allocates nothing", "[experiment][noise]")
+{
+    std::vector<float> small(1000, 0.5f);
+    std::vector<double> big(1000, 0.25);
+    GradientNoiseScale est;
+    est.update(8, squared_norm(small), 64, squared_norm(big));
+    test::AllocationCounter count;
+    double sink = 0.0;
+    for (int step = 0; step < 100; ++step)
+    {
+        small[static_cast<std::size_t>(step)] = 0.6f;
+        est.update(8, squared_norm(small), 64, squared_norm(big));
+        sink += est.b_simple();
+    }
+    CHECK(count.allocations() == 0);
+    CHECK(std::isfinite(sink));
 }
 
 TEST_CASE("B_simple on linear regression matches the closed-form truth", "[experiment][noise]")

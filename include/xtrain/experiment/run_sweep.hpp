@@ -58,7 +58,7 @@ namespace xtrain
     enum class ProgressMode
     {
         automatic,  ///< `live` when the log is standard error on a terminal, else `lines`
-        live,       ///< one status line redrawn in place with '\r'
+        live,       ///< one status line redrawn in place (carriage return, no new line)
         lines,      ///< one line per finished run
         quiet       ///< only the start and end messages
     };

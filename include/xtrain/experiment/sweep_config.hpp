@@ -50,6 +50,8 @@ namespace xtrain
     /**
      * @brief What differs between two configurations, field by field, for error messages:
      *        e.g. `lrs: folder has [0.1, 0.2], this sweep has [0.1, 0.3]`. Empty if they fingerprint alike.
+     * @param a the first configuration
+     * @param b the second configuration
      * @param a_name how to call @p a in the text (e.g. "the folder")
      * @param b_name how to call @p b in the text (e.g. "this sweep")
      */
