@@ -1096,6 +1096,8 @@ TEST_CASE("run_sweep validates its arguments before touching the folder", "[expe
     o.shard = ShardSpec{3, 3};
     CHECK_THROWS_WITH(run_sweep(c, dir, FakeTraining{}, o), Catch::Contains("shard"));
     CHECK_THROWS_WITH(run_sweep(c, dir, RunFunction{}, quiet_options()), Catch::Contains("run function"));
+    c.target.value = std::nan("");
+    CHECK_THROWS_WITH(run_sweep(c, dir, FakeTraining{}, quiet_options()), Catch::Contains("target.value must be finite"));
     c.grid.lrs.clear();
     CHECK_THROWS_WITH(run_sweep(c, dir, FakeTraining{}, quiet_options()), Catch::Contains("lrs must not be empty"));
     CHECK_FALSE(fs::exists(dir));

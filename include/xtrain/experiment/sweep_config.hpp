@@ -13,6 +13,7 @@
 #ifndef XTRAIN_EXPERIMENT_SWEEP_CONFIG_HPP
 #define XTRAIN_EXPERIMENT_SWEEP_CONFIG_HPP
 
+#include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -43,8 +44,13 @@ namespace xtrain
         std::string canonical_text() const;
         /** @brief 16 hexadecimal digits identifying the sweep (see the file comment). */
         std::string fingerprint() const { return detail::hex64(detail::fnv1a64(canonical_text())); }
-        /** @brief Validates the grid (throws std::invalid_argument). */
-        void validate() const { grid.validate(); }
+        /** @brief Validates the grid and the target (throws std::invalid_argument). */
+        void validate() const
+        {
+            grid.validate();
+            detail::require(!target.enabled() || std::isfinite(target.value), "xtrain::SweepConfig", "target.value",
+                            target.value, "must be finite");
+        }
     };
 
     /**
