@@ -1,0 +1,484 @@
+/**
+ * @file analysis.hpp
+ * @brief What the sweep's curves are about: best and largest stable learning rate per batch size,
+ *        how the best rate scales with the batch size, and steps to target against batch size.
+ *
+ * Everything here works on RunSummary values (summary.csv), so it gives the same answers on a
+ * single machine's folder and on merged shards.
+ *
+ * Cells and seeds. A *cell* is (optimizer, schedule, batch size, lr); its seeds are repeated runs.
+ * A metric of a cell is the median over its seeds (mean of the two middle values for an even
+ * count), with a diverged seed, or a seed whose metric is NaN, counted as the worst possible value
+ * (-inf for an accuracy, +inf for a loss). A cell whose median is not finite is therefore "diverged"
+ * for the purpose of choosing a learning rate: with 3 seeds that takes 2 diverged seeds, with 2 seeds
+ * one.
+ */
+#ifndef XTRAIN_EXPERIMENT_ANALYSIS_HPP
+#define XTRAIN_EXPERIMENT_ANALYSIS_HPP
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <limits>
+#include <map>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "xtrain/core/error.hpp"
+#include "xtrain/experiment/run_summary.hpp"
+
+namespace xtrain
+{
+    /** @brief The per-run number a learning rate is judged by. */
+    enum class Metric
+    {
+        final_val_accuracy,  ///< val_accuracy at the last evaluation (higher is better)
+        best_val_accuracy,   ///< max val_accuracy over the run (higher is better)
+        final_val_loss,      ///< val_loss at the last evaluation (lower is better)
+        min_val_loss,        ///< min val_loss over the run (lower is better)
+        final_train_loss     ///< train_loss at the last evaluation (lower is better)
+    };
+
+    /** @brief The name used in summary_by_batch.csv, e.g. "final_val_accuracy". */
+    inline const char* metric_name(Metric m) noexcept
+    {
+        switch (m)
+        {
+        case Metric::final_val_accuracy: return "final_val_accuracy";
+        case Metric::best_val_accuracy: return "best_val_accuracy";
+        case Metric::final_val_loss: return "final_val_loss";
+        case Metric::min_val_loss: return "min_val_loss";
+        case Metric::final_train_loss: break;
+        }
+        return "final_train_loss";
+    }
+
+    /** @brief Parses a name written by metric_name(); throws std::invalid_argument otherwise. */
+    inline Metric parse_metric(const std::string& name)
+    {
+        for (Metric m : {Metric::final_val_accuracy, Metric::best_val_accuracy, Metric::final_val_loss,
+                         Metric::min_val_loss, Metric::final_train_loss})
+        {
+            if (name == metric_name(m))
+            {
+                return m;
+            }
+        }
+        detail::require(false, "xtrain::parse_metric", "metric", "\"" + name + "\"",
+                        "must be final_val_accuracy, best_val_accuracy, final_val_loss, min_val_loss or "
+                        "final_train_loss");
+        return Metric::final_val_accuracy;
+    }
+
+    /** @brief True for the accuracies. */
+    inline bool higher_is_better(Metric m) noexcept
+    {
+        return m == Metric::final_val_accuracy || m == Metric::best_val_accuracy;
+    }
+
+    /** @brief The metric's value for one run (NaN when the run did not measure it). */
+    inline double metric_of(const RunSummary& s, Metric m) noexcept
+    {
+        switch (m)
+        {
+        case Metric::final_val_accuracy: return s.last.val_accuracy;
+        case Metric::best_val_accuracy: return s.best_val_accuracy;
+        case Metric::final_val_loss: return s.last.val_loss;
+        case Metric::min_val_loss: return s.min_val_loss;
+        case Metric::final_train_loss: break;
+        }
+        return s.last.train_loss;
+    }
+
+    /**
+     * @brief The metric summaries use when none is asked for: final_val_accuracy if any run measured
+     *        an accuracy, else final_val_loss if any measured a validation loss, else final_train_loss.
+     */
+    inline Metric default_metric(const std::vector<RunSummary>& runs) noexcept
+    {
+        bool acc = false;
+        bool vloss = false;
+        for (const auto& r : runs)
+        {
+            acc = acc || std::isfinite(r.last.val_accuracy);
+            vloss = vloss || std::isfinite(r.last.val_loss);
+        }
+        return acc ? Metric::final_val_accuracy : vloss ? Metric::final_val_loss : Metric::final_train_loss;
+    }
+
+    /**
+     * @brief Median of @p v (mean of the two middle values for an even count); NaN if empty.
+     *
+     * Infinite values take part (they encode diverged runs); NaN must not be passed.
+     */
+    inline double median(std::vector<double> v)
+    {
+        if (v.empty())
+        {
+            return std::numeric_limits<double>::quiet_NaN();
+        }
+        std::sort(v.begin(), v.end());
+        const std::size_t n = v.size();
+        if (n % 2 == 1)
+        {
+            return v[n / 2];
+        }
+        const double a = v[n / 2 - 1];
+        const double b = v[n / 2];
+        if (std::isinf(a))
+        {
+            return a;  // a diverged seed in the middle pair makes the cell diverged
+        }
+        if (std::isinf(b))
+        {
+            return b;
+        }
+        return a + (b - a) / 2;
+    }
+
+    /** @brief One cell (optimizer, schedule, batch size, lr) over its seeds. */
+    struct CellStats
+    {
+        std::string optimizer;       ///< optimizer name
+        std::string schedule;        ///< schedule label
+        std::size_t batch_size = 0;  ///< batch size
+        double lr = 0.0;             ///< learning rate
+        std::size_t seeds = 0;       ///< runs (seeds) in the cell
+        std::size_t diverged = 0;    ///< of which diverged
+        double value = 0.0;          ///< median of the metric over seeds, diverged counted as worst
+        double value_stable = 0.0;   ///< median over the non-diverged seeds only (NaN if none)
+        double steps_to_target = 0.0;     ///< median steps to target, +inf for seeds that missed it
+        double examples_to_target = 0.0;  ///< median examples to target, likewise
+        double epochs_to_target = 0.0;    ///< median epochs to target, likewise
+    };
+
+    /** @brief Groups runs into cells (ordered by optimizer, schedule, batch size, lr) and takes medians. */
+    inline std::vector<CellStats> cell_stats(const std::vector<RunSummary>& runs, Metric metric)
+    {
+        constexpr double inf = std::numeric_limits<double>::infinity();
+        const double worst = higher_is_better(metric) ? -inf : inf;
+        using CellKey = std::tuple<std::string, std::string, std::size_t, double>;
+        std::map<CellKey, std::vector<const RunSummary*>> groups;
+        for (const auto& r : runs)
+        {
+            groups[CellKey{r.key.optimizer, r.key.schedule, r.key.batch_size, r.key.lr}].push_back(&r);
+        }
+        std::vector<CellStats> out;
+        for (const auto& [k, members] : groups)
+        {
+            CellStats c;
+            std::tie(c.optimizer, c.schedule, c.batch_size, c.lr) = k;
+            c.seeds = members.size();
+            std::vector<double> all;
+            std::vector<double> stable;
+            std::vector<double> steps;
+            std::vector<double> examples;
+            std::vector<double> epochs;
+            for (const RunSummary* r : members)
+            {
+                const double v = metric_of(*r, metric);
+                if (r->diverged())
+                {
+                    ++c.diverged;
+                }
+                all.push_back(r->diverged() || std::isnan(v) ? worst : v);
+                if (!r->diverged() && !std::isnan(v))
+                {
+                    stable.push_back(v);
+                }
+                steps.push_back(r->target_reached ? static_cast<double>(r->to_target.step) : inf);
+                examples.push_back(r->target_reached ? static_cast<double>(r->to_target.examples) : inf);
+                epochs.push_back(r->target_reached ? r->to_target.epoch : inf);
+            }
+            c.value = median(all);
+            c.value_stable = median(stable);
+            c.steps_to_target = median(steps);
+            c.examples_to_target = median(examples);
+            c.epochs_to_target = median(epochs);
+            out.push_back(c);
+        }
+        return out;
+    }
+
+    /** @brief Per (optimizer, schedule, batch size): best lr, largest stable lr, steps to target. */
+    struct BatchSummary
+    {
+        std::string optimizer;       ///< optimizer name
+        std::string schedule;        ///< schedule label
+        std::size_t batch_size = 0;  ///< batch size
+        Metric metric = Metric::final_val_accuracy;  ///< what "best" means
+        std::size_t lrs_tried = 0;   ///< learning rates with at least one run
+        /** @brief lr whose median metric is best; NaN if every cell diverged. Ties go to the smaller lr. */
+        double best_lr = std::numeric_limits<double>::quiet_NaN();
+        double best_value = std::numeric_limits<double>::quiet_NaN();  ///< that median
+        std::size_t best_seeds = 0;  ///< seeds in the best cell
+        /** @brief The best lr is the smallest or largest lr tried: the optimum may lie outside the grid. */
+        bool best_at_edge = false;
+        /** @brief Largest lr at which no seed diverged; NaN if there is none. */
+        double largest_stable_lr = std::numeric_limits<double>::quiet_NaN();
+        /** @brief Smallest lr at which some seed diverged; NaN if none did. */
+        double smallest_diverged_lr = std::numeric_limits<double>::quiet_NaN();
+        /** @brief min over lr of the median steps to target; +inf if no lr reached it in most seeds. */
+        double steps_to_target = std::numeric_limits<double>::infinity();
+        double examples_to_target = std::numeric_limits<double>::infinity();  ///< median examples at that lr
+        double epochs_to_target = std::numeric_limits<double>::infinity();    ///< median epochs at that lr
+        double lr_to_target = std::numeric_limits<double>::quiet_NaN();       ///< the lr achieving steps_to_target
+    };
+
+    /**
+     * @brief The per-batch-size table (summary_by_batch.csv), ordered by optimizer, schedule, batch size.
+     *
+     * - best lr: the lr whose cell median (see the file comment) is best; cells with a non-finite
+     *   median are not eligible; exact ties go to the smaller lr (the safer choice);
+     * - largest stable lr: the largest lr none of whose seeds diverged (it need not be below every
+     *   diverged lr: smallest_diverged_lr says whether the boundary is clean);
+     * - steps to target (Shallue et al. 2019): for each lr the median over seeds of the steps to
+     *   target, a seed that missed the target counting +inf; then the minimum over lr (ties to the
+     *   smaller lr). +inf when no lr reached it in most of its seeds.
+     */
+    inline std::vector<BatchSummary> summarize_by_batch(const std::vector<RunSummary>& runs, Metric metric)
+    {
+        const std::vector<CellStats> cells = cell_stats(runs, metric);
+        std::vector<BatchSummary> out;
+        const bool up = higher_is_better(metric);
+        std::size_t i = 0;
+        while (i < cells.size())
+        {
+            std::size_t j = i;
+            while (j < cells.size() && cells[j].optimizer == cells[i].optimizer
+                   && cells[j].schedule == cells[i].schedule && cells[j].batch_size == cells[i].batch_size)
+            {
+                ++j;
+            }
+            // cells[i, j) share (optimizer, schedule, batch size) and are sorted by lr.
+            BatchSummary b;
+            b.optimizer = cells[i].optimizer;
+            b.schedule = cells[i].schedule;
+            b.batch_size = cells[i].batch_size;
+            b.metric = metric;
+            b.lrs_tried = j - i;
+            std::size_t best = j;
+            std::size_t fastest = j;
+            for (std::size_t k = i; k < j; ++k)
+            {
+                const CellStats& c = cells[k];
+                if (std::isfinite(c.value)
+                    && (best == j || (up ? c.value > cells[best].value : c.value < cells[best].value)))
+                {
+                    best = k;
+                }
+                if (c.diverged == 0)
+                {
+                    b.largest_stable_lr = c.lr;
+                }
+                else if (std::isnan(b.smallest_diverged_lr))
+                {
+                    b.smallest_diverged_lr = c.lr;
+                }
+                if (std::isfinite(c.steps_to_target)
+                    && (fastest == j || c.steps_to_target < cells[fastest].steps_to_target))
+                {
+                    fastest = k;
+                }
+            }
+            if (best != j)
+            {
+                b.best_lr = cells[best].lr;
+                b.best_value = cells[best].value;
+                b.best_seeds = cells[best].seeds;
+                b.best_at_edge = b.lrs_tried > 1 && (best == i || best == j - 1);
+            }
+            if (fastest != j)
+            {
+                b.steps_to_target = cells[fastest].steps_to_target;
+                b.examples_to_target = cells[fastest].examples_to_target;
+                b.epochs_to_target = cells[fastest].epochs_to_target;
+                b.lr_to_target = cells[fastest].lr;
+            }
+            out.push_back(b);
+            i = j;
+        }
+        return out;
+    }
+
+    /** @brief A least-squares line y = intercept + slope * x. */
+    struct LineFit
+    {
+        double slope = std::numeric_limits<double>::quiet_NaN();      ///< dy/dx
+        double intercept = std::numeric_limits<double>::quiet_NaN();  ///< y at x = 0
+        double r_squared = std::numeric_limits<double>::quiet_NaN();  ///< coefficient of determination
+        std::size_t points = 0;                                       ///< points used
+
+        /** @brief True when at least two distinct x were available. */
+        bool valid() const noexcept { return std::isfinite(slope) && std::isfinite(intercept); }
+    };
+
+    /**
+     * @brief Ordinary least squares of y on x over the points where both are finite.
+     * @throws std::invalid_argument if the sizes differ. Fewer than two distinct x give an invalid fit.
+     */
+    inline LineFit fit_line(const std::vector<double>& x, const std::vector<double>& y)
+    {
+        detail::require(x.size() == y.size(), "xtrain::fit_line", "y.size()", y.size(),
+                        "must equal x.size() " + std::to_string(x.size()));
+        LineFit f;
+        double sx = 0.0;
+        double sy = 0.0;
+        std::size_t n = 0;
+        for (std::size_t i = 0; i < x.size(); ++i)
+        {
+            if (std::isfinite(x[i]) && std::isfinite(y[i]))
+            {
+                sx += x[i];
+                sy += y[i];
+                ++n;
+            }
+        }
+        f.points = n;
+        if (n < 2)
+        {
+            return f;
+        }
+        const double mx = sx / static_cast<double>(n);
+        const double my = sy / static_cast<double>(n);
+        double sxx = 0.0;
+        double sxy = 0.0;
+        double syy = 0.0;
+        for (std::size_t i = 0; i < x.size(); ++i)
+        {
+            if (std::isfinite(x[i]) && std::isfinite(y[i]))
+            {
+                sxx += (x[i] - mx) * (x[i] - mx);
+                sxy += (x[i] - mx) * (y[i] - my);
+                syy += (y[i] - my) * (y[i] - my);
+            }
+        }
+        if (!(sxx > 0.0))
+        {
+            return f;
+        }
+        f.slope = sxy / sxx;
+        f.intercept = my - f.slope * mx;
+        f.r_squared = syy > 0.0 ? (sxy * sxy) / (sxx * syy) : 1.0;
+        return f;
+    }
+
+    /**
+     * @brief Least squares of log y on log x (natural logs; the slope does not depend on the base).
+     *
+     * Points with x <= 0 or y <= 0 or non-finite values are skipped. For the best learning rate
+     * against the batch size, slope 1 is the linear scaling rule (Goyal et al. 2017) and slope 0.5
+     * the square-root rule (Krizhevsky 2014; Hoffer et al. 2017).
+     */
+    inline LineFit fit_loglog(const std::vector<double>& x, const std::vector<double>& y)
+    {
+        detail::require(x.size() == y.size(), "xtrain::fit_loglog", "y.size()", y.size(),
+                        "must equal x.size() " + std::to_string(x.size()));
+        constexpr double nan = std::numeric_limits<double>::quiet_NaN();
+        std::vector<double> lx;
+        std::vector<double> ly;
+        for (std::size_t i = 0; i < x.size(); ++i)
+        {
+            const bool ok = x[i] > 0.0 && y[i] > 0.0 && std::isfinite(x[i]) && std::isfinite(y[i]);
+            lx.push_back(ok ? std::log(x[i]) : nan);
+            ly.push_back(ok ? std::log(y[i]) : nan);
+        }
+        return fit_line(lx, ly);
+    }
+
+    /**
+     * @brief Slope of log(best lr) against log(batch size) for one optimizer and schedule, from the
+     *        table of summarize_by_batch (batch sizes whose best lr is NaN are skipped).
+     */
+    inline LineFit best_lr_scaling(const std::vector<BatchSummary>& table, const std::string& optimizer,
+                                   const std::string& schedule = {})
+    {
+        std::vector<double> b;
+        std::vector<double> lr;
+        for (const auto& row : table)
+        {
+            if (row.optimizer == optimizer && row.schedule == schedule)
+            {
+                b.push_back(static_cast<double>(row.batch_size));
+                lr.push_back(row.best_lr);
+            }
+        }
+        return fit_loglog(b, lr);
+    }
+
+    /**
+     * @brief The fit S(B) = S_min * (1 + B_noise / B) of steps to target against batch size
+     *        (McCandlish et al. 2018, eq. 2.11; Shallue et al. 2019).
+     *
+     * S is linear in 1/B: S = S_min + (S_min * B_noise) / B, so ordinary least squares of S on 1/B
+     * gives S_min (the intercept: the fewest steps any batch size can achieve) and
+     * B_noise = slope / S_min (the batch size around which doubling B stops halving the steps).
+     */
+    struct StepsFit
+    {
+        double s_min = std::numeric_limits<double>::quiet_NaN();    ///< asymptotic steps for B -> infinity
+        double b_noise = std::numeric_limits<double>::quiet_NaN();  ///< critical batch size
+        double r_squared = std::numeric_limits<double>::quiet_NaN(); ///< of S against 1/B
+        std::size_t points = 0;                                     ///< batch sizes used
+
+        /** @brief True when S_min > 0 and B_noise >= 0 (the data fit the model's shape). */
+        bool valid() const noexcept { return s_min > 0.0 && b_noise >= 0.0; }
+        /** @brief S(B) by the fit. */
+        double predict(double batch_size) const noexcept { return s_min * (1.0 + b_noise / batch_size); }
+    };
+
+    /**
+     * @brief Fits S(B) = S_min (1 + B_noise / B) by least squares on (1/B, S).
+     *
+     * Batch sizes whose steps are not finite (the target was never reached) are left out, as are
+     * non-positive values. Fewer than two batch sizes left, or a non-positive intercept, give an
+     * invalid fit (valid() false; s_min and b_noise still hold what least squares found).
+     * @throws std::invalid_argument if the sizes differ.
+     */
+    inline StepsFit fit_steps_to_target(const std::vector<double>& batch_sizes, const std::vector<double>& steps)
+    {
+        detail::require(batch_sizes.size() == steps.size(), "xtrain::fit_steps_to_target", "steps.size()",
+                        steps.size(), "must equal batch_sizes.size() " + std::to_string(batch_sizes.size()));
+        constexpr double nan = std::numeric_limits<double>::quiet_NaN();
+        std::vector<double> inv;
+        std::vector<double> s;
+        for (std::size_t i = 0; i < steps.size(); ++i)
+        {
+            const bool ok = batch_sizes[i] > 0.0 && steps[i] > 0.0 && std::isfinite(batch_sizes[i])
+                         && std::isfinite(steps[i]);
+            inv.push_back(ok ? 1.0 / batch_sizes[i] : nan);
+            s.push_back(ok ? steps[i] : nan);
+        }
+        const LineFit line = fit_line(inv, s);
+        StepsFit f;
+        f.points = line.points;
+        if (!line.valid())
+        {
+            return f;
+        }
+        f.s_min = line.intercept;
+        f.b_noise = line.intercept != 0.0 ? line.slope / line.intercept : nan;
+        f.r_squared = line.r_squared;
+        return f;
+    }
+
+    /** @brief fit_steps_to_target over one optimizer's and schedule's rows of summarize_by_batch. */
+    inline StepsFit steps_to_target_fit(const std::vector<BatchSummary>& table, const std::string& optimizer,
+                                        const std::string& schedule = {})
+    {
+        std::vector<double> b;
+        std::vector<double> s;
+        for (const auto& row : table)
+        {
+            if (row.optimizer == optimizer && row.schedule == schedule)
+            {
+                b.push_back(static_cast<double>(row.batch_size));
+                s.push_back(row.steps_to_target);
+            }
+        }
+        return fit_steps_to_target(b, s);
+    }
+}
+
+#endif

@@ -1,0 +1,764 @@
+/**
+ * @file results_folder.hpp
+ * @brief A sweep's results on disk: runs.csv, summary.csv, failures.csv, summary_by_batch.csv,
+ *        fits.csv and meta.json; appending run by run, resuming, repairing, reading back.
+ *
+ * Nothing is lost:
+ * - when a run returns, its rows go to runs.csv in one write, then its summary row to
+ *   summary.csv in one write, each flushed, under one mutex: rows of different runs never
+ *   interleave and a line is never written in two pieces;
+ * - summary.csv is the ledger: a run counts as done only if its summary row is complete and
+ *   runs.csv holds exactly `eval_rows` rows for it. Opening a folder drops what a kill left half
+ *   written (a last line without its line break, rows without a summary row, a row count that
+ *   does not match) and rewrites the files without it, so those runs run again;
+ * - files are rewritten (repair, finalize, merge) through a temporary file and a rename, so a kill
+ *   leaves the old or the new file, never a mixture.
+ * Lines are flushed to the operating system, not synced to the disk: a process kill loses at most
+ * the runs in flight; a power cut may lose more (the repair still leaves a consistent folder).
+ *
+ * One process writes a folder at a time; shards on several machines use one folder each and are
+ * merged afterwards (merge_results.hpp).
+ */
+#ifndef XTRAIN_EXPERIMENT_RESULTS_FOLDER_HPP
+#define XTRAIN_EXPERIMENT_RESULTS_FOLDER_HPP
+
+#include <algorithm>
+#include <cstddef>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "xtrain/core/error.hpp"
+#include "xtrain/experiment/analysis.hpp"
+#include "xtrain/experiment/detail/text_io.hpp"
+#include "xtrain/experiment/eval_sink.hpp"
+#include "xtrain/experiment/run_summary.hpp"
+#include "xtrain/experiment/sweep_config.hpp"
+#include "xtrain/experiment/sweep_grid.hpp"
+
+namespace xtrain
+{
+    /** @brief Header of runs.csv: the 13 columns of the issue, then the schedule label. */
+    inline constexpr const char* runs_csv_header =
+        "optimizer,lr,batch_size,seed,epoch,step,examples_seen,train_loss,val_loss,val_accuracy,"
+        "lr_in_effect,wall_seconds,diverged,schedule";
+    /** @brief Header of summary.csv (one row per finished or diverged run). */
+    inline constexpr const char* summary_csv_header =
+        "optimizer,lr,batch_size,seed,schedule,status,diverged,eval_rows,epoch,step,examples_seen,"
+        "train_loss,val_loss,val_accuracy,lr_in_effect,wall_seconds,best_val_accuracy,min_val_loss,"
+        "run_seconds,target,target_reached,epochs_to_target,steps_to_target,examples_to_target,"
+        "seconds_to_target,note";
+    /** @brief Header of failures.csv (runs whose function threw, and have not succeeded since). */
+    inline constexpr const char* failures_csv_header = "optimizer,lr,batch_size,seed,schedule,message";
+    /** @brief Header of summary_by_batch.csv (one row per optimizer, schedule and batch size). */
+    inline constexpr const char* summary_by_batch_csv_header =
+        "optimizer,schedule,batch_size,metric,lrs_tried,best_lr,best_value,best_seeds,best_at_edge,"
+        "largest_stable_lr,smallest_diverged_lr,steps_to_target,examples_to_target,epochs_to_target,"
+        "lr_to_target";
+    /** @brief Header of fits.csv (one row per optimizer and schedule). */
+    inline constexpr const char* fits_csv_header =
+        "optimizer,schedule,metric,best_lr_slope,best_lr_intercept,best_lr_r2,best_lr_points,s_min,b_noise,"
+        "steps_r2,steps_points,steps_fit_valid";
+
+    /** @brief One run with everything recorded about it. */
+    struct RunRecord
+    {
+        RunSpec spec;               ///< the run (index and key)
+        RunSummary summary;         ///< its row of summary.csv
+        std::vector<EvalRow> rows;  ///< its rows of runs.csv, in the order reported
+    };
+
+    /** @brief A run whose function threw (the sweep retries it when run again). */
+    struct FailedRun
+    {
+        RunSpec spec;         ///< the run
+        std::string message;  ///< the exception's what()
+    };
+
+    /** @brief Everything a results folder holds, in memory, runs in grid order. */
+    struct ResultSet
+    {
+        SweepMeta meta;                   ///< meta.json
+        std::vector<RunRecord> runs;      ///< finished and diverged runs, by grid index
+        std::vector<FailedRun> failures;  ///< runs that failed and have no result
+        std::size_t dropped_lines = 0;    ///< half-written last lines found (and ignored)
+        std::size_t dropped_runs = 0;     ///< runs found incomplete (and ignored)
+
+        /** @brief The summaries of all runs, for analysis.hpp. */
+        std::vector<RunSummary> summaries() const
+        {
+            std::vector<RunSummary> out;
+            out.reserve(runs.size());
+            for (const auto& r : runs)
+            {
+                out.push_back(r.summary);
+            }
+            return out;
+        }
+        /** @brief The run with key @p k, or nullptr. */
+        const RunRecord* find(const RunKey& k) const
+        {
+            for (const auto& r : runs)
+            {
+                if (r.spec.key() == k)
+                {
+                    return &r;
+                }
+            }
+            return nullptr;
+        }
+        /** @brief Grid indices of the runs without a result (failed or never run). */
+        std::vector<std::size_t> missing() const
+        {
+            std::vector<bool> have(meta.config.grid.size(), false);
+            for (const auto& r : runs)
+            {
+                have[r.spec.index] = true;
+            }
+            std::vector<std::size_t> out;
+            for (std::size_t i = 0; i < have.size(); ++i)
+            {
+                if (!have[i])
+                {
+                    out.push_back(i);
+                }
+            }
+            return out;
+        }
+    };
+
+    /**
+     * @brief Reads a results folder (read-only) into a consistent ResultSet: half-written lines and
+     *        incomplete runs are ignored and counted, as resuming would drop them.
+     * @throws data_error naming the file and line if a file was not written by an xtrain sweep, is
+     *         corrupt in the middle, or names runs outside the grid of meta.json.
+     */
+    inline ResultSet load_results(const std::filesystem::path& dir);
+
+    /**
+     * @brief Rewrites every CSV file of @p dir from @p set (sorted by grid index), plus the
+     *        summary_by_batch.csv and fits.csv tables computed with @p metric (default_metric()
+     *        when empty). meta.json is not touched.
+     */
+    inline void write_result_files(const std::filesystem::path& dir, const ResultSet& set,
+                                   std::optional<Metric> metric = std::nullopt);
+
+    /**
+     * @brief A folder being written by a sweep: created, or opened to resume.
+     *
+     * Opening checks meta.json against the sweep's configuration and refuses (std::invalid_argument,
+     * naming every field that differs) to mix results of different sweeps. It then repairs what a
+     * kill may have left (see the file comment). append() and append_failure() may be called from
+     * several threads at once.
+     */
+    class ResultsFolder
+    {
+    public:
+        /**
+         * @brief Creates @p dir (and meta.json with @p written_by) or opens it to resume.
+         * @throws std::invalid_argument if @p dir holds another sweep's results;
+         *         data_error if its files are not a sweep's or are corrupt beyond a cut last line.
+         */
+        ResultsFolder(std::filesystem::path dir, const SweepConfig& config, const std::string& written_by);
+        ResultsFolder(const ResultsFolder&) = delete;
+        ResultsFolder& operator=(const ResultsFolder&) = delete;
+
+        /** @brief The folder. */
+        const std::filesystem::path& dir() const noexcept { return m_dir; }
+        /** @brief What is in it (not to be read while other threads append). */
+        const ResultSet& results() const noexcept { return m_set; }
+        /** @brief True if the run at grid index @p index has a result. */
+        bool done(std::size_t index) const;
+        /** @brief True if the folder was created by this object (nothing to resume). */
+        bool created() const noexcept { return m_created; }
+
+        /** @brief Writes a run's rows then its summary row, each in one write, flushed. Thread-safe. */
+        void append(RunRecord record);
+        /** @brief Records a failed run in failures.csv, flushed. Thread-safe. */
+        void append_failure(FailedRun failure);
+        /** @brief Rewrites the files sorted by grid index and writes the per-batch tables. */
+        void finalize(std::optional<Metric> metric = std::nullopt);
+
+    private:
+        void append_line_block(std::ofstream& out, const std::filesystem::path& path, const std::string& block);
+
+        std::filesystem::path m_dir;
+        ResultSet m_set;
+        std::vector<bool> m_done;
+        bool m_created = false;
+        std::mutex m_mutex;
+        std::ofstream m_runs;
+        std::ofstream m_summary;
+        std::ofstream m_failures;
+    };
+
+    // ---------------------------------------------------------------------------------------------
+    // Implementation
+    // ---------------------------------------------------------------------------------------------
+
+    namespace detail
+    {
+        inline std::string key_fields_runs(const RunKey& k)
+        {
+            return k.optimizer + "," + format_double(k.lr) + "," + format_uint(k.batch_size) + ","
+                 + format_uint(k.seed);
+        }
+
+        inline std::string runs_csv_line(const RunKey& k, const EvalRow& r, bool diverged)
+        {
+            std::string s = key_fields_runs(k);
+            s += "," + format_double(r.epoch) + "," + format_uint(r.step) + "," + format_uint(r.examples_seen);
+            s += "," + format_double(r.train_loss) + "," + format_double(r.val_loss) + ","
+               + format_double(r.val_accuracy);
+            s += "," + format_double(r.lr_in_effect) + "," + format_double(r.wall_seconds);
+            s += diverged ? ",1," : ",0,";
+            s += k.schedule;
+            s += '\n';
+            return s;
+        }
+
+        inline std::string summary_csv_line(const RunSummary& s)
+        {
+            const RunKey& k = s.key;
+            std::string o = key_fields_runs(k) + "," + k.schedule;
+            o += ",";
+            o += run_status_name(s.status);
+            o += s.diverged() ? ",1," : ",0,";
+            o += format_uint(s.eval_rows);
+            const EvalRow& r = s.last;
+            o += "," + format_double(r.epoch) + "," + format_uint(r.step) + "," + format_uint(r.examples_seen);
+            o += "," + format_double(r.train_loss) + "," + format_double(r.val_loss) + ","
+               + format_double(r.val_accuracy);
+            o += "," + format_double(r.lr_in_effect) + "," + format_double(r.wall_seconds);
+            o += "," + format_double(s.best_val_accuracy) + "," + format_double(s.min_val_loss);
+            o += "," + format_double(s.run_seconds) + "," + s.target.str();
+            if (s.target_reached)
+            {
+                o += ",1," + format_double(s.to_target.epoch) + "," + format_uint(s.to_target.step) + ","
+                   + format_uint(s.to_target.examples) + "," + format_double(s.to_target.seconds);
+            }
+            else
+            {
+                o += ",0,,,,";
+            }
+            o += "," + csv_field(s.note);
+            o += '\n';
+            return o;
+        }
+
+        inline std::string failures_csv_line(const FailedRun& f)
+        {
+            return key_fields_runs(f.spec.key()) + "," + f.spec.schedule + "," + csv_field(f.message) + "\n";
+        }
+
+        /** @brief Typed access to the fields of one CSV line, with messages naming file, line and column. */
+        class CsvRow
+        {
+        public:
+            CsvRow(const std::string& file, std::size_t line, const std::string& header)
+                : m_file(file), m_line(line)
+            {
+                split_csv_line(header, m_names);
+            }
+
+            void load(const std::string& text)
+            {
+                if (!split_csv_line(text, m_fields))
+                {
+                    fail("has a malformed quoted field");
+                }
+                if (m_fields.size() != m_names.size())
+                {
+                    fail(concat("has ", m_fields.size(), " fields, expected ", m_names.size()));
+                }
+            }
+
+            [[noreturn]] void fail(const std::string& what) const
+            {
+                throw data_error(concat(m_file, " line ", m_line, ": ", what));
+            }
+
+            const std::string& str(std::size_t i) const { return m_fields[i]; }
+
+            double real(std::size_t i) const
+            {
+                double v = 0.0;
+                if (!parse_double(m_fields[i], v))
+                {
+                    fail(concat("column ", m_names[i], " is not a number (got \"", m_fields[i], "\")"));
+                }
+                return v;
+            }
+
+            std::uint64_t uint(std::size_t i) const
+            {
+                std::uint64_t v = 0;
+                if (!parse_uint(m_fields[i], v))
+                {
+                    fail(concat("column ", m_names[i], " is not a non-negative integer (got \"", m_fields[i],
+                                "\")"));
+                }
+                return v;
+            }
+
+            bool flag(std::size_t i) const
+            {
+                if (m_fields[i] != "0" && m_fields[i] != "1")
+                {
+                    fail(concat("column ", m_names[i], " must be 0 or 1 (got \"", m_fields[i], "\")"));
+                }
+                return m_fields[i] == "1";
+            }
+
+            /** @brief The run key from (optimizer, lr, batch_size, seed) at 0..3 and schedule at @p sched. */
+            RunKey key(std::size_t sched) const
+            {
+                return RunKey{m_fields[0], real(1), static_cast<std::size_t>(uint(2)), uint(3), m_fields[sched]};
+            }
+
+        private:
+            std::string m_file;
+            std::size_t m_line;
+            std::vector<std::string> m_names;
+            std::vector<std::string> m_fields;
+        };
+
+        /** @brief The complete lines of a CSV file after its header; counts a cut last line. */
+        inline std::vector<std::string> csv_body(const std::filesystem::path& path, const char* header,
+                                                 std::size_t& dropped_lines)
+        {
+            if (!std::filesystem::exists(path))
+            {
+                return {};
+            }
+            TextLines t = split_lines(read_file_text(path));
+            if (!t.partial.empty())
+            {
+                ++dropped_lines;  // a write cut by a kill; its run is incomplete and will rerun
+            }
+            if (t.lines.empty())
+            {
+                return {};  // empty, or only a cut header
+            }
+            if (t.lines[0] != header)
+            {
+                throw data_error(concat(path.string(), " line 1: not a file written by an xtrain sweep (header \"",
+                                        t.lines[0], "\", expected \"", header, "\")"));
+            }
+            t.lines.erase(t.lines.begin());
+            return std::move(t.lines);
+        }
+
+        inline RunSpec spec_in_grid(const SweepGrid& grid, const RunKey& k, const CsvRow& row)
+        {
+            const std::size_t index = grid.index_of(k);
+            if (index >= grid.size())
+            {
+                row.fail("run " + k.str() + " is not in the grid of meta.json (a file from another sweep?)");
+            }
+            return grid.at(index);
+        }
+
+        /** @brief Reads the CSV files of @p dir for @p meta; drops and counts what is incomplete. */
+        inline ResultSet read_result_files(const std::filesystem::path& dir, SweepMeta meta)
+        {
+            ResultSet set;
+            set.meta = std::move(meta);
+            const SweepGrid& grid = set.meta.config.grid;
+
+            // summary.csv: the ledger.
+            std::map<std::size_t, RunSummary> summaries;
+            {
+                const auto path = dir / "summary.csv";
+                const auto lines = csv_body(path, summary_csv_header, set.dropped_lines);
+                for (std::size_t i = 0; i < lines.size(); ++i)
+                {
+                    if (lines[i].empty())
+                    {
+                        continue;
+                    }
+                    CsvRow row(path.string(), i + 2, summary_csv_header);
+                    row.load(lines[i]);
+                    RunSummary s;
+                    s.key = row.key(4);
+                    const RunSpec spec = spec_in_grid(grid, s.key, row);
+                    if (row.str(5) == "finished")
+                    {
+                        s.status = RunStatus::finished;
+                    }
+                    else if (row.str(5) == "diverged")
+                    {
+                        s.status = RunStatus::diverged;
+                    }
+                    else
+                    {
+                        row.fail("column status must be finished or diverged (got \"" + row.str(5) + "\")");
+                    }
+                    if (row.flag(6) != s.diverged())
+                    {
+                        row.fail("columns status and diverged disagree");
+                    }
+                    s.eval_rows = static_cast<std::size_t>(row.uint(7));
+                    s.last = EvalRow{row.real(8),  row.uint(9),   row.uint(10), row.real(11),
+                                     row.real(12), row.real(13), row.real(14), row.real(15)};
+                    s.best_val_accuracy = row.real(16);
+                    s.min_val_loss = row.real(17);
+                    s.run_seconds = row.real(18);
+                    try
+                    {
+                        s.target = parse_target(row.str(19));
+                    }
+                    catch (const std::invalid_argument& e)
+                    {
+                        row.fail(e.what());
+                    }
+                    s.target_reached = row.flag(20);
+                    if (s.target_reached)
+                    {
+                        s.to_target = TargetHit{row.real(21), row.uint(22), row.uint(23), row.real(24)};
+                    }
+                    else if (!row.str(21).empty() || !row.str(22).empty() || !row.str(23).empty()
+                             || !row.str(24).empty())
+                    {
+                        row.fail("target_reached is 0 but the *_to_target columns are not empty");
+                    }
+                    s.note = row.str(25);
+                    if (!summaries.emplace(spec.index, s).second)
+                    {
+                        row.fail("run " + s.key.str() + " has a second summary row (two processes wrote this folder?)");
+                    }
+                }
+            }
+
+            // runs.csv: rows grouped in contiguous blocks per run.
+            std::map<std::size_t, std::pair<std::vector<EvalRow>, bool>> blocks;  // rows, diverged flag ok
+            {
+                const auto path = dir / "runs.csv";
+                const auto lines = csv_body(path, runs_csv_header, set.dropped_lines);
+                std::size_t current = grid.size();
+                for (std::size_t i = 0; i < lines.size(); ++i)
+                {
+                    if (lines[i].empty())
+                    {
+                        continue;
+                    }
+                    CsvRow row(path.string(), i + 2, runs_csv_header);
+                    row.load(lines[i]);
+                    const RunSpec spec = spec_in_grid(grid, row.key(13), row);
+                    const EvalRow r{row.real(4), row.uint(5), row.uint(6),  row.real(7),
+                                    row.real(8), row.real(9), row.real(10), row.real(11)};
+                    const bool diverged = row.flag(12);
+                    if (spec.index != current)
+                    {
+                        if (blocks.count(spec.index) != 0)
+                        {
+                            row.fail("rows of run " + spec.key().str()
+                                     + " are not contiguous (two processes wrote this folder, or it was edited)");
+                        }
+                        current = spec.index;
+                        blocks[current] = {{}, true};
+                    }
+                    auto& block = blocks[current];
+                    block.first.push_back(r);
+                    const auto it = summaries.find(current);
+                    if (it != summaries.end() && it->second.diverged() != diverged)
+                    {
+                        block.second = false;
+                    }
+                }
+            }
+
+            // A run counts only if its summary row and all its rows are there.
+            for (auto& [index, s] : summaries)
+            {
+                auto b = blocks.find(index);
+                const std::size_t have = b == blocks.end() ? 0 : b->second.first.size();
+                const bool flags_ok = b == blocks.end() || b->second.second;
+                if (have != s.eval_rows || !flags_ok)
+                {
+                    ++set.dropped_runs;
+                    continue;
+                }
+                RunRecord rec;
+                rec.spec = grid.at(index);
+                rec.summary = s;
+                if (b != blocks.end())
+                {
+                    rec.rows = std::move(b->second.first);
+                }
+                set.runs.push_back(std::move(rec));
+            }
+            for (const auto& [index, b] : blocks)
+            {
+                if (summaries.count(index) == 0)
+                {
+                    ++set.dropped_runs;  // rows written, summary not: the kill came in between
+                }
+            }
+
+            // failures.csv: the latest message per run that still has no result.
+            {
+                const auto path = dir / "failures.csv";
+                const auto lines = csv_body(path, failures_csv_header, set.dropped_lines);
+                std::map<std::size_t, FailedRun> latest;
+                for (std::size_t i = 0; i < lines.size(); ++i)
+                {
+                    if (lines[i].empty())
+                    {
+                        continue;
+                    }
+                    CsvRow row(path.string(), i + 2, failures_csv_header);
+                    row.load(lines[i]);
+                    const RunSpec spec = spec_in_grid(grid, row.key(4), row);
+                    latest[spec.index] = FailedRun{spec, row.str(5)};
+                }
+                std::set<std::size_t> done;
+                for (const auto& r : set.runs)
+                {
+                    done.insert(r.spec.index);
+                }
+                for (auto& [index, f] : latest)
+                {
+                    if (done.count(index) == 0)
+                    {
+                        set.failures.push_back(std::move(f));
+                    }
+                }
+            }
+            return set;
+        }
+    }
+
+    inline ResultSet load_results(const std::filesystem::path& dir)
+    {
+        const auto meta_path = dir / "meta.json";
+        if (!std::filesystem::exists(meta_path))
+        {
+            throw data_error(detail::concat("'", dir.string(), "' is not a sweep's results folder (no meta.json)"));
+        }
+        return detail::read_result_files(dir, read_meta(meta_path));
+    }
+
+    inline void write_result_files(const std::filesystem::path& dir, const ResultSet& set, std::optional<Metric> metric)
+    {
+        std::vector<const RunRecord*> runs;
+        for (const auto& r : set.runs)
+        {
+            runs.push_back(&r);
+        }
+        std::stable_sort(runs.begin(), runs.end(),
+                         [](const RunRecord* a, const RunRecord* b) { return a->spec.index < b->spec.index; });
+        std::string rows = std::string(runs_csv_header) + "\n";
+        std::string summary = std::string(summary_csv_header) + "\n";
+        std::set<std::size_t> done;
+        for (const RunRecord* r : runs)
+        {
+            done.insert(r->spec.index);
+            for (const auto& row : r->rows)
+            {
+                rows += detail::runs_csv_line(r->spec.key(), row, r->summary.diverged());
+            }
+            summary += detail::summary_csv_line(r->summary);
+        }
+        std::string failures = std::string(failures_csv_header) + "\n";
+        std::vector<const FailedRun*> failed;
+        for (const auto& f : set.failures)
+        {
+            if (done.count(f.spec.index) == 0)
+            {
+                failed.push_back(&f);
+            }
+        }
+        std::stable_sort(failed.begin(), failed.end(),
+                         [](const FailedRun* a, const FailedRun* b) { return a->spec.index < b->spec.index; });
+        for (const FailedRun* f : failed)
+        {
+            failures += detail::failures_csv_line(*f);
+        }
+
+        const std::vector<RunSummary> summaries = set.summaries();
+        const Metric m = metric ? *metric : default_metric(summaries);
+        const std::vector<BatchSummary> table = summarize_by_batch(summaries, m);
+        std::string by_batch = std::string(summary_by_batch_csv_header) + "\n";
+        std::vector<std::pair<std::string, std::string>> groups;
+        for (const auto& b : table)
+        {
+            using detail::format_double;
+            using detail::format_uint;
+            by_batch += b.optimizer + "," + b.schedule + "," + format_uint(b.batch_size) + "," + metric_name(m) + ","
+                      + format_uint(b.lrs_tried) + "," + format_double(b.best_lr) + "," + format_double(b.best_value)
+                      + "," + format_uint(b.best_seeds) + "," + (b.best_at_edge ? "1" : "0") + ","
+                      + format_double(b.largest_stable_lr) + "," + format_double(b.smallest_diverged_lr) + ","
+                      + format_double(b.steps_to_target) + "," + format_double(b.examples_to_target) + ","
+                      + format_double(b.epochs_to_target) + "," + format_double(b.lr_to_target) + "\n";
+            if (groups.empty() || groups.back() != std::make_pair(b.optimizer, b.schedule))
+            {
+                groups.emplace_back(b.optimizer, b.schedule);
+            }
+        }
+        std::string fits = std::string(fits_csv_header) + "\n";
+        for (const auto& [opt, sched] : groups)
+        {
+            using detail::format_double;
+            using detail::format_uint;
+            const LineFit lf = best_lr_scaling(table, opt, sched);
+            const StepsFit sf = steps_to_target_fit(table, opt, sched);
+            fits += opt + "," + sched + "," + metric_name(m) + "," + format_double(lf.slope) + ","
+                  + format_double(lf.intercept) + "," + format_double(lf.r_squared) + "," + format_uint(lf.points)
+                  + "," + format_double(sf.s_min) + "," + format_double(sf.b_noise) + ","
+                  + format_double(sf.r_squared) + "," + format_uint(sf.points) + "," + (sf.valid() ? "1" : "0")
+                  + "\n";
+        }
+        std::filesystem::create_directories(dir);
+        detail::write_file_atomic(dir / "runs.csv", rows);
+        detail::write_file_atomic(dir / "summary.csv", summary);
+        detail::write_file_atomic(dir / "failures.csv", failures);
+        detail::write_file_atomic(dir / "summary_by_batch.csv", by_batch);
+        detail::write_file_atomic(dir / "fits.csv", fits);
+    }
+
+    inline ResultsFolder::ResultsFolder(std::filesystem::path dir, const SweepConfig& config,
+                                        const std::string& written_by)
+        : m_dir(std::move(dir))
+    {
+        config.validate();
+        const auto meta_path = m_dir / "meta.json";
+        if (std::filesystem::exists(meta_path))
+        {
+            SweepMeta meta = read_meta(meta_path);
+            if (meta.fingerprint != config.fingerprint())
+            {
+                throw std::invalid_argument(detail::concat(
+                    "xtrain::ResultsFolder: '", m_dir.string(), "' holds the results of a different sweep (fingerprint ",
+                    meta.fingerprint, ", this sweep ", config.fingerprint(),
+                    "): ", describe_differences(meta.config, config, "the folder", "this sweep"),
+                    ". Refusing to mix them: choose another output folder, or delete this one to start over."));
+            }
+            m_set = detail::read_result_files(m_dir, std::move(meta));
+            bool headers_missing = false;
+            for (const char* f : {"runs.csv", "summary.csv", "failures.csv"})
+            {
+                std::error_code ec;
+                headers_missing = headers_missing || std::filesystem::file_size(m_dir / f, ec) == 0 || ec;
+            }
+            if (m_set.dropped_lines != 0 || m_set.dropped_runs != 0 || headers_missing)
+            {
+                write_result_files(m_dir, m_set);  // repair: the incomplete runs disappear and will rerun
+            }
+        }
+        else
+        {
+            for (const char* f : {"runs.csv", "summary.csv"})
+            {
+                if (std::filesystem::exists(m_dir / f))
+                {
+                    throw data_error(detail::concat("'", m_dir.string(), "' has ", f,
+                                                    " but no meta.json: not a sweep folder xtrain can resume"));
+                }
+            }
+            m_created = true;
+            std::filesystem::create_directories(m_dir);
+            m_set.meta.config = config;
+            m_set.meta.fingerprint = config.fingerprint();
+            m_set.meta.xtrain_version = version_string;
+            m_set.meta.compiler = compiler_description();
+            m_set.meta.written_by = written_by;
+            // meta.json first: a folder with CSV files but no meta.json is refused as foreign.
+            detail::write_file_atomic(meta_path, meta_to_json(m_set.meta));
+            write_result_files(m_dir, m_set);
+        }
+        m_done.assign(m_set.meta.config.grid.size(), false);
+        for (const auto& r : m_set.runs)
+        {
+            m_done[r.spec.index] = true;
+        }
+    }
+
+    inline bool ResultsFolder::done(std::size_t index) const
+    {
+        return index < m_done.size() && m_done[index];
+    }
+
+    inline void ResultsFolder::append_line_block(std::ofstream& out, const std::filesystem::path& path,
+                                                 const std::string& block)
+    {
+        if (!out.is_open())
+        {
+            out.open(path, std::ios::binary | std::ios::app);
+            if (!out)
+            {
+                throw std::runtime_error(detail::concat("cannot open '", path.string(), "' for appending"));
+            }
+        }
+        out.write(block.data(), static_cast<std::streamsize>(block.size()));
+        out.flush();
+        if (!out)
+        {
+            throw std::runtime_error(detail::concat("cannot write '", path.string(), "' (disk full?)"));
+        }
+    }
+
+    inline void ResultsFolder::append(RunRecord record)
+    {
+        std::string rows;
+        for (const auto& r : record.rows)
+        {
+            rows += detail::runs_csv_line(record.spec.key(), r, record.summary.diverged());
+        }
+        const std::string summary = detail::summary_csv_line(record.summary);
+        std::lock_guard<std::mutex> lock(m_mutex);
+        if (!rows.empty())
+        {
+            append_line_block(m_runs, m_dir / "runs.csv", rows);
+        }
+        append_line_block(m_summary, m_dir / "summary.csv", summary);
+        m_done[record.spec.index] = true;
+        m_set.runs.push_back(std::move(record));
+    }
+
+    inline void ResultsFolder::append_failure(FailedRun failure)
+    {
+        const std::string line = detail::failures_csv_line(failure);
+        std::lock_guard<std::mutex> lock(m_mutex);
+        append_line_block(m_failures, m_dir / "failures.csv", line);
+        m_set.failures.push_back(std::move(failure));
+    }
+
+    inline void ResultsFolder::finalize(std::optional<Metric> metric)
+    {
+        std::lock_guard<std::mutex> lock(m_mutex);
+        for (std::ofstream* s : {&m_runs, &m_summary, &m_failures})
+        {
+            if (s->is_open())
+            {
+                s->close();
+            }
+        }
+        std::stable_sort(m_set.runs.begin(), m_set.runs.end(),
+                         [](const RunRecord& a, const RunRecord& b) { return a.spec.index < b.spec.index; });
+        // Keep only the latest failure of each run that still has no result.
+        std::map<std::size_t, FailedRun> latest;
+        for (auto& f : m_set.failures)
+        {
+            if (!m_done[f.spec.index])
+            {
+                latest[f.spec.index] = std::move(f);
+            }
+        }
+        m_set.failures.clear();
+        for (auto& [index, f] : latest)
+        {
+            m_set.failures.push_back(std::move(f));
+        }
+        write_result_files(m_dir, m_set, metric);
+    }
+}
+
+#endif

@@ -1,0 +1,557 @@
+/**
+ * @file run_sweep.hpp
+ * @brief Runs a sweep: every run of the grid (or of one shard) not yet in the results folder, in
+ *        parallel over worker threads, one BLAS thread each, with a progress line.
+ *
+ * The engine knows nothing about training: it calls a *run function*
+ * `RunResult fn(const RunSpec&, EvalSink&)` per run, and writes what the function reports.
+ * See eval_sink.hpp for the function's contract and results_folder.hpp for the files.
+ *
+ * Progress goes to SweepOptions::log (standard error by default):
+ * - on a terminal, one status line redrawn in place (runs done / total, running, diverged,
+ *   failed, elapsed, ETA), plus a permanent line per failed run;
+ * - otherwise (a log file, a Slurm output), one line per finished run with its outcome and the
+ *   ETA, so a log shows progress without carriage-return clutter.
+ * The ETA is the remaining runs times the mean wall time per run completed in this invocation
+ * (which already accounts for the parallel workers).
+ */
+#ifndef XTRAIN_EXPERIMENT_RUN_SWEEP_HPP
+#define XTRAIN_EXPERIMENT_RUN_SWEEP_HPP
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdio>
+#include <exception>
+#include <filesystem>
+#include <functional>
+#include <iostream>
+#include <mutex>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#if defined(__unix__) || defined(__APPLE__)
+#include <unistd.h>
+#endif
+
+#include "xtrain/core/blas_threads.hpp"
+#include "xtrain/core/error.hpp"
+#include "xtrain/experiment/analysis.hpp"
+#include "xtrain/experiment/eval_sink.hpp"
+#include "xtrain/experiment/results_folder.hpp"
+#include "xtrain/experiment/run_summary.hpp"
+#include "xtrain/experiment/shard_spec.hpp"
+#include "xtrain/experiment/sweep_config.hpp"
+
+namespace xtrain
+{
+    /** @brief The function a sweep calls for each run. */
+    using RunFunction = std::function<RunResult(const RunSpec&, EvalSink&)>;
+
+    /** @brief How progress is shown. */
+    enum class ProgressMode
+    {
+        automatic,  ///< `live` when the log is standard error on a terminal, else `lines`
+        live,       ///< one status line redrawn in place (carriage return, no new line)
+        lines,      ///< one line per finished run
+        quiet       ///< only the start and end messages
+    };
+
+    /** @brief How a sweep is run (none of this changes its results). */
+    struct SweepOptions
+    {
+        /** @brief Worker threads (runs in parallel); 0 means one per hardware thread. */
+        std::size_t jobs = 1;
+        /** @brief Which part of the grid this process runs (`--shard K/N`). */
+        ShardSpec shard;
+        /**
+         * @brief BLAS threads while the sweep runs, set once for the whole process before the
+         *        workers start and restored afterwards; 0 leaves BLAS alone. One thread per run
+         *        keeps J parallel runs from oversubscribing the cores.
+         */
+        int blas_threads = 1;
+        /** @brief Progress display. */
+        ProgressMode progress = ProgressMode::automatic;
+        /** @brief Where progress and messages go; nullptr for silence. */
+        std::ostream* log = &std::cerr;
+        /**
+         * @brief If set to true (e.g. by the caller's signal handler), no new run starts; runs in
+         *        flight finish (or give up early if they poll EvalSink::stop_requested()).
+         */
+        const std::atomic<bool>* stop = nullptr;
+        /** @brief Metric of summary_by_batch.csv; empty for default_metric(). */
+        std::optional<Metric> summary_metric;
+    };
+
+    /** @brief What a call to run_sweep did. */
+    struct SweepReport
+    {
+        std::filesystem::path folder;   ///< the results folder
+        std::size_t grid_runs = 0;      ///< runs in the whole grid
+        std::size_t shard_runs = 0;     ///< runs in this shard
+        std::size_t already_done = 0;   ///< of which had results before this call (skipped)
+        std::size_t repaired = 0;       ///< incomplete runs found and dropped on opening (rerun)
+        std::size_t finished = 0;       ///< runs finished in this call
+        std::size_t diverged = 0;       ///< runs diverged in this call
+        std::size_t failed = 0;         ///< runs whose function threw in this call
+        std::size_t not_run = 0;        ///< runs of the shard left without a result attempt (stopped)
+        bool interrupted = false;       ///< stopped by SweepOptions::stop or sweep_interrupted
+        std::vector<FailedRun> failures;  ///< the failures of this call, with their messages
+        double seconds = 0.0;           ///< wall time of the call
+
+        /** @brief True if every run of the shard now has a result. */
+        bool complete() const noexcept { return failed == 0 && not_run == 0; }
+    };
+
+    /**
+     * @brief Runs the runs of @p config's grid that belong to `options.shard` and have no result in
+     *        @p out yet, calling @p fn for each, and rewrites the summaries at the end.
+     *
+     * Creates @p out or resumes it (see ResultsFolder: a folder of another sweep is refused). Runs
+     * start in grid-index order on `options.jobs` threads. A run function's exception marks that
+     * run failed and the sweep goes on; `sweep_interrupted` or `options.stop` stops it cleanly.
+     * @throws std::invalid_argument for a bad configuration, shard or folder of another sweep;
+     *         data_error for a corrupt folder; std::runtime_error if the files cannot be written.
+     */
+    inline SweepReport run_sweep(const SweepConfig& config, const std::filesystem::path& out, const RunFunction& fn,
+                                 const SweepOptions& options = {});
+
+    /** @brief Seconds as "hh:mm:ss" (or "--:--:--" when unknown). */
+    inline std::string format_duration(double seconds)
+    {
+        if (!std::isfinite(seconds) || seconds < 0)
+        {
+            return "--:--:--";
+        }
+        const auto s = static_cast<unsigned long long>(seconds + 0.5);
+        char buf[32];
+        std::snprintf(buf, sizeof(buf), "%02llu:%02llu:%02llu", s / 3600, (s / 60) % 60, s % 60);
+        return buf;
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Implementation
+    // ---------------------------------------------------------------------------------------------
+
+    namespace detail
+    {
+        inline bool log_is_terminal(const std::ostream* log)
+        {
+#if defined(__unix__) || defined(__APPLE__)
+            return (log == &std::cerr || log == &std::clog) && ::isatty(2) == 1;
+#else
+            (void)log;
+            return false;
+#endif
+        }
+
+        /** @brief The progress display; every call holds its own mutex. */
+        class SweepProgress
+        {
+        public:
+            SweepProgress(std::ostream* log, ProgressMode mode, std::size_t shard_runs, std::size_t already_done,
+                          std::size_t to_run)
+                : m_log(log), m_mode(mode), m_total(shard_runs), m_before(already_done), m_to_run(to_run),
+                  m_start(std::chrono::steady_clock::now())
+            {
+                if (m_mode == ProgressMode::automatic)
+                {
+                    m_mode = log_is_terminal(log) ? ProgressMode::live : ProgressMode::lines;
+                }
+            }
+
+            void message(const std::string& text)
+            {
+                std::lock_guard<std::mutex> lock(m_mutex);
+                if (m_log != nullptr)
+                {
+                    clear_live();
+                    *m_log << text << '\n';
+                    draw_live();
+                    m_log->flush();
+                }
+            }
+
+            void started()
+            {
+                std::lock_guard<std::mutex> lock(m_mutex);
+                ++m_running;
+                refresh_locked();
+            }
+
+            void finished(const RunSpec& spec, RunStatus status, const std::string& detail_text, double seconds)
+            {
+                std::lock_guard<std::mutex> lock(m_mutex);
+                --m_running;
+                ++m_done;
+                m_diverged += status == RunStatus::diverged ? 1 : 0;
+                m_failed += status == RunStatus::failed ? 1 : 0;
+                if (m_log == nullptr)
+                {
+                    return;
+                }
+                const std::string head = "[sweep " + std::to_string(m_before + m_done) + "/" + std::to_string(m_total)
+                                       + "] " + spec.key().str() + ": ";
+                if (status == RunStatus::failed)
+                {
+                    clear_live();
+                    *m_log << head << "FAILED after " << format_seconds(seconds) << ": " << detail_text
+                           << " (recorded in failures.csv; rerun to retry)\n";
+                    draw_live();
+                }
+                else if (m_mode == ProgressMode::lines)
+                {
+                    *m_log << head << run_status_name(status) << " in " << format_seconds(seconds)
+                           << (detail_text.empty() ? "" : ", ") << detail_text << "; ETA " << format_duration(eta())
+                           << '\n';
+                }
+                else
+                {
+                    draw_live();
+                }
+                m_log->flush();
+            }
+
+            void abandoned()
+            {
+                std::lock_guard<std::mutex> lock(m_mutex);
+                --m_running;
+                refresh_locked();
+            }
+
+            void refresh()
+            {
+                std::lock_guard<std::mutex> lock(m_mutex);
+                refresh_locked();
+            }
+
+            void close()
+            {
+                std::lock_guard<std::mutex> lock(m_mutex);
+                clear_live();
+                if (m_log != nullptr)
+                {
+                    m_log->flush();
+                }
+            }
+
+            double elapsed() const
+            {
+                return std::chrono::duration<double>(std::chrono::steady_clock::now() - m_start).count();
+            }
+
+        private:
+            static std::string format_seconds(double s)
+            {
+                char buf[32];
+                std::snprintf(buf, sizeof(buf), "%.1f s", s);
+                return buf;
+            }
+
+            double eta() const
+            {
+                if (m_done == 0)
+                {
+                    return std::nan("");
+                }
+                return elapsed() / static_cast<double>(m_done) * static_cast<double>(m_to_run - m_done);
+            }
+
+            void refresh_locked()
+            {
+                if (m_log != nullptr && m_mode == ProgressMode::live)
+                {
+                    draw_live();
+                    m_log->flush();
+                }
+            }
+
+            void draw_live()
+            {
+                if (m_log == nullptr || m_mode != ProgressMode::live)
+                {
+                    return;
+                }
+                *m_log << "\r\x1b[K" << "sweep: " << (m_before + m_done) << "/" << m_total << " done, " << m_running
+                       << " running, " << m_diverged << " diverged, " << m_failed << " failed; elapsed "
+                       << format_duration(elapsed()) << ", ETA " << format_duration(eta());
+                m_live_shown = true;
+            }
+
+            void clear_live()
+            {
+                if (m_log != nullptr && m_live_shown)
+                {
+                    *m_log << "\r\x1b[K";
+                    m_live_shown = false;
+                }
+            }
+
+            std::mutex m_mutex;
+            std::ostream* m_log;
+            ProgressMode m_mode;
+            std::size_t m_total;
+            std::size_t m_before;
+            std::size_t m_to_run;
+            std::size_t m_done = 0;
+            std::size_t m_running = 0;
+            std::size_t m_diverged = 0;
+            std::size_t m_failed = 0;
+            bool m_live_shown = false;
+            std::chrono::steady_clock::time_point m_start;
+        };
+
+        inline std::string outcome_text(const RunSummary& s)
+        {
+            const EvalRow& r = s.last;
+            std::string t;
+            if (std::isfinite(r.val_accuracy))
+            {
+                t = "val_accuracy " + format_double(std::round(r.val_accuracy * 1e4) / 1e4);
+            }
+            else if (std::isfinite(r.val_loss))
+            {
+                t = "val_loss " + format_double(r.val_loss);
+            }
+            else if (s.eval_rows != 0)
+            {
+                t = "train_loss " + format_double(r.train_loss);
+            }
+            if (s.target.enabled())
+            {
+                t += t.empty() ? "" : ", ";
+                t += s.target_reached ? "target at step " + format_uint(s.to_target.step) : "target not reached";
+            }
+            if (!s.note.empty())
+            {
+                t += (t.empty() ? "" : ", ") + s.note;
+            }
+            return t;
+        }
+    }
+
+    inline SweepReport run_sweep(const SweepConfig& config, const std::filesystem::path& out, const RunFunction& fn,
+                                 const SweepOptions& options)
+    {
+        config.validate();
+        options.shard.validate();
+        detail::require(static_cast<bool>(fn), "xtrain::run_sweep", "fn", "an empty std::function",
+                        "must be a callable run function");
+        const auto t0 = std::chrono::steady_clock::now();
+        ResultsFolder folder(out, config, "sweep, shard " + options.shard.str());
+
+        SweepReport report;
+        report.folder = out;
+        report.grid_runs = config.grid.size();
+        report.repaired = folder.results().dropped_runs;
+        std::vector<RunSpec> pending;
+        for (std::size_t i = 0; i < report.grid_runs; ++i)
+        {
+            if (!options.shard.contains(i))
+            {
+                continue;
+            }
+            ++report.shard_runs;
+            if (folder.done(i))
+            {
+                ++report.already_done;
+            }
+            else
+            {
+                pending.push_back(config.grid.at(i));
+            }
+        }
+
+        std::size_t jobs = options.jobs == 0 ? std::thread::hardware_concurrency() : options.jobs;
+        jobs = std::max<std::size_t>(1, std::min(jobs, pending.size()));
+        detail::SweepProgress progress(options.log, options.progress, report.shard_runs, report.already_done,
+                                       pending.size());
+        {
+            std::string head = "sweep: " + std::to_string(report.grid_runs) + " runs in the grid";
+            if (!options.shard.whole())
+            {
+                head += ", " + std::to_string(report.shard_runs) + " in shard " + options.shard.str();
+            }
+            if (!folder.created())
+            {
+                head += "; resuming '" + out.string() + "': " + std::to_string(report.already_done) + " already done";
+                if (report.repaired != 0)
+                {
+                    head += ", " + std::to_string(report.repaired) + " cut short by an interruption (rerun)";
+                }
+            }
+            head += "; " + std::to_string(pending.size()) + " to run on " + std::to_string(jobs) + " worker"
+                  + (jobs == 1 ? "" : "s");
+            progress.message(head);
+            const SweepMeta& meta = folder.results().meta;
+            if (meta.xtrain_version != version_string || meta.compiler != compiler_description())
+            {
+                progress.message("sweep: note: the folder was started by xtrain " + meta.xtrain_version + " ("
+                                 + meta.compiler + "); this is xtrain " + version_string + " ("
+                                 + compiler_description() + ")");
+            }
+        }
+
+        const int previous_blas = blas_threads();
+        if (options.blas_threads > 0 && !pending.empty())
+        {
+            set_blas_threads(options.blas_threads);
+        }
+
+        std::atomic<std::size_t> next{0};
+        std::atomic<bool> stop_all{false};
+        std::atomic<bool> interrupted{false};
+        std::mutex report_mutex;
+        std::exception_ptr first_error;
+        std::mutex done_mutex;
+        std::condition_variable done_cv;
+        std::size_t workers_left = jobs;
+
+        auto worker = [&]() {
+            while (!stop_all.load())
+            {
+                const std::size_t i = next.fetch_add(1);
+                if (i >= pending.size())
+                {
+                    break;
+                }
+                const RunSpec& spec = pending[i];
+                progress.started();
+                EvalSink sink(spec, config.target, &stop_all);
+                const auto start = std::chrono::steady_clock::now();
+                std::optional<RunResult> result;
+                std::string error;
+                try
+                {
+                    result = fn(spec, sink);
+                    if (result->status == RunStatus::failed)
+                    {
+                        error = result->note.empty() ? "the run function returned status failed" : result->note;
+                        result.reset();
+                    }
+                }
+                catch (const sweep_interrupted&)
+                {
+                    interrupted = true;
+                    stop_all = true;
+                    progress.abandoned();
+                    continue;
+                }
+                catch (const std::exception& e)
+                {
+                    error = e.what();
+                }
+                catch (...)
+                {
+                    error = "an exception that is not a std::exception";
+                }
+                const double seconds =
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+                try
+                {
+                    if (result)
+                    {
+                        RunRecord rec;
+                        rec.spec = spec;
+                        rec.summary = summarize_run(spec.key(), sink.rows(), *result, seconds, config.target,
+                                                    sink.reported_target());
+                        rec.rows = sink.rows();
+                        const RunStatus status = rec.summary.status;
+                        const std::string text = detail::outcome_text(rec.summary);
+                        folder.append(std::move(rec));
+                        {
+                            std::lock_guard<std::mutex> lock(report_mutex);
+                            (status == RunStatus::diverged ? report.diverged : report.finished) += 1;
+                        }
+                        progress.finished(spec, status, text, seconds);
+                    }
+                    else
+                    {
+                        folder.append_failure(FailedRun{spec, error});
+                        {
+                            std::lock_guard<std::mutex> lock(report_mutex);
+                            ++report.failed;
+                            report.failures.push_back(FailedRun{spec, error});
+                        }
+                        progress.finished(spec, RunStatus::failed, error, seconds);
+                    }
+                }
+                catch (...)
+                {
+                    std::lock_guard<std::mutex> lock(report_mutex);
+                    if (!first_error)
+                    {
+                        first_error = std::current_exception();
+                    }
+                    stop_all = true;
+                }
+            }
+            std::lock_guard<std::mutex> lock(done_mutex);
+            --workers_left;
+            done_cv.notify_all();
+        };
+
+        std::vector<std::thread> threads;
+        if (!pending.empty())
+        {
+            for (std::size_t j = 0; j < jobs; ++j)
+            {
+                threads.emplace_back(worker);
+            }
+            // The calling thread watches the caller's stop flag and keeps the live line's clock moving.
+            std::unique_lock<std::mutex> lock(done_mutex);
+            while (workers_left != 0)
+            {
+                done_cv.wait_for(lock, std::chrono::milliseconds(200));
+                if (options.stop != nullptr && options.stop->load() && !stop_all.load())
+                {
+                    interrupted = true;
+                    stop_all = true;
+                }
+                lock.unlock();
+                progress.refresh();
+                lock.lock();
+            }
+        }
+        for (auto& t : threads)
+        {
+            t.join();
+        }
+        if (options.blas_threads > 0 && !pending.empty() && previous_blas > 0)
+        {
+            set_blas_threads(previous_blas);
+        }
+        progress.close();
+        if (first_error)
+        {
+            std::rethrow_exception(first_error);
+        }
+
+        folder.finalize(options.summary_metric);
+        const std::size_t attempted = report.finished + report.diverged + report.failed;
+        report.not_run = pending.size() - attempted;
+        report.interrupted = interrupted.load();
+        report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+        std::string tail = "sweep: " + std::to_string(attempted) + " run" + (attempted == 1 ? "" : "s") + " in "
+                         + format_duration(report.seconds) + " (" + std::to_string(report.finished) + " finished, "
+                         + std::to_string(report.diverged) + " diverged, " + std::to_string(report.failed)
+                         + " failed" + (report.failed ? ": see failures.csv" : "") + ")";
+        if (report.interrupted)
+        {
+            tail += "; stopped with " + std::to_string(report.not_run)
+                  + " runs not done: run the same command again to resume";
+        }
+        tail += "; results in '" + out.string() + "'";
+        progress.message(tail);
+        return report;
+    }
+}
+
+#endif
