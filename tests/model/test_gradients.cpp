@@ -249,14 +249,17 @@ TEST_CASE("Activations: values, stable sigmoid, derivatives from outputs", "[mod
 {
     CHECK(ReLU::apply(-2.0) == 0.0);
     CHECK(ReLU::apply(3.0) == 3.0);
-    CHECK(ReLU::derivative_from_output(0.0) == 0.0);
+    CHECK(ReLU::backward(0.0, 5.0) == 0.0);
+    CHECK(ReLU::backward(0.5, 5.0) == 5.0);
+    CHECK(std::isnan(ReLU::apply(std::numeric_limits<double>::quiet_NaN()))); // divergence stays visible
     CHECK(Sigmoid::apply(0.0) == 0.5);
     CHECK(Sigmoid::apply(-1000.0) == 0.0);
     CHECK(Sigmoid::apply(1000.0) == 1.0);
     CHECK(Sigmoid::apply(-80.0f) > 0.0f);
     CHECK(Sigmoid::apply(-80.0f) == Approx(std::exp(-80.0)).epsilon(1e-5));
     CHECK(Tanh::apply(0.5) == std::tanh(0.5));
-    CHECK(Tanh::derivative_from_output(std::tanh(0.5)) == Approx(1.0 / (std::cosh(0.5) * std::cosh(0.5))));
+    CHECK(Tanh::backward(std::tanh(0.5), 2.0) == Approx(2.0 / (std::cosh(0.5) * std::cosh(0.5))));
+    CHECK(Sigmoid::backward(Sigmoid::apply(1.0), 2.0) == Approx(2.0 * std::exp(-1.0) / std::pow(1.0 + std::exp(-1.0), 2)));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -25,7 +25,8 @@ namespace xtrain
     /**
      * @brief Applies the activation @p F element by element; keeps the input's shape.
      *
-     * F provides `static T apply(T x)`, `static T derivative_from_output(T y)` and `static const char* name()`.
+     * F provides `static T apply(T x)`, `static T backward(T y, T dy)` (dy times the derivative, from
+     * the output y) and `static const char* name()`.
      */
     template <class T, class F>
     class ActivationLayer
@@ -76,7 +77,7 @@ namespace xtrain
             const std::size_t total = n * m_size;
             for (std::size_t i = 0; i < total; ++i)
             {
-                dx[i] = dy[i] * F::derivative_from_output(y[i]);
+                dx[i] = F::backward(y[i], dy[i]);
             }
             return dx;
         }
@@ -91,7 +92,7 @@ namespace xtrain
         xt::xtensor<T, 1> m_dx;
     };
 
-    /** @brief max(x, 0); its gradient at 0 is taken as 0 (as PyTorch does). */
+    /** @brief max(x, 0), NaN kept (a diverging run must show it); the gradient at 0 is taken as 0, as PyTorch does. */
     struct ReLU
     {
         /** @brief The layer object Sequential<T, ...> holds. */
@@ -107,13 +108,13 @@ namespace xtrain
         template <class T>
         static T apply(T x) noexcept
         {
-            return x > T(0) ? x : T(0);
+            return x < T(0) ? T(0) : x;
         }
-        /** @brief The derivative, from the output y = apply(x). */
+        /** @brief dy where the output was positive, else 0: a select, not a multiply, so the loop vectorises. */
         template <class T>
-        static T derivative_from_output(T y) noexcept
+        static T backward(T y, T dy) noexcept
         {
-            return y > T(0) ? T(1) : T(0);
+            return y > T(0) ? dy : T(0);
         }
         /** @brief Name in messages. */
         static const char* name() noexcept { return "ReLU"; }
@@ -137,11 +138,11 @@ namespace xtrain
         {
             return std::tanh(x);
         }
-        /** @brief The derivative 1 - y^2, from the output y = tanh(x). */
+        /** @brief dy (1 - y^2), from the output y = tanh(x). */
         template <class T>
-        static T derivative_from_output(T y) noexcept
+        static T backward(T y, T dy) noexcept
         {
-            return T(1) - y * y;
+            return dy * (T(1) - y * y);
         }
         /** @brief Name in messages. */
         static const char* name() noexcept { return "Tanh"; }
@@ -170,11 +171,11 @@ namespace xtrain
             const T e = std::exp(x);
             return e / (T(1) + e);
         }
-        /** @brief The derivative y (1 - y), from the output y. */
+        /** @brief dy y (1 - y), from the output y. */
         template <class T>
-        static T derivative_from_output(T y) noexcept
+        static T backward(T y, T dy) noexcept
         {
-            return y * (T(1) - y);
+            return dy * y * (T(1) - y);
         }
         /** @brief Name in messages. */
         static const char* name() noexcept { return "Sigmoid"; }
