@@ -189,6 +189,13 @@ TEST_CASE("MaxPool2DLayer takes window maxima, the first among equals, and route
     CHECK(dflat[2] == 2.0);
     CHECK(dflat[10] == 3.0);
     CHECK(dflat[12] == 4.0);
+
+    // A NaN anywhere in a window makes that window's output NaN (divergence stays visible).
+    flat[6] = std::numeric_limits<double>::quiet_NaN(); // row 1, column 1: top-left window only
+    const double* ynan = pool.forward(flat.data(), 1, nullptr, true);
+    CHECK(std::isnan(ynan[0]));
+    CHECK(ynan[1] == 1.0);
+    CHECK(ynan[3] == 1.0);
 }
 
 TEST_CASE("Softmax cross-entropy is exact on known values and finite for huge logits", "[model][loss]")
