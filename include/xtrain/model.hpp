@@ -11,6 +11,7 @@
 #include "xtrain/model/dropout.hpp"
 #include "xtrain/model/flatten.hpp"
 #include "xtrain/model/init.hpp"
+#include "xtrain/model/layer.hpp"
 #include "xtrain/model/max_pool2d.hpp"
 #include "xtrain/model/mlp.hpp"
 #include "xtrain/model/model_traits.hpp"

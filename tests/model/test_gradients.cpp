@@ -3,6 +3,7 @@
 // values and stability, and the initial weight distributions.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <limits>
@@ -113,8 +114,12 @@ TEST_CASE("Conv2DLayer matches a direct convolution with stride and padding", "[
     REQUIRE(out == SampleShape::of({3, 3, 3}));
     const std::size_t n = 2;
     const auto data = random_data<double>(n, {2, 6, 5}, 0, 0, 9);
-    conv.reserve(in, n, false);
-    const double* y = conv.forward(data.x.data(), n, p.data(), true);
+    conv.reserve(in, n, 0, false); // evaluation: one sample's patches at a time
+    const double* y = conv.forward(data.x.data(), n, p.data(), ForwardMode::evaluation());
+    std::vector<double> y_eval(y, y + n * 27);
+    conv.reserve(in, n, n, false); // as in a training step: every sample's patches kept
+    y = conv.forward(data.x.data(), n, p.data(), ForwardMode::training_step(true));
+    CHECK(std::equal(y_eval.begin(), y_eval.end(), y));
     const double* w = p.data() + p.layout()[0].offset;
     const double* b = p.data() + p.layout()[1].offset;
     for (std::size_t s = 0; s < n; ++s)
@@ -164,8 +169,8 @@ TEST_CASE("MaxPool2DLayer takes window maxima, the first among equals, and route
     }
     x[12] = 20.0; // the centre belongs to all four windows
     x[0] = 30.0;  // and the top-left window has a larger one
-    pool.reserve(in, 1, true);
-    const double* y = pool.forward(x.data(), 1, nullptr, true);
+    pool.reserve(in, 1, 1, true);
+    const double* y = pool.forward(x.data(), 1, nullptr, ForwardMode::training_step(true));
     CHECK(y[0] == 30.0);
     CHECK(y[1] == 20.0);
     CHECK(y[2] == 20.0);
@@ -183,7 +188,7 @@ TEST_CASE("MaxPool2DLayer takes window maxima, the first among equals, and route
 
     // Ties: the first maximum in row-major order takes the gradient.
     std::vector<double> flat(25, 1.0);
-    pool.forward(flat.data(), 1, nullptr, true);
+    pool.forward(flat.data(), 1, nullptr, ForwardMode::training_step(true));
     const double* dflat = pool.backward(flat.data(), y, dy, 1, nullptr, nullptr, true);
     CHECK(dflat[0] == 1.0);
     CHECK(dflat[2] == 2.0);
@@ -192,7 +197,7 @@ TEST_CASE("MaxPool2DLayer takes window maxima, the first among equals, and route
 
     // A NaN anywhere in a window makes that window's output NaN (divergence stays visible).
     flat[6] = std::numeric_limits<double>::quiet_NaN(); // row 1, column 1: top-left window only
-    const double* ynan = pool.forward(flat.data(), 1, nullptr, true);
+    const double* ynan = pool.forward(flat.data(), 1, nullptr, ForwardMode::evaluation());
     CHECK(std::isnan(ynan[0]));
     CHECK(ynan[1] == 1.0);
     CHECK(ynan[3] == 1.0);

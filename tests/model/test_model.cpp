@@ -390,6 +390,22 @@ TEST_CASE("loss_and_gradient, loss and predict allocate nothing after the first 
             1, Conv2D<>(1, 4, 3, 1, 1), ReLU(), MaxPool2D<>(2), Flatten(), Dropout(0.3), Dense<>(4 * 5 * 5, 3), MSE());
         steady(model, random_data<double>(20, {1, 10, 10}, 0, 3, 3), 16, 4);
     }
+    SECTION("Evaluating a larger batch sizes only the forward buffers")
+    {
+        Sequential<Conv2D<1, 4, 3>, ReLU, MaxPool2D<2>, Flatten, Dense<36, 3>, SoftmaxCrossEntropy> model(1);
+        const auto data = random_data<float>(64, {1, 8, 8}, 3, 0, 5);
+        xt::xtensor<float, 1> g = model.parameters().zeros_like();
+        model.loss_and_gradient(data.batch(0, 8), g);
+        model.loss(data.batch(0, 64)); // grows what a forward pass needs
+        test::AllocationCounter count;
+        model.loss(data.batch(0, 64));
+        model.loss_and_gradient(data.batch(0, 8), g);
+        CHECK(count.allocations() == 0);
+        // The unrolled patches and input gradients for 64 samples were not allocated by loss():
+        // the first training step at that size allocates them.
+        model.loss_and_gradient(data.batch(0, 64), g);
+        CHECK(count.allocations() > 0);
+    }
     SECTION("reserve() makes even the first step allocation-free")
     {
         Sequential<Conv2D<1, 4, 3>, ReLU, Flatten, Dense<144, 3>, SoftmaxCrossEntropy> model(1);
@@ -493,9 +509,9 @@ TEST_CASE("Dropout drops a fraction p while training and nothing in evaluation",
     DropoutLayer<double> drop(0.3);
     drop.initialize(nullptr, 5, 1);
     const SampleShape s = SampleShape::flat(1000);
-    drop.reserve(s, 20, true);
+    drop.reserve(s, 20, 20, true);
     std::vector<double> x(20000, 2.0);
-    const double* y = drop.forward(x.data(), 20, nullptr, true);
+    const double* y = drop.forward(x.data(), 20, nullptr, ForwardMode::training_step(true));
     std::size_t zeros = 0;
     for (std::size_t i = 0; i < x.size(); ++i)
     {
@@ -505,7 +521,8 @@ TEST_CASE("Dropout drops a fraction p while training and nothing in evaluation",
     // Binomial(20000, 0.3): standard deviation 65; 400 is about 6 of them.
     CHECK(zeros > 6000 - 400);
     CHECK(zeros < 6000 + 400);
-    CHECK(drop.forward(x.data(), 20, nullptr, false) == x.data());
+    CHECK(drop.forward(x.data(), 20, nullptr, ForwardMode::evaluation()) == x.data());
+    CHECK(drop.forward(x.data(), 20, nullptr, ForwardMode::training_step(false)) == x.data());
 
     // set_training(false): loss_and_gradient agrees with loss() (no dropout), and repeatable.
     Sequential<Dense<4, 6>, Dropout, Dense<6, 2>, SoftmaxCrossEntropy> model(

@@ -18,6 +18,7 @@
 #include "xtrain/core/param_buffer.hpp"
 #include "xtrain/core/serialize.hpp"
 #include "xtrain/model/detail/kernels.hpp"
+#include "xtrain/model/layer.hpp"
 #include "xtrain/model/shape.hpp"
 
 namespace xtrain
@@ -45,18 +46,18 @@ namespace xtrain
         void initialize(T*, std::uint64_t, std::size_t) const noexcept {}
         /** @brief The same shape as the input. */
         SampleShape output_shape(const SampleShape& in) const noexcept { return in; }
-        /** @brief Allocates the output (and input-gradient) buffers for @p batch samples of shape @p in. */
-        void reserve(const SampleShape& in, std::size_t batch, bool need_dx)
+        /** @brief Allocates outputs for @p forward_batch samples (and input gradients for @p backward_batch). */
+        void reserve(const SampleShape& in, std::size_t forward_batch, std::size_t backward_batch, bool need_dx)
         {
             m_size = in.size();
-            detail::grow(m_y, batch * m_size);
+            detail::grow(m_y, forward_batch * m_size);
             if (need_dx)
             {
-                detail::grow(m_dx, batch * m_size);
+                detail::grow(m_dx, backward_batch * m_size);
             }
         }
         /** @brief y = F(x) for n samples. */
-        const T* forward(const T* x, std::size_t n, const T*, bool)
+        const T* forward(const T* x, std::size_t n, const T*, ForwardMode)
         {
             T* y = m_y.data();
             const std::size_t total = n * m_size;

@@ -25,6 +25,7 @@
 #include "xtrain/core/serialize.hpp"
 #include "xtrain/model/detail/kernels.hpp"
 #include "xtrain/model/init.hpp"
+#include "xtrain/model/layer.hpp"
 #include "xtrain/model/shape.hpp"
 
 namespace xtrain
@@ -87,10 +88,13 @@ namespace xtrain
         void initialize(T* params, std::uint64_t seed, std::size_t index) const;
         /** @brief O x H' x W' for input C x H x W. @throws std::invalid_argument for another rank, C, or a too small image. */
         SampleShape output_shape(const SampleShape& in) const;
-        /** @brief Allocates the patch, output (and input-gradient) buffers for @p batch samples of shape @p in. */
-        void reserve(const SampleShape& in, std::size_t batch, bool need_dx);
-        /** @brief Computes the outputs of @p n samples (n x O x H' x W'). */
-        const T* forward(const T* x, std::size_t n, const T* params, bool training);
+        /**
+         * @brief Allocates outputs for @p forward_batch samples, the unrolled patches for
+         * @p backward_batch (one sample's worth at least) and, if @p need_dx, input gradients.
+         */
+        void reserve(const SampleShape& in, std::size_t forward_batch, std::size_t backward_batch, bool need_dx);
+        /** @brief Computes the outputs of @p n samples (n x O x H' x W'); keeps the patches if a backward pass follows. */
+        const T* forward(const T* x, std::size_t n, const T* params, ForwardMode mode);
         /** @brief Writes the weight and bias gradients into @p grads; returns dL/dx if @p need_dx, else nullptr. */
         const T* backward(const T* x, const T* y, const T* dy, std::size_t n, const T* params, T* grads,
                           bool need_dx);
@@ -116,7 +120,7 @@ namespace xtrain
         std::size_t m_wd = 0;
         std::size_t m_ho = 0;
         std::size_t m_wo = 0;
-        xt::xtensor<T, 1> m_col;  // per sample (C k k) x (H' W')
+        xt::xtensor<T, 1> m_col;  // per sample (C k k) x (H' W'); one sample's worth in evaluation
         xt::xtensor<T, 1> m_y;
         xt::xtensor<T, 1> m_dcol; // one sample
         xt::xtensor<T, 1> m_dx;
@@ -255,7 +259,8 @@ namespace xtrain
     }
 
     template <class T>
-    void Conv2DLayer<T>::reserve(const SampleShape& in, std::size_t batch, bool need_dx)
+    void Conv2DLayer<T>::reserve(const SampleShape& in, std::size_t forward_batch, std::size_t backward_batch,
+                                 bool need_dx)
     {
         const SampleShape out = output_shape(in);
         m_h = in.rank == 3 ? in[1] : in[0];
@@ -265,12 +270,12 @@ namespace xtrain
         const std::size_t ckk = m_c * m_k * m_k;
         const std::size_t hw = m_ho * m_wo;
         detail::require_blas_size(hw, "xtrain::Conv2D", "output height * width");
-        detail::grow(m_col, batch * ckk * hw);
-        detail::grow(m_y, batch * m_o * hw);
+        detail::grow(m_col, (backward_batch > 0 ? backward_batch : 1) * ckk * hw);
+        detail::grow(m_y, forward_batch * m_o * hw);
         if (need_dx)
         {
             detail::grow(m_dcol, ckk * hw);
-            detail::grow(m_dx, batch * m_c * m_h * m_wd);
+            detail::grow(m_dx, backward_batch * m_c * m_h * m_wd);
         }
     }
 
@@ -349,7 +354,7 @@ namespace xtrain
     }
 
     template <class T>
-    const T* Conv2DLayer<T>::forward(const T* x, std::size_t n, const T* params, bool)
+    const T* Conv2DLayer<T>::forward(const T* x, std::size_t n, const T* params, ForwardMode mode)
     {
         const std::size_t ckk = m_c * m_k * m_k;
         const std::size_t hw = m_ho * m_wo;
@@ -358,7 +363,8 @@ namespace xtrain
         const T* b = params + m_b;
         for (std::size_t i = 0; i < n; ++i)
         {
-            T* col = m_col.data() + i * ckk * hw;
+            // The backward pass reads every sample's patches; an evaluation reuses one slot.
+            T* col = m_col.data() + (mode.backward ? i * ckk * hw : 0);
             T* y = m_y.data() + i * m_o * hw;
             im2col(x + i * in_size, col);
             for (std::size_t o = 0; o < m_o; ++o)

@@ -20,6 +20,7 @@
 #include "xtrain/core/serialize.hpp"
 #include "xtrain/model/detail/kernels.hpp"
 #include "xtrain/model/init.hpp"
+#include "xtrain/model/layer.hpp"
 #include "xtrain/model/shape.hpp"
 
 namespace xtrain
@@ -56,10 +57,10 @@ namespace xtrain
         void initialize(T* params, std::uint64_t seed, std::size_t index) const;
         /** @brief The output shape for input @p in. @throws std::invalid_argument if its size is not in_features(). */
         SampleShape output_shape(const SampleShape& in) const;
-        /** @brief Allocates the output (and, if @p need_dx, input-gradient) buffers for @p batch samples. */
-        void reserve(const SampleShape& in, std::size_t batch, bool need_dx);
+        /** @brief Allocates outputs for @p forward_batch samples and, if @p need_dx, input gradients for @p backward_batch. */
+        void reserve(const SampleShape& in, std::size_t forward_batch, std::size_t backward_batch, bool need_dx);
         /** @brief Computes the outputs of @p n samples; returns a pointer to them (n x out). */
-        const T* forward(const T* x, std::size_t n, const T* params, bool training);
+        const T* forward(const T* x, std::size_t n, const T* params, ForwardMode mode);
         /**
          * @brief Writes the weight and bias gradients into @p grads (overwriting) and, if @p need_dx,
          * returns dL/dx (n x in); otherwise returns nullptr without computing it.
@@ -183,18 +184,19 @@ namespace xtrain
     }
 
     template <class T>
-    void DenseLayer<T>::reserve(const SampleShape&, std::size_t batch, bool need_dx)
+    void DenseLayer<T>::reserve(const SampleShape&, std::size_t forward_batch, std::size_t backward_batch,
+                                bool need_dx)
     {
-        detail::require_blas_size(batch, "xtrain::DenseLayer", "batch size");
-        detail::grow(m_y, batch * m_out);
+        detail::require_blas_size(forward_batch, "xtrain::DenseLayer", "batch size");
+        detail::grow(m_y, forward_batch * m_out);
         if (need_dx)
         {
-            detail::grow(m_dx, batch * m_in);
+            detail::grow(m_dx, backward_batch * m_in);
         }
     }
 
     template <class T>
-    const T* DenseLayer<T>::forward(const T* x, std::size_t n, const T* params, bool)
+    const T* DenseLayer<T>::forward(const T* x, std::size_t n, const T* params, ForwardMode)
     {
         const T* w = params + m_w;
         const T* b = params + m_b;

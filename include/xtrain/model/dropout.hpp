@@ -20,6 +20,7 @@
 #include "xtrain/core/random.hpp"
 #include "xtrain/core/serialize.hpp"
 #include "xtrain/model/detail/kernels.hpp"
+#include "xtrain/model/layer.hpp"
 #include "xtrain/model/shape.hpp"
 
 namespace xtrain
@@ -52,21 +53,24 @@ namespace xtrain
         void initialize(T*, std::uint64_t seed, std::size_t index) { m_rng = derive_rng(seed, RngStream::dropout, index); }
         /** @brief The same shape as the input. */
         SampleShape output_shape(const SampleShape& in) const noexcept { return in; }
-        /** @brief Allocates the output, mask (and input-gradient) buffers for @p batch samples. */
-        void reserve(const SampleShape& in, std::size_t batch, bool need_dx)
+        /**
+         * @brief Allocates the output, mask (and input-gradient) buffers for @p backward_batch samples:
+         * only a training step, which a backward pass follows, drops anything.
+         */
+        void reserve(const SampleShape& in, std::size_t, std::size_t backward_batch, bool need_dx)
         {
             m_size = in.size();
-            detail::grow(m_y, batch * m_size);
-            detail::grow(m_mask, batch * m_size);
+            detail::grow(m_y, backward_batch * m_size);
+            detail::grow(m_mask, backward_batch * m_size);
             if (need_dx)
             {
-                detail::grow(m_dx, batch * m_size);
+                detail::grow(m_dx, backward_batch * m_size);
             }
         }
-        /** @brief In training, y = x * mask with mask 0 or 1/(1-p); otherwise returns @p x itself. */
-        const T* forward(const T* x, std::size_t n, const T*, bool training)
+        /** @brief In a training step, y = x * mask with mask 0 or 1/(1-p); otherwise returns @p x itself. */
+        const T* forward(const T* x, std::size_t n, const T*, ForwardMode mode)
         {
-            m_masked = training && m_p > 0.0;
+            m_masked = mode.training && mode.backward && m_p > 0.0;
             if (!m_masked)
             {
                 return x;

@@ -15,6 +15,7 @@
 
 #include "xtrain/core/param_buffer.hpp"
 #include "xtrain/core/serialize.hpp"
+#include "xtrain/model/layer.hpp"
 #include "xtrain/model/shape.hpp"
 
 namespace xtrain
@@ -38,9 +39,9 @@ namespace xtrain
         /** @brief One dimension holding every scalar of @p in. */
         SampleShape output_shape(const SampleShape& in) const noexcept { return SampleShape::flat(in.size()); }
         /** @brief Needs no buffers. */
-        void reserve(const SampleShape&, std::size_t, bool) noexcept {}
+        void reserve(const SampleShape&, std::size_t, std::size_t, bool) noexcept {}
         /** @brief Returns @p x itself. */
-        const T* forward(const T* x, std::size_t, const T*, bool) noexcept { return x; }
+        const T* forward(const T* x, std::size_t, const T*, ForwardMode) noexcept { return x; }
         /** @brief Returns @p dy itself (or nullptr if not @p need_dx). */
         const T* backward(const T*, const T*, const T* dy, std::size_t, const T*, T*, bool need_dx) noexcept
         {

@@ -24,6 +24,7 @@
 #include "xtrain/core/param_buffer.hpp"
 #include "xtrain/core/serialize.hpp"
 #include "xtrain/model/detail/kernels.hpp"
+#include "xtrain/model/layer.hpp"
 #include "xtrain/model/shape.hpp"
 
 namespace xtrain
@@ -77,8 +78,8 @@ namespace xtrain
             return out;
         }
 
-        /** @brief Allocates the output, argmax (and input-gradient) buffers for @p batch samples of shape @p in. */
-        void reserve(const SampleShape& in, std::size_t batch, bool need_dx)
+        /** @brief Allocates outputs and argmax for @p forward_batch samples (input gradients for @p backward_batch). */
+        void reserve(const SampleShape& in, std::size_t forward_batch, std::size_t backward_batch, bool need_dx)
         {
             const SampleShape out = output_shape(in);
             m_c = in.rank == 3 ? in[0] : 1;
@@ -88,16 +89,16 @@ namespace xtrain
             m_wo = out[in.rank - 1];
             detail::require(in.size() <= std::numeric_limits<std::uint32_t>::max(), "xtrain::MaxPool2D",
                             "input size per sample", in.size(), "must be < 2^32");
-            detail::grow(m_y, batch * out.size());
-            detail::grow(m_arg, batch * out.size());
+            detail::grow(m_y, forward_batch * out.size());
+            detail::grow(m_arg, forward_batch * out.size());
             if (need_dx)
             {
-                detail::grow(m_dx, batch * in.size());
+                detail::grow(m_dx, backward_batch * in.size());
             }
         }
 
         /** @brief The maximum of each window, for @p n samples. */
-        const T* forward(const T* x, std::size_t n, const T*, bool)
+        const T* forward(const T* x, std::size_t n, const T*, ForwardMode)
         {
             const std::size_t in_size = m_c * m_h * m_w;
             const std::size_t out_size = m_c * m_ho * m_wo;

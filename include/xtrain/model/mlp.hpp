@@ -27,6 +27,7 @@
 #include "xtrain/model/dense.hpp"
 #include "xtrain/model/detail/model_support.hpp"
 #include "xtrain/model/init.hpp"
+#include "xtrain/model/layer.hpp"
 #include "xtrain/model/shape.hpp"
 #include "xtrain/model/softmax_cross_entropy.hpp"
 
@@ -72,7 +73,7 @@ namespace xtrain
 
         /** @brief Redraws all parameters from @p seed. */
         void initialize(std::uint64_t seed);
-        /** @brief Allocates every buffer for batches of up to @p max_batch samples. */
+        /** @brief Allocates every buffer for training batches of up to @p max_batch samples. */
         void reserve(std::size_t max_batch);
 
         /** @brief The widths given at construction. */
@@ -81,8 +82,9 @@ namespace xtrain
         const DenseLayer<T>& dense(std::size_t j) const { return m_dense.at(j); }
 
     private:
-        std::size_t prepare(const Batch<T>& batch, const char* where);
-        void forward(const T* x, std::size_t n);
+        std::size_t prepare(const Batch<T>& batch, bool backward, const char* where);
+        void ensure_capacity(std::size_t forward_batch, std::size_t backward_batch);
+        void forward(const T* x, std::size_t n, ForwardMode mode);
 
         std::vector<std::size_t> m_widths;
         std::vector<DenseLayer<T>> m_dense;
@@ -90,7 +92,8 @@ namespace xtrain
         loss_type m_loss;
         ParamBuffer<T> m_params;
         std::size_t m_param_count = 0;
-        std::size_t m_capacity = 0;
+        std::size_t m_forward_capacity = 0;
+        std::size_t m_backward_capacity = 0;
         // Outputs of each layer in order (input, dense 0, activation 0, dense 1, ...). Rewritten by
         // every forward pass before use, so a copied model never reads another model's pointers.
         std::vector<const T*> m_acts;
@@ -139,24 +142,33 @@ namespace xtrain
     void MLP<T, Activation, Loss>::reserve(std::size_t max_batch)
     {
         detail::require(max_batch > 0, "xtrain::MLP::reserve", "max_batch", max_batch, "must be > 0");
-        if (max_batch <= m_capacity)
+        ensure_capacity(max_batch, max_batch);
+    }
+
+    template <class T, class Activation, class Loss>
+    void MLP<T, Activation, Loss>::ensure_capacity(std::size_t forward_batch, std::size_t backward_batch)
+    {
+        const std::size_t fwd = forward_batch > m_forward_capacity ? forward_batch : m_forward_capacity;
+        const std::size_t bwd = backward_batch > m_backward_capacity ? backward_batch : m_backward_capacity;
+        if (fwd == m_forward_capacity && bwd == m_backward_capacity)
         {
             return;
         }
         for (std::size_t j = 0; j < m_dense.size(); ++j)
         {
-            m_dense[j].reserve(SampleShape::flat(m_widths[j]), max_batch, j > 0);
+            m_dense[j].reserve(SampleShape::flat(m_widths[j]), fwd, bwd, j > 0);
             if (j + 1 < m_dense.size())
             {
-                m_act[j].reserve(SampleShape::flat(m_widths[j + 1]), max_batch, true);
+                m_act[j].reserve(SampleShape::flat(m_widths[j + 1]), fwd, bwd, true);
             }
         }
-        m_loss.reserve(m_widths.back(), max_batch);
-        m_capacity = max_batch;
+        m_loss.reserve(m_widths.back(), bwd);
+        m_forward_capacity = fwd;
+        m_backward_capacity = bwd;
     }
 
     template <class T, class Activation, class Loss>
-    std::size_t MLP<T, Activation, Loss>::prepare(const Batch<T>& batch, const char* where)
+    std::size_t MLP<T, Activation, Loss>::prepare(const Batch<T>& batch, bool backward, const char* where)
     {
         const SampleShape in = detail::checked_input_shape(batch, where);
         try
@@ -167,24 +179,24 @@ namespace xtrain
         {
             detail::rethrow_layer_error(where, 0, m_dense[0].describe(), e);
         }
-        reserve(batch.size);
+        ensure_capacity(batch.size, backward ? batch.size : 0);
         detail::check_parameter_size(m_params, m_param_count, where);
         return batch.size;
     }
 
     template <class T, class Activation, class Loss>
-    void MLP<T, Activation, Loss>::forward(const T* x, std::size_t n)
+    void MLP<T, Activation, Loss>::forward(const T* x, std::size_t n, ForwardMode mode)
     {
         const T* p = m_params.data();
         const T* a = x;
         m_acts[0] = x;
         for (std::size_t j = 0; j < m_dense.size(); ++j)
         {
-            a = m_dense[j].forward(a, n, p, true);
+            a = m_dense[j].forward(a, n, p, mode);
             m_acts[2 * j + 1] = a;
             if (j + 1 < m_dense.size())
             {
-                a = m_act[j].forward(a, n, p, true);
+                a = m_act[j].forward(a, n, p, mode);
                 m_acts[2 * j + 2] = a;
             }
         }
@@ -193,11 +205,11 @@ namespace xtrain
     template <class T, class Activation, class Loss>
     T MLP<T, Activation, Loss>::loss_and_gradient(const Batch<T>& batch, xt::xtensor<T, 1>& grad)
     {
-        const std::size_t n = prepare(batch, "xtrain::MLP::loss_and_gradient");
+        const std::size_t n = prepare(batch, true, "xtrain::MLP::loss_and_gradient");
         const std::size_t k = m_widths.back();
         m_loss.check_batch(batch, k);
         detail::size_gradient(grad, m_param_count);
-        forward(batch.features, n);
+        forward(batch.features, n, ForwardMode::training_step(false));
         const T value = m_loss.loss_and_gradient(m_acts.back(), n, k, batch);
         const T* p = m_params.data();
         T* g = grad.data();
@@ -217,10 +229,10 @@ namespace xtrain
     template <class T, class Activation, class Loss>
     T MLP<T, Activation, Loss>::loss(const Batch<T>& batch)
     {
-        const std::size_t n = prepare(batch, "xtrain::MLP::loss");
+        const std::size_t n = prepare(batch, false, "xtrain::MLP::loss");
         const std::size_t k = m_widths.back();
         m_loss.check_batch(batch, k);
-        forward(batch.features, n);
+        forward(batch.features, n, ForwardMode::evaluation());
         return m_loss.loss(m_acts.back(), n, k, batch);
     }
 
@@ -228,12 +240,12 @@ namespace xtrain
     template <class L, std::enable_if_t<L::classifies, int>>
     void MLP<T, Activation, Loss>::predict(const Batch<T>& batch, label_type* out)
     {
-        const std::size_t n = prepare(batch, "xtrain::MLP::predict");
         if (out == nullptr)
         {
             throw std::invalid_argument("xtrain::MLP::predict: out is null");
         }
-        forward(batch.features, n);
+        const std::size_t n = prepare(batch, false, "xtrain::MLP::predict");
+        forward(batch.features, n, ForwardMode::evaluation());
         detail::argmax_rows(m_acts.back(), n, m_widths.back(), out);
     }
 }

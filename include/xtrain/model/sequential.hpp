@@ -35,6 +35,7 @@
 #include "xtrain/core/param_buffer.hpp"
 #include "xtrain/core/serialize.hpp"
 #include "xtrain/model/detail/model_support.hpp"
+#include "xtrain/model/layer.hpp"
 #include "xtrain/model/model_traits.hpp"
 #include "xtrain/model/shape.hpp"
 
@@ -197,8 +198,9 @@ namespace xtrain
         void initialize(std::uint64_t seed);
 
         /**
-         * @brief Allocates every buffer for batches of up to @p max_batch samples of shape @p input,
-         * so that even the first step allocates nothing. @throws std::invalid_argument if @p input does not fit.
+         * @brief Allocates every buffer for training batches of up to @p max_batch samples of shape
+         * @p input, so that even the first step allocates nothing.
+         * @throws std::invalid_argument if @p input does not fit.
          */
         void reserve(std::size_t max_batch, const SampleShape& input);
 
@@ -270,9 +272,9 @@ namespace xtrain
             return ((I < i && layer_type<I>::has_parameters) || ... || false);
         }
 
-        std::size_t prepare(const Batch<T>& batch, const char* where);
-        void plan(const SampleShape& input, std::size_t capacity, const char* where);
-        void forward(const T* x, std::size_t n, bool training, activations& acts);
+        std::size_t prepare(const Batch<T>& batch, bool backward, const char* where);
+        void plan(const SampleShape& input, std::size_t forward_batch, std::size_t backward_batch, const char* where);
+        void forward(const T* x, std::size_t n, ForwardMode mode, activations& acts);
         template <std::size_t... I>
         void backward(const activations& acts, std::size_t n, T* grad, std::index_sequence<I...>);
         template <std::size_t I>
@@ -283,7 +285,8 @@ namespace xtrain
         ParamBuffer<T> m_params;
         std::size_t m_param_count = 0;
         std::array<SampleShape, num_layers + 1> m_shapes{};
-        std::size_t m_capacity = 0; // largest batch the buffers hold
+        std::size_t m_forward_capacity = 0;  // largest batch the forward buffers hold
+        std::size_t m_backward_capacity = 0; // largest batch the backward-only buffers hold
         bool m_planned = false;
         bool m_training = true;
     };
@@ -312,7 +315,8 @@ namespace xtrain
     }
 
     template <class... Ls>
-    void Sequential<Ls...>::plan(const SampleShape& input, std::size_t capacity, const char* where)
+    void Sequential<Ls...>::plan(const SampleShape& input, std::size_t forward_batch, std::size_t backward_batch,
+                                 const char* where)
     {
         m_planned = false;
         std::array<SampleShape, num_layers + 1> shapes{};
@@ -329,33 +333,36 @@ namespace xtrain
                     detail::rethrow_layer_error(where, i(), layer.describe(), e);
                 }
             });
-        for_each_layer([&shapes, capacity](auto i, auto& layer)
-                       { layer.reserve(shapes[i()], capacity, needs_input_gradient(i())); });
-        m_loss.reserve(shapes[num_layers].size(), capacity);
+        for_each_layer([&shapes, forward_batch, backward_batch](auto i, auto& layer)
+                       { layer.reserve(shapes[i()], forward_batch, backward_batch, needs_input_gradient(i())); });
+        m_loss.reserve(shapes[num_layers].size(), backward_batch);
         m_shapes = shapes;
-        m_capacity = capacity;
+        m_forward_capacity = forward_batch;
+        m_backward_capacity = backward_batch;
         m_planned = true;
     }
 
     template <class... Ls>
-    std::size_t Sequential<Ls...>::prepare(const Batch<T>& batch, const char* where)
+    std::size_t Sequential<Ls...>::prepare(const Batch<T>& batch, bool backward, const char* where)
     {
         const SampleShape in = detail::checked_input_shape(batch, where);
-        if (!m_planned || in != m_shapes[0] || batch.size > m_capacity)
+        const std::size_t n = batch.size;
+        const std::size_t fwd = n > m_forward_capacity ? n : m_forward_capacity;
+        const std::size_t bwd = backward && n > m_backward_capacity ? n : m_backward_capacity;
+        if (!m_planned || in != m_shapes[0] || fwd != m_forward_capacity || bwd != m_backward_capacity)
         {
-            plan(in, batch.size > m_capacity ? batch.size : m_capacity, where);
+            plan(in, fwd, bwd, where);
         }
         detail::check_parameter_size(m_params, m_param_count, where);
         return batch.size;
     }
 
     template <class... Ls>
-    void Sequential<Ls...>::forward(const T* x, std::size_t n, bool training, activations& acts)
+    void Sequential<Ls...>::forward(const T* x, std::size_t n, ForwardMode mode, activations& acts)
     {
         acts[0] = x;
         const T* p = m_params.data();
-        for_each_layer([&acts, n, p, training](auto i, auto& layer)
-                       { acts[i() + 1] = layer.forward(acts[i()], n, p, training); });
+        for_each_layer([&acts, n, p, mode](auto i, auto& layer) { acts[i() + 1] = layer.forward(acts[i()], n, p, mode); });
     }
 
     template <class... Ls>
@@ -386,12 +393,12 @@ namespace xtrain
     template <class... Ls>
     auto Sequential<Ls...>::loss_and_gradient(const Batch<T>& batch, xt::xtensor<T, 1>& grad) -> T
     {
-        const std::size_t n = prepare(batch, "xtrain::Sequential::loss_and_gradient");
+        const std::size_t n = prepare(batch, true, "xtrain::Sequential::loss_and_gradient");
         const std::size_t k = m_shapes[num_layers].size();
         m_loss.check_batch(batch, k);
         detail::size_gradient(grad, m_param_count);
         activations acts{};
-        forward(batch.features, n, m_training, acts);
+        forward(batch.features, n, ForwardMode::training_step(m_training), acts);
         const T value = m_loss.loss_and_gradient(acts[num_layers], n, k, batch);
         backward(acts, n, grad.data(), std::make_index_sequence<num_layers>{});
         return value;
@@ -400,11 +407,11 @@ namespace xtrain
     template <class... Ls>
     auto Sequential<Ls...>::loss(const Batch<T>& batch) -> T
     {
-        const std::size_t n = prepare(batch, "xtrain::Sequential::loss");
+        const std::size_t n = prepare(batch, false, "xtrain::Sequential::loss");
         const std::size_t k = m_shapes[num_layers].size();
         m_loss.check_batch(batch, k);
         activations acts{};
-        forward(batch.features, n, false, acts);
+        forward(batch.features, n, ForwardMode::evaluation(), acts);
         return m_loss.loss(acts[num_layers], n, k, batch);
     }
 
@@ -412,13 +419,13 @@ namespace xtrain
     template <class L, std::enable_if_t<L::classifies, int>>
     void Sequential<Ls...>::predict(const Batch<T>& batch, label_type* out)
     {
-        const std::size_t n = prepare(batch, "xtrain::Sequential::predict");
         if (out == nullptr)
         {
             throw std::invalid_argument("xtrain::Sequential::predict: out is null");
         }
+        const std::size_t n = prepare(batch, false, "xtrain::Sequential::predict");
         activations acts{};
-        forward(batch.features, n, false, acts);
+        forward(batch.features, n, ForwardMode::evaluation(), acts);
         detail::argmax_rows(acts[num_layers], n, m_shapes[num_layers].size(), out);
     }
 
@@ -426,7 +433,8 @@ namespace xtrain
     void Sequential<Ls...>::reserve(std::size_t max_batch, const SampleShape& input)
     {
         detail::require(max_batch > 0, "xtrain::Sequential::reserve", "max_batch", max_batch, "must be > 0");
-        plan(input, max_batch > m_capacity ? max_batch : m_capacity, "xtrain::Sequential::reserve");
+        plan(input, max_batch > m_forward_capacity ? max_batch : m_forward_capacity,
+             max_batch > m_backward_capacity ? max_batch : m_backward_capacity, "xtrain::Sequential::reserve");
     }
 
     template <class... Ls>
