@@ -1,6 +1,7 @@
 // One training step of an MLP 784-256-10 (float) at B = 1 ... 1024, beside the bare BLAS GEMMs
 // that step needs, in the same program:
 //   BM_train_step/B : model.loss_and_gradient(batch, grad) and an SGD update p -= lr * g
+//   BM_loss_and_gradient/B : the same without the update
 //   BM_gemm_floor/B : the five products of that step into preallocated buffers (forward X W1^T and
 //                     H W2^T; weight gradients dZ^T H and dH^T X; input gradient dZ W2 of layer 2
 //                     only; the first layer's input gradient is not needed)
@@ -153,6 +154,32 @@ namespace
             benchmark::Counter(static_cast<double>(b), benchmark::Counter::kIsIterationInvariantRate);
     }
 
+    // loss_and_gradient alone: separates the model's own cost from the update's full pass over
+    // the 203 530 parameters, which dominates the step at small B.
+    void BM_loss_and_gradient(benchmark::State& state)
+    {
+        const auto b = static_cast<std::size_t>(state.range(0));
+        xtrain::Sequential<xtrain::Dense<in_dim, hidden>, xtrain::ReLU, xtrain::Dense<hidden, classes>,
+                           xtrain::SoftmaxCrossEntropy>
+            model(42);
+        xt::xtensor<float, 1> grad = model.parameters().zeros_like();
+        xtrain::Batch<float> batch;
+        batch.features = data().x.data();
+        batch.size = b;
+        batch.feature_dim = in_dim;
+        batch.labels = data().y.data();
+        model.loss_and_gradient(batch, grad);
+        const std::size_t before = g_allocations.load();
+        for (auto _ : state)
+        {
+            const float loss = model.loss_and_gradient(batch, grad);
+            benchmark::DoNotOptimize(loss);
+            benchmark::ClobberMemory();
+        }
+        state.counters["allocs_per_step"] = benchmark::Counter(
+            static_cast<double>(g_allocations.load() - before) / static_cast<double>(state.iterations()));
+    }
+
     void BM_gemm_floor(benchmark::State& state)
     {
         const auto b = static_cast<std::size_t>(state.range(0));
@@ -180,4 +207,5 @@ namespace
 }
 
 BENCHMARK(BM_train_step)->RangeMultiplier(2)->Range(1, 1024)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_loss_and_gradient)->RangeMultiplier(2)->Range(1, 1024)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(BM_gemm_floor)->RangeMultiplier(2)->Range(1, 1024)->Unit(benchmark::kMicrosecond)->UseRealTime();
