@@ -277,6 +277,7 @@ namespace xtrain
         void forward(const T* x, std::size_t n, ForwardMode mode, activations& acts);
         template <std::size_t... I>
         void backward(const activations& acts, std::size_t n, T* grad, std::index_sequence<I...>);
+        /** @brief Backward pass of layer I, skipped when it has no parameters and nothing before it needs dx. */
         template <std::size_t I>
         const T* backward_layer(const activations& acts, const T* dy, std::size_t n, T* grad);
 
@@ -365,9 +366,12 @@ namespace xtrain
         for_each_layer([&acts, n, p, mode](auto i, auto& layer) { acts[i() + 1] = layer.forward(acts[i()], n, p, mode); });
     }
 
+    /** @brief Backward pass of layer I; returns dL/d(its input), or dy unchanged when it has nothing to do. */
     template <class... Ls>
     template <std::size_t I>
-    auto Sequential<Ls...>::backward_layer(const activations& acts, const T* dy, std::size_t n, T* grad) -> const T*
+    const typename Sequential<Ls...>::value_type* Sequential<Ls...>::backward_layer(const activations& acts,
+                                                                                    const T* dy, std::size_t n,
+                                                                                    T* grad)
     {
         constexpr bool need_dx = needs_input_gradient(I);
         if constexpr (layer_type<I>::has_parameters || need_dx)
