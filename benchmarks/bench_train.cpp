@@ -189,15 +189,15 @@ namespace
         const float* x = data().x.data();
         for (auto _ : state)
         {
-            xtrain::detail::gemm(false, true, b, hidden, in_dim, 1.0f, x, in_dim, w1.data(), in_dim, 0.0f, h.data(),
+            xtrain::detail::nn::gemm(false, true, b, hidden, in_dim, 1.0f, x, in_dim, w1.data(), in_dim, 0.0f, h.data(),
                                  hidden);
-            xtrain::detail::gemm(false, true, b, classes, hidden, 1.0f, h.data(), hidden, w2.data(), hidden, 0.0f,
+            xtrain::detail::nn::gemm(false, true, b, classes, hidden, 1.0f, h.data(), hidden, w2.data(), hidden, 0.0f,
                                  z.data(), classes);
-            xtrain::detail::gemm(true, false, classes, hidden, b, 1.0f, dz.data(), classes, h.data(), hidden, 0.0f,
+            xtrain::detail::nn::gemm(true, false, classes, hidden, b, 1.0f, dz.data(), classes, h.data(), hidden, 0.0f,
                                  dw2.data(), hidden);
-            xtrain::detail::gemm(false, false, b, hidden, classes, 1.0f, dz.data(), classes, w2.data(), hidden, 0.0f,
+            xtrain::detail::nn::gemm(false, false, b, hidden, classes, 1.0f, dz.data(), classes, w2.data(), hidden, 0.0f,
                                  dh.data(), hidden);
-            xtrain::detail::gemm(true, false, hidden, in_dim, b, 1.0f, dh.data(), hidden, x, in_dim, 0.0f, dw1.data(),
+            xtrain::detail::nn::gemm(true, false, hidden, in_dim, b, 1.0f, dh.data(), hidden, x, in_dim, 0.0f, dw1.data(),
                                  in_dim);
             benchmark::ClobberMemory();
         }

@@ -50,10 +50,10 @@ namespace xtrain
         void reserve(const SampleShape& in, std::size_t forward_batch, std::size_t backward_batch, bool need_dx)
         {
             m_size = in.size();
-            detail::grow(m_y, forward_batch * m_size);
+            detail::nn::grow(m_y, forward_batch * m_size);
             if (need_dx)
             {
-                detail::grow(m_dx, backward_batch * m_size);
+                detail::nn::grow(m_dx, backward_batch * m_size);
             }
         }
         /** @brief y = F(x) for n samples. */

@@ -30,7 +30,7 @@
 
 namespace xtrain
 {
-    namespace detail
+    namespace detail::nn
     {
         /** @brief Throws std::invalid_argument naming the first Conv2D size that is 0 or too large. */
         inline void check_conv2d(std::size_t in_channels, std::size_t out_channels, std::size_t kernel,
@@ -166,7 +166,7 @@ namespace xtrain
               m_bias_init(bias_init)
         {
             // Checked here too, so that the error comes from the user's call rather than the model's construction.
-            detail::check_conv2d(in_channels, out_channels, kernel, stride);
+            detail::nn::check_conv2d(in_channels, out_channels, kernel, stride);
         }
 
         /** @brief Builds the working layer for scalar type T. */
@@ -196,7 +196,7 @@ namespace xtrain
         : m_c(in_channels), m_o(out_channels), m_k(kernel), m_s(stride), m_p(padding), m_weight_init(weight_init),
           m_bias_init(bias_init)
     {
-        detail::check_conv2d(in_channels, out_channels, kernel, stride);
+        detail::nn::check_conv2d(in_channels, out_channels, kernel, stride);
     }
 
     template <class T>
@@ -269,13 +269,13 @@ namespace xtrain
         m_wo = out[2];
         const std::size_t ckk = m_c * m_k * m_k;
         const std::size_t hw = m_ho * m_wo;
-        detail::require_blas_size(hw, "xtrain::Conv2D", "output height * width");
-        detail::grow(m_col, (backward_batch > 0 ? backward_batch : 1) * ckk * hw);
-        detail::grow(m_y, forward_batch * m_o * hw);
+        detail::nn::require_blas_size(hw, "xtrain::Conv2D", "output height * width");
+        detail::nn::grow(m_col, (backward_batch > 0 ? backward_batch : 1) * ckk * hw);
+        detail::nn::grow(m_y, forward_batch * m_o * hw);
         if (need_dx)
         {
-            detail::grow(m_dcol, ckk * hw);
-            detail::grow(m_dx, backward_batch * m_c * m_h * m_wd);
+            detail::nn::grow(m_dcol, ckk * hw);
+            detail::nn::grow(m_dx, backward_batch * m_c * m_h * m_wd);
         }
     }
 
@@ -374,7 +374,7 @@ namespace xtrain
                     y[o * hw + j] = b[o];
                 }
             }
-            detail::gemm(false, false, m_o, hw, ckk, T(1), w, ckk, col, hw, T(1), y, hw);
+            detail::nn::gemm(false, false, m_o, hw, ckk, T(1), w, ckk, col, hw, T(1), y, hw);
         }
         return m_y.data();
     }
@@ -396,7 +396,7 @@ namespace xtrain
         {
             const T* dyi = dy + i * m_o * hw;
             // dW = sum over samples of dY_i col_i^T: the first product overwrites, the others add.
-            detail::gemm(false, true, m_o, ckk, hw, T(1), dyi, hw, m_col.data() + i * ckk * hw, hw,
+            detail::nn::gemm(false, true, m_o, ckk, hw, T(1), dyi, hw, m_col.data() + i * ckk * hw, hw,
                          i == 0 ? T(0) : T(1), gw, ckk);
             for (std::size_t o = 0; o < m_o; ++o)
             {
@@ -414,7 +414,7 @@ namespace xtrain
         }
         for (std::size_t i = 0; i < n; ++i)
         {
-            detail::gemm(true, false, ckk, hw, m_o, T(1), params + m_w, ckk, dy + i * m_o * hw, hw, T(0),
+            detail::nn::gemm(true, false, ckk, hw, m_o, T(1), params + m_w, ckk, dy + i * m_o * hw, hw, T(0),
                          m_dcol.data(), hw);
             col2im(m_dcol.data(), m_dx.data() + i * in_size);
         }

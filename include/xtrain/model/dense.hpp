@@ -147,8 +147,8 @@ namespace xtrain
     {
         detail::require(in > 0, "xtrain::DenseLayer", "in", in, "must be > 0");
         detail::require(out > 0, "xtrain::DenseLayer", "out", out, "must be > 0");
-        detail::require_blas_size(in, "xtrain::DenseLayer", "in");
-        detail::require_blas_size(out, "xtrain::DenseLayer", "out");
+        detail::nn::require_blas_size(in, "xtrain::DenseLayer", "in");
+        detail::nn::require_blas_size(out, "xtrain::DenseLayer", "out");
     }
 
     template <class T>
@@ -187,11 +187,11 @@ namespace xtrain
     void DenseLayer<T>::reserve(const SampleShape&, std::size_t forward_batch, std::size_t backward_batch,
                                 bool need_dx)
     {
-        detail::require_blas_size(forward_batch, "xtrain::DenseLayer", "batch size");
-        detail::grow(m_y, forward_batch * m_out);
+        detail::nn::require_blas_size(forward_batch, "xtrain::DenseLayer", "batch size");
+        detail::nn::grow(m_y, forward_batch * m_out);
         if (need_dx)
         {
-            detail::grow(m_dx, backward_batch * m_in);
+            detail::nn::grow(m_dx, backward_batch * m_in);
         }
     }
 
@@ -210,7 +210,7 @@ namespace xtrain
                 yr[j] = b[j];
             }
         }
-        detail::gemm(false, true, n, m_out, m_in, T(1), x, m_in, w, m_in, T(1), y, m_out);
+        detail::nn::gemm(false, true, n, m_out, m_in, T(1), x, m_in, w, m_in, T(1), y, m_out);
         return y;
     }
 
@@ -219,7 +219,7 @@ namespace xtrain
                                      bool need_dx)
     {
         // dW = dy^T x (out x in), db = column sums of dy, dx = dy W (n x in).
-        detail::gemm(true, false, m_out, m_in, n, T(1), dy, m_out, x, m_in, T(0), grads + m_w, m_in);
+        detail::nn::gemm(true, false, m_out, m_in, n, T(1), dy, m_out, x, m_in, T(0), grads + m_w, m_in);
         T* db = grads + m_b;
         for (std::size_t j = 0; j < m_out; ++j)
         {
@@ -238,7 +238,7 @@ namespace xtrain
             return nullptr;
         }
         T* dx = m_dx.data();
-        detail::gemm(false, false, n, m_in, m_out, T(1), dy, m_out, params + m_w, m_in, T(0), dx, m_in);
+        detail::nn::gemm(false, false, n, m_in, m_out, T(1), dy, m_out, params + m_w, m_in, T(0), dx, m_in);
         return dx;
     }
 }

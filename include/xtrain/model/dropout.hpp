@@ -60,11 +60,11 @@ namespace xtrain
         void reserve(const SampleShape& in, std::size_t, std::size_t backward_batch, bool need_dx)
         {
             m_size = in.size();
-            detail::grow(m_y, backward_batch * m_size);
-            detail::grow(m_mask, backward_batch * m_size);
+            detail::nn::grow(m_y, backward_batch * m_size);
+            detail::nn::grow(m_mask, backward_batch * m_size);
             if (need_dx)
             {
-                detail::grow(m_dx, backward_batch * m_size);
+                detail::nn::grow(m_dx, backward_batch * m_size);
             }
         }
         /** @brief In a training step, y = x * mask with mask 0 or 1/(1-p); otherwise returns @p x itself. */

@@ -89,11 +89,11 @@ namespace xtrain
             m_wo = out[in.rank - 1];
             detail::require(in.size() <= std::numeric_limits<std::uint32_t>::max(), "xtrain::MaxPool2D",
                             "input size per sample", in.size(), "must be < 2^32");
-            detail::grow(m_y, forward_batch * out.size());
-            detail::grow(m_arg, forward_batch * out.size());
+            detail::nn::grow(m_y, forward_batch * out.size());
+            detail::nn::grow(m_arg, forward_batch * out.size());
             if (need_dx)
             {
-                detail::grow(m_dx, backward_batch * in.size());
+                detail::nn::grow(m_dx, backward_batch * in.size());
             }
         }
 

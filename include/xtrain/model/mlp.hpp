@@ -170,17 +170,17 @@ namespace xtrain
     template <class T, class Activation, class Loss>
     std::size_t MLP<T, Activation, Loss>::prepare(const Batch<T>& batch, bool backward, const char* where)
     {
-        const SampleShape in = detail::checked_input_shape(batch, where);
+        const SampleShape in = detail::nn::checked_input_shape(batch, where);
         try
         {
             (void)m_dense[0].output_shape(in);
         }
         catch (const std::invalid_argument& e)
         {
-            detail::rethrow_layer_error(where, 0, m_dense[0].describe(), e);
+            detail::nn::rethrow_layer_error(where, 0, m_dense[0].describe(), e);
         }
         ensure_capacity(batch.size, backward ? batch.size : 0);
-        detail::check_parameter_size(m_params, m_param_count, where);
+        detail::nn::check_parameter_size(m_params, m_param_count, where);
         return batch.size;
     }
 
@@ -208,7 +208,7 @@ namespace xtrain
         const std::size_t n = prepare(batch, true, "xtrain::MLP::loss_and_gradient");
         const std::size_t k = m_widths.back();
         m_loss.check_batch(batch, k);
-        detail::size_gradient(grad, m_param_count);
+        detail::nn::size_gradient(grad, m_param_count);
         forward(batch.features, n, ForwardMode::training_step(false));
         const T value = m_loss.loss_and_gradient(m_acts.back(), n, k, batch);
         const T* p = m_params.data();
@@ -246,7 +246,7 @@ namespace xtrain
         }
         const std::size_t n = prepare(batch, false, "xtrain::MLP::predict");
         forward(batch.features, n, ForwardMode::evaluation());
-        detail::argmax_rows(m_acts.back(), n, m_widths.back(), out);
+        detail::nn::argmax_rows(m_acts.back(), n, m_widths.back(), out);
     }
 }
 

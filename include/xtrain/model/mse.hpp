@@ -49,7 +49,7 @@ namespace xtrain
         }
 
         /** @brief Allocates the output-gradient buffer for @p batch samples of @p k outputs. */
-        void reserve(std::size_t k, std::size_t batch) { detail::grow(m_dz, batch * k); }
+        void reserve(std::size_t k, std::size_t batch) { detail::nn::grow(m_dz, batch * k); }
 
         /** @brief Mean loss of @p n samples of outputs @p z (n x k). */
         T loss(const T* z, std::size_t n, std::size_t k, const Batch<T>& batch) const noexcept

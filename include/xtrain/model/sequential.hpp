@@ -331,7 +331,7 @@ namespace xtrain
                 }
                 catch (const std::invalid_argument& e)
                 {
-                    detail::rethrow_layer_error(where, i(), layer.describe(), e);
+                    detail::nn::rethrow_layer_error(where, i(), layer.describe(), e);
                 }
             });
         for_each_layer([&shapes, forward_batch, backward_batch](auto i, auto& layer)
@@ -346,7 +346,7 @@ namespace xtrain
     template <class... Ls>
     std::size_t Sequential<Ls...>::prepare(const Batch<T>& batch, bool backward, const char* where)
     {
-        const SampleShape in = detail::checked_input_shape(batch, where);
+        const SampleShape in = detail::nn::checked_input_shape(batch, where);
         const std::size_t n = batch.size;
         const std::size_t fwd = n > m_forward_capacity ? n : m_forward_capacity;
         const std::size_t bwd = backward && n > m_backward_capacity ? n : m_backward_capacity;
@@ -354,7 +354,7 @@ namespace xtrain
         {
             plan(in, fwd, bwd, where);
         }
-        detail::check_parameter_size(m_params, m_param_count, where);
+        detail::nn::check_parameter_size(m_params, m_param_count, where);
         return batch.size;
     }
 
@@ -400,7 +400,7 @@ namespace xtrain
         const std::size_t n = prepare(batch, true, "xtrain::Sequential::loss_and_gradient");
         const std::size_t k = m_shapes[num_layers].size();
         m_loss.check_batch(batch, k);
-        detail::size_gradient(grad, m_param_count);
+        detail::nn::size_gradient(grad, m_param_count);
         activations acts{};
         forward(batch.features, n, ForwardMode::training_step(m_training), acts);
         const T value = m_loss.loss_and_gradient(acts[num_layers], n, k, batch);
@@ -430,7 +430,7 @@ namespace xtrain
         const std::size_t n = prepare(batch, false, "xtrain::Sequential::predict");
         activations acts{};
         forward(batch.features, n, ForwardMode::evaluation(), acts);
-        detail::argmax_rows(acts[num_layers], n, m_shapes[num_layers].size(), out);
+        detail::nn::argmax_rows(acts[num_layers], n, m_shapes[num_layers].size(), out);
     }
 
     template <class... Ls>

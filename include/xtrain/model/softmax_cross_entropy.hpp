@@ -60,7 +60,7 @@ namespace xtrain
         }
 
         /** @brief Allocates the logit-gradient buffer for @p batch samples of @p k classes. */
-        void reserve(std::size_t k, std::size_t batch) { detail::grow(m_dz, batch * k); }
+        void reserve(std::size_t k, std::size_t batch) { detail::nn::grow(m_dz, batch * k); }
 
         /** @brief Mean loss of @p n samples of logits @p z (n x k); labels checked by check_batch. */
         T loss(const T* z, std::size_t n, std::size_t k, const Batch<T>& batch) const noexcept

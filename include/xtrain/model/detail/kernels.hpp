@@ -14,7 +14,7 @@
 
 #include "xtrain/core/error.hpp"
 
-namespace xtrain::detail
+namespace xtrain::detail::nn
 {
     /**
      * @brief C = alpha * op(A) * op(B) + beta * C, all row-major, op = transpose when @p ta / @p tb.

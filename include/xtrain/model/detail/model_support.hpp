@@ -17,7 +17,7 @@
 #include "xtrain/core/param_buffer.hpp"
 #include "xtrain/model/shape.hpp"
 
-namespace xtrain::detail
+namespace xtrain::detail::nn
 {
     /**
      * @brief The sample shape of @p batch after checking what every model needs of it.
