@@ -438,4 +438,15 @@ TEST_CASE("Other initialisations: Kaiming, Xavier, zeros", "[model][init]")
     CHECK(z.first.max_abs == 0.0);
     CHECK(z.second.max_abs == 0.0);
     CHECK(stats(WeightInit::xavier_uniform, BiasInit::zeros).second.max_abs == 0.0);
+
+    // The spellings docs/models.md shows, for compile-time and run-time sizes.
+    Sequential<Dense<784, 256>, MSE> a(1, Dense<784, 256>(WeightInit::kaiming_normal, BiasInit::zeros), MSE());
+    Sequential<Dense<>, MSE> b(1, Dense<>(784, 256, WeightInit::xavier_uniform), MSE());
+    Sequential<Conv2D<>, Flatten, MSE> c(1, Conv2D<>(1, 8, 3, 1, 0, WeightInit::kaiming_uniform), Flatten(), MSE());
+    CHECK(moments(a.parameters().segment("0.bias")).max_abs == 0.0);
+    CHECK(moments(a.parameters().segment("0.weight")).max_abs > 3.5 * std::sqrt(2.0 / 784));
+    CHECK(moments(b.parameters().segment("0.weight")).max_abs <= std::sqrt(6.0 / (784 + 256)));
+    CHECK(moments(b.parameters().segment("0.bias")).max_abs > 0.0); // PyTorch's bias unless told otherwise
+    CHECK(moments(c.parameters().segment("0.weight")).max_abs <= std::sqrt(6.0 / 9));
+    CHECK(moments(c.parameters().segment("0.weight")).max_abs > 1.0 / 3); // beyond the default's bound
 }
