@@ -5,8 +5,11 @@
 #ifndef XTRAIN_VERSION_HPP
 #define XTRAIN_VERSION_HPP
 
+/** @brief Major version: incompatible changes. */
 #define XTRAIN_VERSION_MAJOR 0
+/** @brief Minor version: while major is 0, also incompatible changes. */
 #define XTRAIN_VERSION_MINOR 1
+/** @brief Patch version: fixes only. */
 #define XTRAIN_VERSION_PATCH 0
 
 namespace xtrain

@@ -11,8 +11,9 @@
 
 extern "C"
 {
-    // Weak: resolved when OpenBLAS is linked in, null otherwise.
+    /** @brief OpenBLAS's thread setter; weak, so it is null when another BLAS is linked in. */
     void openblas_set_num_threads(int num_threads) __attribute__((weak));
+    /** @brief OpenBLAS's thread getter; weak, so it is null when another BLAS is linked in. */
     int openblas_get_num_threads(void) __attribute__((weak));
 }
 
