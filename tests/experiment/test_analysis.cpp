@@ -26,7 +26,7 @@ namespace
     {
         RunSummary s;
         s.key = RunKey{opt, lr, b, seed, ""};
-        s.status = diverged ? RunStatus::diverged : RunStatus::finished;
+        s.status = diverged ? RunOutcome::diverged : RunOutcome::finished;
         s.last.val_accuracy = acc;
         s.last.val_loss = 1.0 - acc;
         s.last.train_loss = 1.0 - acc;

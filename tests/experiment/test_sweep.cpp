@@ -461,7 +461,7 @@ TEST_CASE("A small sweep writes tidy runs.csv, summary.csv, the per-batch tables
     const RunRecord* r = set.find(RunKey{"sgd", 0.1, 64, 1, ""});
     REQUIRE(r != nullptr);
     CHECK(r->rows.size() == 3);
-    CHECK(r->summary.status == RunStatus::finished);
+    CHECK(r->summary.status == RunOutcome::finished);
     CHECK(r->summary.eval_rows == 3);
     CHECK(r->summary.target_reached);
     CHECK(r->summary.to_target.epoch == 2.0);
@@ -1133,7 +1133,7 @@ TEST_CASE("The sink keeps the earliest target report and the summary takes the e
     const RunSummary none = summarize_run(spec.key(), {}, RunResult::finished(), 0.0, Target{}, sink.reported_target());
     CHECK_FALSE(none.target_reached);
     CHECK(std::isnan(none.last.val_accuracy));
-    CHECK(none.status == RunStatus::finished);
+    CHECK(none.status == RunOutcome::finished);
 }
 
 // ------------------------------------------------------------------------------------------------

@@ -45,7 +45,7 @@ namespace xtrain
     };
 
     /** @brief How a run ended. */
-    enum class RunStatus
+    enum class RunOutcome
     {
         finished,  ///< the budget was used up
         diverged,  ///< stopped because the loss blew up: a result, not an error
@@ -53,13 +53,13 @@ namespace xtrain
     };
 
     /** @brief "finished", "diverged" or "failed". */
-    inline const char* run_status_name(RunStatus s) noexcept
+    inline const char* run_outcome_name(RunOutcome s) noexcept
     {
         switch (s)
         {
-        case RunStatus::finished: return "finished";
-        case RunStatus::diverged: return "diverged";
-        case RunStatus::failed: break;
+        case RunOutcome::finished: return "finished";
+        case RunOutcome::diverged: return "diverged";
+        case RunOutcome::failed: break;
         }
         return "failed";
     }
@@ -67,13 +67,13 @@ namespace xtrain
     /** @brief What a run function returns. */
     struct RunResult
     {
-        RunStatus status = RunStatus::finished;  ///< finished or diverged (failed is set by the sweep)
+        RunOutcome status = RunOutcome::finished;  ///< finished or diverged (failed is set by the sweep)
         std::string note;                        ///< free text kept in summary.csv, e.g. why it diverged
 
         /** @brief The run used its whole budget. */
-        static RunResult finished(std::string note = {}) { return RunResult{RunStatus::finished, std::move(note)}; }
+        static RunResult finished(std::string note = {}) { return RunResult{RunOutcome::finished, std::move(note)}; }
         /** @brief The run diverged; @p note says how (e.g. "loss inf at step 120"). */
-        static RunResult diverged(std::string note = {}) { return RunResult{RunStatus::diverged, std::move(note)}; }
+        static RunResult diverged(std::string note = {}) { return RunResult{RunOutcome::diverged, std::move(note)}; }
     };
 
     /**

@@ -229,7 +229,7 @@ namespace xtrain
             const RunKey& k = s.key;
             std::string o = key_fields_runs(k) + "," + k.schedule;
             o += ",";
-            o += run_status_name(s.status);
+            o += run_outcome_name(s.status);
             o += s.diverged() ? ",1," : ",0,";
             o += format_uint(s.eval_rows);
             const EvalRow& r = s.last;
@@ -391,11 +391,11 @@ namespace xtrain
                     const RunSpec spec = spec_in_grid(grid, s.key, row);
                     if (row.str(5) == "finished")
                     {
-                        s.status = RunStatus::finished;
+                        s.status = RunOutcome::finished;
                     }
                     else if (row.str(5) == "diverged")
                     {
-                        s.status = RunStatus::diverged;
+                        s.status = RunOutcome::diverged;
                     }
                     else
                     {

@@ -22,7 +22,7 @@ namespace xtrain
     struct RunSummary
     {
         RunKey key;                              ///< which run
-        RunStatus status = RunStatus::finished;  ///< finished or diverged
+        RunOutcome status = RunOutcome::finished;  ///< finished or diverged
         std::size_t eval_rows = 0;               ///< rows the run has in runs.csv (checked on resume)
         EvalRow last;                            ///< the last evaluation row (NaN metrics if none)
         double best_val_accuracy = std::numeric_limits<double>::quiet_NaN();  ///< max over the rows
@@ -34,7 +34,7 @@ namespace xtrain
         std::string note;                        ///< the run function's note (e.g. why it diverged)
 
         /** @brief True if the run diverged. */
-        bool diverged() const noexcept { return status == RunStatus::diverged; }
+        bool diverged() const noexcept { return status == RunOutcome::diverged; }
     };
 
     /**
@@ -77,9 +77,9 @@ namespace xtrain
                 s.min_val_loss = r.val_loss;
             }
         }
-        if (s.status == RunStatus::finished && !rows.empty() && !std::isfinite(rows.back().train_loss))
+        if (s.status == RunOutcome::finished && !rows.empty() && !std::isfinite(rows.back().train_loss))
         {
-            s.status = RunStatus::diverged;
+            s.status = RunOutcome::diverged;
             s.note = s.note.empty() ? "train_loss not finite at the last evaluation"
                                     : s.note + "; train_loss not finite at the last evaluation";
         }

@@ -185,20 +185,20 @@ namespace xtrain
                 refresh_locked();
             }
 
-            void finished(const RunSpec& spec, RunStatus status, const std::string& detail_text, double seconds)
+            void finished(const RunSpec& spec, RunOutcome status, const std::string& detail_text, double seconds)
             {
                 std::lock_guard<std::mutex> lock(m_mutex);
                 --m_running;
                 ++m_done;
-                m_diverged += status == RunStatus::diverged ? 1 : 0;
-                m_failed += status == RunStatus::failed ? 1 : 0;
+                m_diverged += status == RunOutcome::diverged ? 1 : 0;
+                m_failed += status == RunOutcome::failed ? 1 : 0;
                 if (m_log == nullptr)
                 {
                     return;
                 }
                 const std::string head = "[sweep " + std::to_string(m_before + m_done) + "/" + std::to_string(m_total)
                                        + "] " + spec.key().str() + ": ";
-                if (status == RunStatus::failed)
+                if (status == RunOutcome::failed)
                 {
                     clear_live();
                     *m_log << head << "FAILED after " << format_seconds(seconds) << ": " << detail_text
@@ -207,7 +207,7 @@ namespace xtrain
                 }
                 else if (m_mode == ProgressMode::lines)
                 {
-                    *m_log << head << run_status_name(status) << " in " << format_seconds(seconds)
+                    *m_log << head << run_outcome_name(status) << " in " << format_seconds(seconds)
                            << (detail_text.empty() ? "" : ", ") << detail_text << "; ETA " << format_duration(eta())
                            << '\n';
                 }
@@ -430,7 +430,7 @@ namespace xtrain
                 try
                 {
                     result = fn(spec, sink);
-                    if (result->status == RunStatus::failed)
+                    if (result->status == RunOutcome::failed)
                     {
                         error = result->note.empty() ? "the run function returned status failed" : result->note;
                         result.reset();
@@ -462,12 +462,12 @@ namespace xtrain
                         rec.summary = summarize_run(spec.key(), sink.rows(), *result, seconds, config.target,
                                                     sink.reported_target());
                         rec.rows = sink.rows();
-                        const RunStatus status = rec.summary.status;
+                        const RunOutcome status = rec.summary.status;
                         const std::string text = detail::outcome_text(rec.summary);
                         folder.append(std::move(rec));
                         {
                             std::lock_guard<std::mutex> lock(report_mutex);
-                            (status == RunStatus::diverged ? report.diverged : report.finished) += 1;
+                            (status == RunOutcome::diverged ? report.diverged : report.finished) += 1;
                         }
                         progress.finished(spec, status, text, seconds);
                     }
@@ -479,7 +479,7 @@ namespace xtrain
                             ++report.failed;
                             report.failures.push_back(FailedRun{spec, error});
                         }
-                        progress.finished(spec, RunStatus::failed, error, seconds);
+                        progress.finished(spec, RunOutcome::failed, error, seconds);
                     }
                 }
                 catch (...)
