@@ -7,6 +7,12 @@
  *   vmax = max(vmax, v) with amsgrad (the raw v, before bias correction),
  *   p -= lr / (1 - beta1^t) * m / (sqrt(v or vmax) / sqrt(1 - beta2^t) + eps).
  * eps is added after the bias-corrected square root, as PyTorch does.
+ *
+ * The loop follows PyTorch's single-tensor order of operations but for one deliberate change: it
+ * multiplies sqrt(v) by 1 / sqrt(1 - beta2^t) where PyTorch divides by sqrt(1 - beta2^t). A second
+ * division per element made the step compute-bound (25-30 % slower than a hand-written loop for
+ * buffers that fit in cache); the denominators differ by at most one unit in the last place, and
+ * the trajectories still agree with PyTorch's to a few units in the last place.
  */
 #ifndef XTRAIN_OPTIM_ADAM_HPP
 #define XTRAIN_OPTIM_ADAM_HPP
@@ -90,7 +96,7 @@ namespace xtrain
             const double bias_correction2 = 1.0 - std::pow(beta2, t);
             // The constants are computed in double and rounded to T, as PyTorch's Python scalars are.
             const T neg_step_size = static_cast<T>(-(c.lr / bias_correction1));
-            const T bc2_sqrt = static_cast<T>(std::sqrt(bias_correction2));
+            const T inv_bc2_sqrt = static_cast<T>(1.0 / std::sqrt(bias_correction2)); // see the file comment
             const T b1 = static_cast<T>(beta1);
             const T one_minus_b1 = static_cast<T>(1.0 - beta1);
             const T b2 = static_cast<T>(beta2);
@@ -127,7 +133,7 @@ namespace xtrain
                             vmax[i] = mx;
                             second = mx;
                         }
-                        const T denom = std::sqrt(second) / bc2_sqrt + e;
+                        const T denom = std::sqrt(second) * inv_bc2_sqrt + e;
                         p[i] = pi + (neg_step_size * mi) / denom;
                     }
                 },

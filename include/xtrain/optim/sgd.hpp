@@ -113,7 +113,7 @@ namespace xtrain
             const T mu = static_cast<T>(momentum);
             const T keep = static_cast<T>(1.0 - dampening);
             detail::dispatch_flags(
-                [&](auto decay, auto first, auto nest) {
+                [&](auto decay, auto first, auto damp, auto nest) {
                     for (std::size_t i = 0; i < n; ++i)
                     {
                         T d = g[i];
@@ -126,9 +126,13 @@ namespace xtrain
                         {
                             bi = d;
                         }
-                        else
+                        else if constexpr (decltype(damp)::value)
                         {
                             bi = detail::muladd(d, keep, b[i] * mu);
+                        }
+                        else
+                        {
+                            bi = b[i] * mu + d; // = muladd(d, 1, b * mu) exactly, without the multiply by 1
                         }
                         b[i] = bi;
                         if constexpr (decltype(nest)::value)
@@ -142,7 +146,7 @@ namespace xtrain
                         p[i] = detail::muladd(d, neg_lr, p[i]);
                     }
                 },
-                c.weight_decay != 0.0, c.step == 1, nesterov);
+                c.weight_decay != 0.0, c.step == 1, dampening != 0.0, nesterov);
         }
     };
 }
