@@ -1260,3 +1260,111 @@ TEST_CASE("docs/optimizers.md: a user-written policy plugs into Optimizer", "[op
     h.beta = 1.0;
     CHECK(contains(message_of([&] { xtrain::Optimizer<Signum> bad(h); }), "beta"));
 }
+
+TEST_CASE("docs/optimizers.md: parameter groups, checkpoints and one example per rule", "[optim][docs]")
+{
+    {
+        // --- begin snippet (docs/optimizers.md, "Parameter groups")
+        xtrain::ParamLayout layout;
+        layout.add("fc1.weight", {256, 784});
+        layout.add("fc1.bias", {256});
+        layout.set_weight_decay("*.bias", 0.0);   // no decay on biases
+        layout.set_lr_scale("fc1.*", 0.5);        // this layer learns at half the rate
+        xtrain::ParamBuffer<float> params(layout);
+        xt::xtensor<float, 1> grads = params.zeros_like();
+        xtrain::Optimizer<xtrain::AdamW> opt;     // AdamW's defaults: lr 1e-3, weight_decay 0.01
+        opt.step(params, grads);                  // one pass, segment by segment
+        // --- end snippet
+        CHECK(opt.step_count() == 1);
+
+        grads.fill(0.5f);
+        opt.step(params, grads);
+        // --- begin snippet (docs/optimizers.md, "Checkpoints")
+        std::stringstream bytes;                  // or a std::ofstream / std::ifstream opened in binary mode
+        xtrain::BinaryWriter out(bytes);
+        opt.save(out);                            // policy name, lr(), step_count(), every state
+        xtrain::Optimizer<xtrain::AdamW> resumed; // constructed with the same hyperparameters
+        xtrain::BinaryReader in(bytes, "run.ckpt");
+        resumed.load(in);                         // the next steps are bit-identical to opt's
+        // --- end snippet
+        xtrain::ParamBuffer<float> copy = params;
+        opt.step(params, grads);
+        resumed.step(copy, grads);
+        CHECK((params.values() == copy.values()));
+    }
+    xt::xtensor<double, 1> params = {1.0, -1.0};
+    const xt::xtensor<double, 1> grads = {0.5, 0.5};
+    {
+        // --- begin snippet (docs/optimizers.md, "SGD")
+        xtrain::SGD sgd;
+        sgd.lr = 0.1;
+        sgd.momentum = 0.9;
+        xtrain::Optimizer<xtrain::SGD> opt(sgd);
+        // --- end snippet
+        opt.step(params, grads);
+        CHECK(opt.lr() == 0.1);
+    }
+    {
+        // --- begin snippet (docs/optimizers.md, "SGDClassic")
+        xtrain::SGDClassic classic;
+        classic.lr = 0.1;
+        classic.momentum = 0.9;
+        xtrain::Optimizer<xtrain::SGDClassic> opt(classic);
+        // --- end snippet
+        opt.step(params, grads);
+        CHECK(opt.step_count() == 1);
+    }
+    {
+        // --- begin snippet (docs/optimizers.md, "Adam, AdamW, AMSGrad")
+        xtrain::Adam adam;                        // Adam with an L2 penalty
+        adam.weight_decay = 1e-4;
+        xtrain::AdamW adamw;                      // decoupled decay 0.01
+        adamw.lr = 3e-4;
+        adamw.amsgrad = true;
+        xtrain::Optimizer<xtrain::Adam> a(adam);
+        xtrain::Optimizer<xtrain::AdamW> w(adamw);
+        // --- end snippet
+        a.step(params, grads);
+        w.step(params, grads);
+        CHECK(w.state<double>()->max_exp_avg_sq.size() == 2);
+    }
+    {
+        // --- begin snippet (docs/optimizers.md, "RMSprop")
+        xtrain::RMSprop rms;
+        rms.lr = 1e-3;
+        rms.centered = true;
+        xtrain::Optimizer<xtrain::RMSprop> opt(rms);
+        // --- end snippet
+        opt.step(params, grads);
+        CHECK(opt.state<double>()->grad_avg.size() == 2);
+    }
+    {
+        // --- begin snippet (docs/optimizers.md, "Adagrad")
+        xtrain::Adagrad ada;
+        ada.lr = 0.05;
+        xtrain::Optimizer<xtrain::Adagrad> opt(ada);
+        // --- end snippet
+        opt.step(params, grads);
+        CHECK(opt.lr() == 0.05);
+    }
+    {
+        // --- begin snippet (docs/optimizers.md, "LARS")
+        xtrain::LARS lars;
+        lars.lr = 2.0;
+        lars.weight_decay = 5e-4;
+        xtrain::Optimizer<xtrain::LARS> opt(lars);   // then: params.layout().set_layer_adaptation("*.bias", false)
+        // --- end snippet
+        opt.step(params, grads);
+        CHECK(opt.lr() == 2.0);
+    }
+    {
+        // --- begin snippet (docs/optimizers.md, "LAMB")
+        xtrain::LAMB lamb;
+        lamb.lr = 2e-3;
+        xtrain::Optimizer<xtrain::LAMB> opt(lamb);
+        // --- end snippet
+        opt.step(params, grads);
+        CHECK(opt.lr() == 2e-3);
+    }
+    CHECK(std::isfinite(params(0)));
+}
