@@ -140,7 +140,13 @@ namespace xtrain
 
         /** @brief The state for scalar type T, or nullptr before the first step with T. */
         template <class T>
-        const state_type<T>* state() const noexcept;
+        const state_type<T>* state() const noexcept
+        {
+            static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>,
+                          "xtrain::Optimizer::state<T>: T must be float or double");
+            const Slot<T>& s = const_cast<Optimizer*>(this)->template slot<T>();
+            return s.created ? &s.state : nullptr;
+        }
 
         /**
          * @brief Writes the policy's name, the learning rate, the step count and every state.
@@ -185,13 +191,71 @@ namespace xtrain
         }
 
         template <class T>
-        Slot<T>& prepare(std::size_t n, std::size_t grads_size);
+        Slot<T>& prepare(std::size_t n, std::size_t grads_size)
+        {
+            static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>,
+                          "xtrain::Optimizer::step: parameters must be float or double");
+            if (grads_size != n)
+            {
+                throw std::invalid_argument(detail::concat("xtrain::Optimizer::step: grads has ", grads_size,
+                                                           " elements but params has ", n));
+            }
+            Slot<T>& s = slot<T>();
+            if (!s.created)
+            {
+                state_type<T> fresh{};
+                m_policy.init(fresh, n);
+                s.state = std::move(fresh);
+                s.size = n;
+                s.steps = 0;
+                s.created = true;
+                s.loaded = false;
+            }
+            else if (s.size != n)
+            {
+                const std::string what = detail::concat(
+                    "xtrain::Optimizer::step: params has ", n, " elements but the optimizer state was made for ", s.size,
+                    s.loaded ? " (loaded from a checkpoint of another model?)" : " (call reset() to start over with another model)");
+                if (s.loaded)
+                {
+                    throw checkpoint_error(what);
+                }
+                throw std::invalid_argument(what);
+            }
+            return s;
+        }
 
         template <class T>
         void save_slot(BinaryWriter& out, const Slot<T>& s, std::string_view tag) const;
 
         template <class T>
-        Slot<T> load_slot(BinaryReader& in, const Slot<T>& current, std::string_view tag) const;
+        Slot<T> load_slot(BinaryReader& in, const Slot<T>& current, std::string_view tag) const
+        {
+            in.expect_tag(tag);
+            Slot<T> s;
+            if (!in.read<bool>())
+            {
+                return s;
+            }
+            const auto size = in.read<std::uint64_t>();
+            const auto steps = in.read<std::uint64_t>();
+            if (current.created && current.size != size)
+            {
+                in.fail(detail::concat("the optimizer state (", tag, ") was made for ", size,
+                                       " parameters but this optimizer steps ", current.size));
+            }
+            if (size > (std::uint64_t(1) << 40))
+            {
+                in.fail(detail::concat("the optimizer state (", tag, ") claims ", size, " parameters"));
+            }
+            s.size = static_cast<std::size_t>(size);
+            s.steps = static_cast<std::size_t>(steps);
+            m_policy.init(s.state, s.size);
+            s.state.visit(detail::state_reader{in});
+            s.created = true;
+            s.loaded = true;
+            return s;
+        }
 
         Policy m_policy;
         double m_lr = 0.0;
@@ -234,52 +298,6 @@ namespace xtrain
         m_step_count = 0;
         m_float = Slot<float>{};
         m_double = Slot<double>{};
-    }
-
-    template <class Policy>
-    template <class T>
-    auto Optimizer<Policy>::state() const noexcept -> const state_type<T>*
-    {
-        static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>,
-                      "xtrain::Optimizer::state<T>: T must be float or double");
-        const Slot<T>& s = const_cast<Optimizer*>(this)->template slot<T>();
-        return s.created ? &s.state : nullptr;
-    }
-
-    template <class Policy>
-    template <class T>
-    auto Optimizer<Policy>::prepare(std::size_t n, std::size_t grads_size) -> Slot<T>&
-    {
-        static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>,
-                      "xtrain::Optimizer::step: parameters must be float or double");
-        if (grads_size != n)
-        {
-            throw std::invalid_argument(detail::concat("xtrain::Optimizer::step: grads has ", grads_size,
-                                                       " elements but params has ", n));
-        }
-        Slot<T>& s = slot<T>();
-        if (!s.created)
-        {
-            state_type<T> fresh{};
-            m_policy.init(fresh, n);
-            s.state = std::move(fresh);
-            s.size = n;
-            s.steps = 0;
-            s.created = true;
-            s.loaded = false;
-        }
-        else if (s.size != n)
-        {
-            const std::string what = detail::concat(
-                "xtrain::Optimizer::step: params has ", n, " elements but the optimizer state was made for ", s.size,
-                s.loaded ? " (loaded from a checkpoint of another model?)" : " (call reset() to start over with another model)");
-            if (s.loaded)
-            {
-                throw checkpoint_error(what);
-            }
-            throw std::invalid_argument(what);
-        }
-        return s;
     }
 
     template <class Policy>
@@ -357,36 +375,6 @@ namespace xtrain
         out.write<std::uint64_t>(m_step_count);
         save_slot(out, m_float, "float");
         save_slot(out, m_double, "double");
-    }
-
-    template <class Policy>
-    template <class T>
-    auto Optimizer<Policy>::load_slot(BinaryReader& in, const Slot<T>& current, std::string_view tag) const -> Slot<T>
-    {
-        in.expect_tag(tag);
-        Slot<T> s;
-        if (!in.read<bool>())
-        {
-            return s;
-        }
-        const auto size = in.read<std::uint64_t>();
-        const auto steps = in.read<std::uint64_t>();
-        if (current.created && current.size != size)
-        {
-            in.fail(detail::concat("the optimizer state (", tag, ") was made for ", size,
-                                   " parameters but this optimizer steps ", current.size));
-        }
-        if (size > (std::uint64_t(1) << 40))
-        {
-            in.fail(detail::concat("the optimizer state (", tag, ") claims ", size, " parameters"));
-        }
-        s.size = static_cast<std::size_t>(size);
-        s.steps = static_cast<std::size_t>(steps);
-        m_policy.init(s.state, s.size);
-        s.state.visit(detail::state_reader{in});
-        s.created = true;
-        s.loaded = true;
-        return s;
     }
 
     template <class Policy>
