@@ -675,6 +675,23 @@ TEMPLATE_TEST_CASE("LARS follows You, Gitman and Ginsburg (2017), Algorithm 1, p
     CHECK(xt::any(xt::not_equal(params.segment(1), T(0))));
 }
 
+TEST_CASE("LARS without momentum, over a flat buffer (one segment)", "[optim][lars]")
+{
+    xtrain::LARS h;
+    h.lr = 0.5;
+    h.momentum = 0.0;
+    h.weight_decay = 0.01;
+    h.trust_coefficient = 0.02;
+    xtrain::Optimizer<xtrain::LARS> opt(h);
+    xt::xtensor<double, 1> w = {3.0, -4.0};           // ||w|| = 5
+    const xt::xtensor<double, 1> g = {0.6, 0.8};      // ||g|| = 1
+    opt.step(w, g);
+    const double lambda = 0.02 * 5.0 / (1.0 + 0.01 * 5.0);
+    CHECK(w(0) == Approx(3.0 - 0.5 * lambda * (0.6 + 0.01 * 3.0)).epsilon(1e-15));
+    CHECK(w(1) == Approx(-4.0 - 0.5 * lambda * (0.8 - 0.01 * 4.0)).epsilon(1e-15));
+    CHECK(opt.state<double>()->velocity.size() == 0); // no buffer without momentum
+}
+
 TEMPLATE_TEST_CASE("LAMB follows You et al. (2020), Algorithm 2, per segment", "[optim][lamb]", float, double)
 {
     using T = TestType;

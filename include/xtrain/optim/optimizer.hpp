@@ -144,7 +144,7 @@ namespace xtrain
         {
             static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>,
                           "xtrain::Optimizer::state<T>: T must be float or double");
-            const Slot<T>& s = const_cast<Optimizer*>(this)->template slot<T>();
+            const Slot<T>& s = slot<T>();
             return s.created ? &s.state : nullptr;
         }
 
@@ -179,6 +179,19 @@ namespace xtrain
 
         template <class T>
         Slot<T>& slot() noexcept
+        {
+            if constexpr (std::is_same_v<T, float>)
+            {
+                return m_float;
+            }
+            else
+            {
+                return m_double;
+            }
+        }
+
+        template <class T>
+        const Slot<T>& slot() const noexcept
         {
             if constexpr (std::is_same_v<T, float>)
             {
