@@ -96,6 +96,7 @@ namespace xtrain
             const T wd = static_cast<T>(c.weight_decay);
             if (momentum == 0.0)
             {
+                XTRAIN_UNROLL4
                 for (std::size_t i = 0; i < n; ++i)
                 {
                     const T d = detail::muladd(wd, p[i], g[i]);
@@ -105,6 +106,7 @@ namespace xtrain
             }
             T* v = s.velocity.data() + c.offset;
             const T mu = static_cast<T>(momentum);
+            XTRAIN_UNROLL4
             for (std::size_t i = 0; i < n; ++i)
             {
                 const T d = detail::muladd(wd, p[i], g[i]);

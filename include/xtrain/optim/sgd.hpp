@@ -96,6 +96,7 @@ namespace xtrain
             {
                 detail::dispatch_flags(
                     [&](auto decay) {
+                        XTRAIN_UNROLL4
                         for (std::size_t i = 0; i < n; ++i)
                         {
                             T d = g[i];
@@ -114,6 +115,7 @@ namespace xtrain
             const T keep = static_cast<T>(1.0 - dampening);
             detail::dispatch_flags(
                 [&](auto decay, auto first, auto damp, auto nest) {
+                    XTRAIN_UNROLL4
                     for (std::size_t i = 0; i < n; ++i)
                     {
                         T d = g[i];

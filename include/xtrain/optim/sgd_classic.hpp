@@ -84,6 +84,7 @@ namespace xtrain
             {
                 detail::dispatch_flags(
                     [&](auto decay) {
+                        XTRAIN_UNROLL4
                         for (std::size_t i = 0; i < n; ++i)
                         {
                             T d = g[i];
@@ -101,6 +102,7 @@ namespace xtrain
             const T mu = static_cast<T>(momentum);
             detail::dispatch_flags(
                 [&](auto decay, auto nest) {
+                    XTRAIN_UNROLL4
                     for (std::size_t i = 0; i < n; ++i)
                     {
                         T d = g[i];

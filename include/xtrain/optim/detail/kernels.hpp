@@ -11,6 +11,19 @@
 #include <cstddef>
 #include <type_traits>
 
+/**
+ * @brief Unrolls the next loop four times (after vectorisation: 16 floats per iteration with SSE).
+ *
+ * The lightest steps (SGD: one multiply-add per element) are limited by instruction fetch in
+ * cache; a two-instruction-per-vector loop then runs half as fast when it happens to straddle a
+ * 64-byte boundary, which depends on unrelated code. Unrolling makes that luck irrelevant.
+ */
+#if defined(__GNUC__) || defined(__clang__)
+#define XTRAIN_UNROLL4 _Pragma("GCC unroll 4")
+#else
+#define XTRAIN_UNROLL4
+#endif
+
 namespace xtrain::detail
 {
     /**
