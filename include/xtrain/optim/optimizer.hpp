@@ -51,6 +51,13 @@ namespace xtrain
                 out.write_string(name);
                 out.write(value);
             }
+            /** @brief Anything else cannot be written: one readable error instead of a failed overload. */
+            template <class V, std::enable_if_t<!std::is_arithmetic_v<V>, int> = 0>
+            void operator()(const char*, const V&) const
+            {
+                static_assert(sizeof(V) == 0, "xtrain optimizer policy: State<T>::visit may hand over only "
+                                              "xt::xtensor<T, 1> buffers and arithmetic values");
+            }
         };
 
         /** @brief Reads each member a State's visit() hands it, checking names and sizes. */
@@ -82,6 +89,13 @@ namespace xtrain
             {
                 expect_name(name);
                 value = in.read<V>();
+            }
+            /** @brief Anything else cannot be read (see state_writer). */
+            template <class V, std::enable_if_t<!std::is_arithmetic_v<V>, int> = 0>
+            void operator()(const char*, V&) const
+            {
+                static_assert(sizeof(V) == 0, "xtrain optimizer policy: State<T>::visit may hand over only "
+                                              "xt::xtensor<T, 1> buffers and arithmetic values");
             }
         };
     }
