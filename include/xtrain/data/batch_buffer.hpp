@@ -81,10 +81,16 @@ namespace xtrain
          */
         Batch<T> gather(const Dataset<T>& d, const std::size_t* indices, std::size_t n)
         {
-            detail::require(n <= m_capacity, "xtrain::BatchBuffer::gather", "n", n,
-                            detail::concat("must be <= capacity() = ", m_capacity));
-            detail::require(n == 0 || indices != nullptr, "xtrain::BatchBuffer::gather", "indices", "null",
-                            "must point to n indices");
+            // Checked with plain ifs: building the message eagerly would allocate on every batch.
+            if (n > m_capacity)
+            {
+                detail::require(false, "xtrain::BatchBuffer::gather", "n", n,
+                                detail::concat("must be <= capacity() = ", m_capacity));
+            }
+            if (n != 0 && indices == nullptr)
+            {
+                detail::require(false, "xtrain::BatchBuffer::gather", "indices", "null", "must point to n indices");
+            }
             check_matches(d);
 
             const std::size_t dim = m_feature_dim;

@@ -222,12 +222,12 @@ namespace xtrain
         void init()
         {
             detail::require(m_num_samples > 0, "xtrain::BatchSampler", "num_samples", m_num_samples,
-                            "must be > 0 (the dataset is empty)");
+                            "must be > 0: the dataset is empty");
             detail::require(m_batch_size > 0, "xtrain::BatchSampler", "batch_size", m_batch_size, "must be > 0");
             detail::require(!m_options.drop_last || m_batch_size <= m_num_samples, "xtrain::BatchSampler",
                             "batch_size", m_batch_size,
                             detail::concat("must be <= num_samples = ", m_num_samples,
-                                           " with drop_last (otherwise every batch is dropped)"));
+                                           " with drop_last, which would drop every batch"));
             m_perm.resize(m_num_samples);
             start_epoch(0);
         }

@@ -214,8 +214,11 @@ namespace xtrain
     template <class T>
     Batch<T> Dataset<T>::rows(std::size_t first, std::size_t count) const
     {
-        detail::require(first <= size() && count <= size() - first, "xtrain::Dataset::rows", "first + count",
-                        detail::concat(first, " + ", count), detail::concat("must be <= size() = ", size()));
+        if (first > size() || count > size() - first)
+        {
+            detail::require(false, "xtrain::Dataset::rows", "first + count", detail::concat(first, " + ", count),
+                            detail::concat("must be <= size() = ", size()));
+        }
         Batch<T> b;
         b.features = features.data() + first * feature_dim();
         b.size = count;
