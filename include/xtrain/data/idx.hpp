@@ -15,6 +15,7 @@
 #ifndef XTRAIN_DATA_IDX_HPP
 #define XTRAIN_DATA_IDX_HPP
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -129,22 +130,27 @@ namespace xtrain
             for (std::size_t i = 0; i < h.shape.size(); ++i)
             {
                 const unsigned char* p = dims + 4 * i;
-                const std::uint32_t d = (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16)
-                                      | (std::uint32_t{p[2]} << 8) | std::uint32_t{p[3]};
-                h.shape[i] = d;
-                if (!too_big && d != 0)
+                h.shape[i] = (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8)
+                           | std::uint32_t{p[3]};
+            }
+            const bool empty = std::find(h.shape.begin(), h.shape.end(), std::size_t{0}) != h.shape.end();
+            if (empty)
+            {
+                bytes = 0;
+            }
+            else  // the product stops before it passes limit, so it cannot overflow
+            {
+                for (std::size_t d : h.shape)
                 {
                     if (bytes > limit / d)
                     {
                         too_big = true;
+                        break;
                     }
-                    else
-                    {
-                        bytes *= d;
-                    }
+                    bytes *= d;
                 }
             }
-            if (too_big || (h.count() != 0 && bytes > limit))
+            if (too_big || bytes > limit)
             {
                 throw data_error(concat(in.name(), ": the header claims ", shape_text(h.shape), " elements of ",
                                         idx_element_size(type), " bytes, more than the ",
