@@ -234,6 +234,15 @@ TEST_CASE("IDX bad input: every case raises data_error naming the file", "[data]
         put_be32(wide, 0x10000U);
         put_be32(wide, 0x10000U);
         CHECK_THAT(images_error("wide.idx", wide), Catch::Contains("{2, 65536, 65536}"));
+        // No data (a zero extent) but inner extents whose product overflows: refused, not wrapped.
+        Bytes zero{0, 0, 8, 4};
+        put_be32(zero, 0);
+        for (int i = 0; i < 3; ++i)
+        {
+            put_be32(zero, 0xFFFFFFFFU);
+        }
+        CHECK_THROWS_WITH(read_idx<double>(zero.data(), zero.size(), "zero.idx"),
+                          Catch::Contains("zero.idx: the header claims extents {0, 4294967295") && Catch::Contains("too large"));
     }
     SECTION("corrupt gzip")
     {

@@ -272,9 +272,19 @@ namespace xtrain
             IdxMatrix<U> m;
             m.header = read_idx_header(in);
             const std::size_t rows = m.header.shape[0];
-            const std::size_t cols = rows == 0 ? detail::shape_product(std::vector<std::size_t>(
-                                                     m.header.shape.begin() + 1, m.header.shape.end()))
-                                               : m.header.count() / rows;
+            // The inner extents' product, which an empty file (some extent 0) leaves unchecked by
+            // the size test: refuse one that overflows, rather than build an impossible shape.
+            std::size_t cols = 1;
+            for (std::size_t i = 1; i < m.header.shape.size(); ++i)
+            {
+                const std::size_t d = m.header.shape[i];
+                if (d != 0 && cols > (std::size_t{1} << 40) / d)
+                {
+                    throw data_error(concat(in.name(), ": the header claims extents ", shape_text(m.header.shape),
+                                            " whose product is too large"));
+                }
+                cols *= d;
+            }
             m.values = xt::xtensor<U, 2>::from_shape({rows, cols});
             read_idx_data<U>(in, m.header, m.values.data(), divisor);
             return m;
