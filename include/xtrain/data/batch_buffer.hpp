@@ -95,8 +95,20 @@ namespace xtrain
 
             const std::size_t dim = m_feature_dim;
             const std::size_t rows = d.size();
+            const std::size_t row_bytes = dim * sizeof(T);
             const T* src = d.features.data();
             T* dst = m_features.data();
+            const label_type* ls = m_has_labels ? d.labels.data() : nullptr;
+            label_type* ld = m_labels.data();
+            // Rows are scattered through a dataset much larger than the caches and the hardware
+            // prefetcher cannot guess the next one: ask for row r + 2 while row r is copied, so
+            // that several rows are in flight. Labels are copied in the same loop, so that their
+            // cache misses overlap with the rows' too.
+            constexpr std::size_t ahead = 2;
+            for (std::size_t r = 0; r < ahead && r < n; ++r)
+            {
+                prefetch_row(src, ls, indices[r], rows, row_bytes, dim);
+            }
             for (std::size_t r = 0; r < n; ++r)
             {
                 const std::size_t i = indices[r];
@@ -104,18 +116,17 @@ namespace xtrain
                 {
                     bad_index(r, i, rows, d.name);
                 }
-                std::memcpy(dst + r * dim, src + i * dim, dim * sizeof(T));
-            }
-            if (m_has_labels)
-            {
-                const label_type* ls = d.labels.data();
-                label_type* ld = m_labels.data();
-                for (std::size_t r = 0; r < n; ++r)
+                if (r + ahead < n)
                 {
-                    ld[r] = ls[indices[r]];
+                    prefetch_row(src, ls, indices[r + ahead], rows, row_bytes, dim);
+                }
+                std::memcpy(dst + r * dim, src + i * dim, row_bytes);
+                if (ls != nullptr)
+                {
+                    ld[r] = ls[i];
                 }
             }
-            else if (m_target_dim != 0)
+            if (m_target_dim != 0)
             {
                 const std::size_t k = m_target_dim;
                 const T* ts = d.targets.data();
@@ -151,6 +162,23 @@ namespace xtrain
         }
 
     private:
+        static void prefetch_row(const T* src, const label_type* labels, std::size_t i, std::size_t rows,
+                                 std::size_t row_bytes, std::size_t dim) noexcept
+        {
+            if (i < rows)
+            {
+                if (labels != nullptr)
+                {
+                    __builtin_prefetch(labels + i, 0, 1);
+                }
+                const char* p = reinterpret_cast<const char*>(src + i * dim);
+                for (std::size_t o = 0; o < row_bytes; o += 64)
+                {
+                    __builtin_prefetch(p + o, 0, 1);  // read, into the outer caches
+                }
+            }
+        }
+
         void check_matches(const Dataset<T>& d) const
         {
             const bool labels = d.labels.size() != 0;
