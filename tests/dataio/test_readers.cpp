@@ -107,8 +107,10 @@ TEMPLATE_TEST_CASE("IDX images and labels read the same plain or gzip", "[data][
     for (bool gz : {false, true})
     {
         CAPTURE(gz);
-        const std::string ip = write_file(gz ? "img.idx.gz" : "img.idx", gz ? gzip(images) : images);
-        const std::string lp = write_file(gz ? "lbl.idx.gz" : "lbl.idx", gz ? gzip(labels) : labels);
+        // One file name per type: ctest runs the float and double cases in parallel.
+        const std::string tag = std::to_string(sizeof(TestType));
+        const std::string ip = write_file("img" + tag + (gz ? ".idx.gz" : ".idx"), gz ? gzip(images) : images);
+        const std::string lp = write_file("lbl" + tag + (gz ? ".idx.gz" : ".idx"), gz ? gzip(labels) : labels);
         const Dataset<TestType> d = read_idx_dataset<TestType>(ip, lp, "tiny");
         d.validate();
         REQUIRE(d.size() == 12);
@@ -373,7 +375,7 @@ TEST_CASE("Fashion-MNIST missing: the message says which package to install", "[
 TEMPLATE_TEST_CASE("read_csv reads a classification table with the label chosen by name or index", "[data][csv]",
                    float, double)
 {
-    const std::string p = write_text("iris.csv", "sepal_length,sepal_width,species,petal_length\n"
+    const std::string p = write_text("iris" + std::to_string(sizeof(TestType)) + ".csv", "sepal_length,sepal_width,species,petal_length\n"
                                                  "5.1,3.5,0,1.4\n"
                                                  "\n"
                                                  "7.0, 3.2 ,1,4.7\r\n"
