@@ -2,6 +2,7 @@
 // from contiguous rows, at B = 1 ... 4096 rows of 784 floats (N = 60000, Fashion-MNIST's shape);
 // the cost of a new epoch's permutation; and reading Fashion-MNIST against inflating its files.
 //   OPENBLAS_NUM_THREADS=1 ./bench_data --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+//       --benchmark_enable_random_interleaving=true
 // items_per_second is samples per second; compare gather/B with memcpy/B at the same B.
 #include <benchmark/benchmark.h>
 
@@ -151,8 +152,16 @@ namespace
     }
 }
 
-BENCHMARK(BM_gather)->RangeMultiplier(2)->Range(1, 4096);
-BENCHMARK(BM_memcpy)->RangeMultiplier(2)->Range(1, 4096);
+// Gather and its memcpy baseline side by side at each B, so that the load of a shared machine
+// weighs on both alike (add --benchmark_enable_random_interleaving=true to mix repetitions too).
+static const bool registered_pairs = [] {
+    for (std::int64_t b = 1; b <= 4096; b *= 2)
+    {
+        benchmark::RegisterBenchmark("BM_gather", BM_gather)->Arg(b);
+        benchmark::RegisterBenchmark("BM_memcpy", BM_memcpy)->Arg(b);
+    }
+    return true;
+}();
 BENCHMARK(BM_start_epoch)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_fashion_mnist_read)->Unit(benchmark::kMillisecond)->Iterations(3);
 BENCHMARK(BM_fashion_mnist_inflate_only)->Unit(benchmark::kMillisecond)->Iterations(3);

@@ -24,6 +24,44 @@
 
 namespace xtrain
 {
+    namespace detail
+    {
+        /** @brief Asks for the cache lines of [p, p + bytes) to be loaded into the outer caches. */
+        inline void prefetch_bytes(const void* p, std::size_t bytes) noexcept
+        {
+            const char* c = static_cast<const char*>(p);
+            for (std::size_t o = 0; o < bytes; o += 64)
+            {
+                __builtin_prefetch(c + o, 0, 1);
+            }
+        }
+
+        /**
+         * @brief memcpy of @p bytes that prefetches the same span at @p next (if not null) as it
+         * goes: four cache lines of it per 256 bytes copied.
+         */
+        inline void copy_prefetching(void* dst, const void* src, std::size_t bytes, const void* next) noexcept
+        {
+            auto* t = static_cast<char*>(dst);
+            const auto* s = static_cast<const char*>(src);
+            const auto* q = static_cast<const char*>(next);
+            std::size_t o = 0;
+            for (; o + 256 <= bytes; o += 256)
+            {
+                if (q != nullptr)
+                {
+                    prefetch_bytes(q + o, 256);
+                }
+                std::memcpy(t + o, s + o, 256);
+            }
+            if (q != nullptr)
+            {
+                prefetch_bytes(q + o, bytes - o);
+            }
+            std::memcpy(t + o, s + o, bytes - o);
+        }
+    }
+
     /**
      * @brief Owns the features and labels/targets of up to `capacity` samples shaped like one dataset.
      *
@@ -101,13 +139,20 @@ namespace xtrain
             const label_type* ls = m_has_labels ? d.labels.data() : nullptr;
             label_type* ld = m_labels.data();
             // Rows are scattered through a dataset much larger than the caches and the hardware
-            // prefetcher cannot guess the next one: ask for row r + 2 while row r is copied, so
-            // that several rows are in flight. Labels are copied in the same loop, so that their
-            // cache misses overlap with the rows' too.
+            // prefetcher cannot guess the next one: while row r is copied, row r + 2 is
+            // prefetched, four cache lines per 256 bytes copied so that the requests stay spread
+            // out; labels are copied in the same loop so that their misses overlap too.
             constexpr std::size_t ahead = 2;
             for (std::size_t r = 0; r < ahead && r < n; ++r)
             {
-                prefetch_row(src, ls, indices[r], rows, row_bytes, dim);
+                if (indices[r] < rows)
+                {
+                    detail::prefetch_bytes(src + indices[r] * dim, row_bytes);
+                    if (ls != nullptr)
+                    {
+                        detail::prefetch_bytes(ls + indices[r], 1);
+                    }
+                }
             }
             for (std::size_t r = 0; r < n; ++r)
             {
@@ -116,11 +161,16 @@ namespace xtrain
                 {
                     bad_index(r, i, rows, d.name);
                 }
-                if (r + ahead < n)
+                const T* next = nullptr;
+                if (r + ahead < n && indices[r + ahead] < rows)
                 {
-                    prefetch_row(src, ls, indices[r + ahead], rows, row_bytes, dim);
+                    next = src + indices[r + ahead] * dim;
+                    if (ls != nullptr)
+                    {
+                        detail::prefetch_bytes(ls + indices[r + ahead], 1);
+                    }
                 }
-                std::memcpy(dst + r * dim, src + i * dim, row_bytes);
+                detail::copy_prefetching(dst + r * dim, src + i * dim, row_bytes, next);
                 if (ls != nullptr)
                 {
                     ld[r] = ls[i];
@@ -162,23 +212,6 @@ namespace xtrain
         }
 
     private:
-        static void prefetch_row(const T* src, const label_type* labels, std::size_t i, std::size_t rows,
-                                 std::size_t row_bytes, std::size_t dim) noexcept
-        {
-            if (i < rows)
-            {
-                if (labels != nullptr)
-                {
-                    __builtin_prefetch(labels + i, 0, 1);
-                }
-                const char* p = reinterpret_cast<const char*>(src + i * dim);
-                for (std::size_t o = 0; o < row_bytes; o += 64)
-                {
-                    __builtin_prefetch(p + o, 0, 1);  // read, into the outer caches
-                }
-            }
-        }
-
         void check_matches(const Dataset<T>& d) const
         {
             const bool labels = d.labels.size() != 0;
