@@ -162,14 +162,16 @@ namespace xtrain
 
         /** @brief Converts @p n big-endian elements of @p type at @p src to U, each divided by @p divisor. */
         template <class U>
-        void decode_idx(IdxType type, const unsigned char* src, std::size_t n, U* dst, const U* lut, U divisor)
+        void decode_idx(IdxType type, const unsigned char* src, std::size_t n, U* dst, U divisor)
         {
             switch (type)
             {
             case IdxType::u8:
+                // Converting and dividing vectorises (a table lookup per byte would not); the
+                // division is exact IEEE, so the result is the same as torchvision's x / 255.
                 for (std::size_t i = 0; i < n; ++i)
                 {
-                    dst[i] = lut[src[i]];
+                    dst[i] = static_cast<U>(static_cast<U>(src[i]) / divisor);
                 }
                 return;
             case IdxType::i8:
@@ -228,11 +230,6 @@ namespace xtrain
         template <class U>
         void read_idx_data(ByteStream& in, const IdxHeader& h, U* out, U divisor)
         {
-            std::array<U, 256> lut{};
-            for (std::size_t v = 0; v < 256; ++v)
-            {
-                lut[v] = static_cast<U>(v) / divisor;
-            }
             const std::size_t esize = idx_element_size(h.type);
             const std::size_t count = h.count();
             // 64 KiB stays in L2 while it is converted.
@@ -252,7 +249,7 @@ namespace xtrain
                                             in.is_gzip() ? "decompressed " : "", "data ends after ", have,
                                             " bytes"));
                 }
-                decode_idx<U>(h.type, buf, k, out + done, lut.data(), divisor);
+                decode_idx<U>(h.type, buf, k, out + done, divisor);
                 done += k;
             }
             const std::uint64_t extra = in.skip_rest(std::uint64_t{1} << 20);
