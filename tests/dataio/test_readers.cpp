@@ -395,6 +395,8 @@ TEMPLATE_TEST_CASE("read_csv reads a classification table with the label chosen 
     CHECK(d.labels(2) == 2);
     o.label = 2;
     CHECK(bool(read_csv<TestType>(p, o).features == d.features));
+    o.label = 2u;
+    CHECK(bool(read_csv<TestType>(p, o).features == d.features));
     o.label = std::size_t{2};
     o.num_classes = 5;
     CHECK(read_csv<TestType>(p, o).num_classes == 5);

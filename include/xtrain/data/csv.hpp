@@ -23,6 +23,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -43,10 +44,17 @@ namespace xtrain
         ColumnRef(std::string name) : m_name(std::move(name)), m_by_name(true) {}  // NOLINT: implicit on purpose
         /** @brief The column whose header is @p name. */
         ColumnRef(const char* name) : m_name(name), m_by_name(true) {}  // NOLINT: implicit on purpose
-        /** @brief The column at 0-based @p index. */
-        ColumnRef(std::size_t index) : m_index(index), m_by_index(true) {}  // NOLINT: implicit on purpose
-        /** @brief The column at 0-based @p index (negative: an error when resolved). */
-        ColumnRef(int index) : m_index(index < 0 ? 0 : static_cast<std::size_t>(index)), m_by_index(true), m_negative(index) {}  // NOLINT
+        /** @brief The column at 0-based @p index (any integer type; a negative one is an error when resolved). */
+        template <class I, std::enable_if_t<std::is_integral_v<I> && !std::is_same_v<I, bool>, int> = 0>
+        ColumnRef(I index)  // NOLINT: implicit on purpose
+            : m_by_index(true)
+        {
+            if constexpr (std::is_signed_v<I>)
+            {
+                m_negative = index < 0 ? static_cast<long long>(index) : 0;
+            }
+            m_index = m_negative < 0 ? 0 : static_cast<std::size_t>(index);
+        }
 
         /** @brief The last column. */
         static ColumnRef last() { return ColumnRef(); }
@@ -91,7 +99,7 @@ namespace xtrain
         std::size_t m_index = 0;
         bool m_by_name = false;
         bool m_by_index = false;
-        int m_negative = 0;  // the index as given, kept to report a negative one
+        long long m_negative = 0;  // a negative index as given, kept for the message
     };
 
     /** @brief What the label column holds. */
@@ -108,7 +116,7 @@ namespace xtrain
         CsvTask task = CsvTask::classification; ///< class indices or a regression target
         bool label_names = false;               ///< classification: labels are names, mapped to classes in sorted order
         std::vector<ColumnRef> ignore;          ///< columns that are neither label nor feature (e.g. an id)
-        char delimiter = ',';                   ///< field separator (e.g. ';' or '\t')
+        char delimiter = ',';                   ///< field separator (e.g. ';', or a tab)
         std::size_t num_classes = 0;            ///< classification with indices: 0 = largest label + 1
         std::string name;                       ///< the dataset's name; default: the file name
     };

@@ -377,6 +377,9 @@ namespace xtrain
      * @brief A classification Dataset from an IDX image file (bytes, N x H x W) and label file (bytes, N).
      *
      * Pixels become T in [0, 1] (value / 255, as torchvision's ToTensor); sample_shape is {1, H, W}.
+     * @param images_path the image file (magic 2051), plain or gzip.
+     * @param labels_path the label file (magic 2049), plain or gzip.
+     * @param name the dataset's name (default: images_path).
      * @param num_classes the number of classes, or 0 to take the largest label + 1.
      * @throws data_error naming the file at fault (see the file comment), including images and
      * labels of different counts and a label >= num_classes.

@@ -363,7 +363,9 @@ namespace xtrain::datasets
 
         /**
          * @brief Computes the outputs (no activation on the last layer) for @p n inputs.
-         * @param x n x input_dim row-major inputs. @param out n x output_dim row-major outputs.
+         * @param x n x input_dim row-major inputs.
+         * @param n number of inputs.
+         * @param out n x output_dim row-major outputs.
          */
         template <class T>
         void forward(const T* x, std::size_t n, double* out) const
