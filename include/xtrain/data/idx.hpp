@@ -155,7 +155,7 @@ namespace xtrain
                 throw data_error(concat(in.name(), ": the header claims ", shape_text(h.shape), " elements of ",
                                         idx_element_size(type), " bytes, more than the ",
                                         in.is_gzip() ? "compressed file can hold (at most " : "file holds (",
-                                        limit, " bytes after the header)"));
+                                        limit, " bytes after the header): the file is truncated or its header is wrong"));
             }
             return h;
         }
