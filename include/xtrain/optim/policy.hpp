@@ -34,6 +34,8 @@
 #include <type_traits>
 #include <utility>
 
+#include "xtrain/core/detect.hpp"
+
 namespace xtrain
 {
     /** @brief What Optimizer tells a policy's update about one segment of one step. */
@@ -53,20 +55,6 @@ namespace xtrain
 
     namespace detail
     {
-        template <class Void, template <class...> class Op, class... Args>
-        struct detector : std::false_type
-        {
-        };
-
-        template <template <class...> class Op, class... Args>
-        struct detector<std::void_t<Op<Args...>>, Op, Args...> : std::true_type
-        {
-        };
-
-        /** @brief True when Op<Args...> is a valid type (the C++17 detection idiom). */
-        template <template <class...> class Op, class... Args>
-        inline constexpr bool is_detected_v = detector<void, Op, Args...>::value;
-
         /** @brief Accepts any (name, member) pair: probes that State::visit can be called. */
         struct state_visit_probe
         {
