@@ -5,4 +5,14 @@
 #ifndef XTRAIN_TRAIN_HPP
 #define XTRAIN_TRAIN_HPP
 
+#include "xtrain/train/callback.hpp"
+#include "xtrain/train/callbacks/checkpoint_saver.hpp"
+#include "xtrain/train/callbacks/csv_logger.hpp"
+#include "xtrain/train/callbacks/divergence_guard.hpp"
+#include "xtrain/train/callbacks/early_stopping.hpp"
+#include "xtrain/train/callbacks/lr_scheduler.hpp"
+#include "xtrain/train/callbacks/progress_bar.hpp"
+#include "xtrain/train/history.hpp"
+#include "xtrain/train/trainer.hpp"
+
 #endif

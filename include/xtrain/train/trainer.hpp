@@ -1,0 +1,951 @@
+/**
+ * @file trainer.hpp
+ * @brief Trainer<Model, Optimizer, Sampler, Callbacks...>: the training loop, its history and checkpoints.
+ *
+ * One update, as data flows: the sampler yields indices, the trainer gathers those rows into batch
+ * buffers it allocated once, the model writes the gradient of the mean loss into the trainer's
+ * gradient buffer, the optimizer steps the model's parameter buffer. With gradient accumulation
+ * (`options().accumulation_steps = k`) k micro-batches are averaged, weighted by their sizes, into
+ * one update: the same update as one batch k times as large. Nothing in the loop allocates after
+ * the first update.
+ */
+#ifndef XTRAIN_TRAIN_TRAINER_HPP
+#define XTRAIN_TRAIN_TRAINER_HPP
+
+#include <chrono>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <limits>
+#include <numeric>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <xtensor/xtensor.hpp>
+
+#include "xtrain/core/batch.hpp"
+#include "xtrain/core/error.hpp"
+#include "xtrain/core/param_buffer.hpp"
+#include "xtrain/core/serialize.hpp"
+#include "xtrain/data/batch_buffer.hpp"
+#include "xtrain/data/dataset.hpp"
+#include "xtrain/model/model_traits.hpp"
+#include "xtrain/train/callback.hpp"
+#include "xtrain/train/history.hpp"
+
+namespace xtrain
+{
+    /** @brief How long fit() trains: a total number of epochs, optimizer updates or examples. */
+    struct Budget
+    {
+        /** @brief What the amount counts. */
+        enum class Unit
+        {
+            epochs,  ///< complete passes over the training data
+            steps,   ///< optimizer updates
+            samples  ///< training examples consumed (stops at the first update that reaches it)
+        };
+        Unit unit = Unit::epochs; ///< what amount counts
+        std::uint64_t amount = 1; ///< the total, counted from the start of training (not from this call)
+
+        /** @brief Train until @p n epochs are complete. */
+        static Budget epochs(std::uint64_t n) noexcept { return {Unit::epochs, n}; }
+        /** @brief Train until @p n updates are done. */
+        static Budget steps(std::uint64_t n) noexcept { return {Unit::steps, n}; }
+        /** @brief Train until @p n examples are consumed. */
+        static Budget samples(std::uint64_t n) noexcept { return {Unit::samples, n}; }
+
+        /** @brief E.g. "3 epochs". */
+        std::string describe() const
+        {
+            const char* u = unit == Unit::epochs ? " epochs" : unit == Unit::steps ? " steps" : " samples";
+            return detail::concat(amount, u);
+        }
+    };
+
+    /** @brief Where a run stands. */
+    enum class RunStatus : std::uint8_t
+    {
+        not_started, ///< fit() not called yet
+        running,     ///< inside fit()
+        finished,    ///< the budget was reached
+        stopped,     ///< a callback stopped the run (e.g. early stopping)
+        diverged     ///< the loss became NaN or infinite, or exceeded the divergence guard's bound
+    };
+
+    /** @brief "not_started", "running", "finished", "stopped" or "diverged". */
+    inline const char* to_string(RunStatus s) noexcept
+    {
+        switch (s)
+        {
+        case RunStatus::not_started:
+            return "not_started";
+        case RunStatus::running:
+            return "running";
+        case RunStatus::finished:
+            return "finished";
+        case RunStatus::stopped:
+            return "stopped";
+        case RunStatus::diverged:
+            return "diverged";
+        }
+        return "unknown";
+    }
+
+    /** @brief Settings of the loop that are not the model's, the optimizer's or the sampler's. */
+    struct TrainerOptions
+    {
+        std::size_t accumulation_steps = 1; ///< micro-batches averaged into one update (effective batch = B x k)
+        std::uint64_t eval_every_steps = 0; ///< also evaluate every N updates (0: only at epoch ends and at the end)
+        std::size_t eval_batch_size = 512;  ///< rows per forward pass during evaluation
+        bool record_steps = true;           ///< keep a StepRecord per update in the history
+    };
+
+    /** @brief Mean loss and accuracy of a model over a dataset. */
+    struct EvalResult
+    {
+        double loss = std::numeric_limits<double>::quiet_NaN();     ///< mean loss over all samples
+        double accuracy = std::numeric_limits<double>::quiet_NaN(); ///< fraction correct; NaN without predict() or labels
+    };
+
+    /** @brief The version of the checkpoint format written by Trainer::save_checkpoint. */
+    inline constexpr std::uint32_t checkpoint_format_version = 1;
+
+    /**
+     * @brief Trains a model: the loop, evaluation, history, callbacks and checkpoints.
+     *
+     * @tparam Model     meets the Model requirement (docs/models.md), checked at compile time
+     * @tparam Optimizer e.g. Optimizer<SGD>: step(ParamBuffer&, grad), lr(), set_lr(), save(), load()
+     * @tparam Sampler   e.g. BatchSampler<32> or BatchSampler<dynamic>
+     * @tparam Callbacks hooks detected by signature (train/callback.hpp), called in order
+     *
+     * Owns all of them, the batch buffers and the gradient buffers. Budgets are totals from the
+     * start of training, so fit() after load_checkpoint() with the same budget finishes the run.
+     */
+    template <class Model, class Optimizer, class Sampler, class... Callbacks>
+    class Trainer
+    {
+        static_assert(check_model<Model>(), "the Model requirement is not met (see the messages above)");
+
+    public:
+        /** @brief The model type. */
+        using model_type = Model;
+        /** @brief Scalar type of the model (float or double). */
+        using value_type = typename Model::value_type;
+        /** @brief The optimizer type. */
+        using optimizer_type = Optimizer;
+        /** @brief The sampler type. */
+        using sampler_type = Sampler;
+        /** @brief The dataset type fit() takes. */
+        using dataset_type = Dataset<value_type>;
+        /** @brief The flat gradient buffer type. */
+        using gradient_type = xt::xtensor<value_type, 1>;
+
+        /** @brief Takes ownership of the parts; callbacks are called in the order given. */
+        Trainer(Model model, Optimizer optimizer, Sampler sampler, Callbacks... callbacks)
+            : m_model(std::move(model))
+            , m_optimizer(std::move(optimizer))
+            , m_sampler(std::move(sampler))
+            , m_callbacks(std::move(callbacks)...)
+        {
+            static_assert((is_callback_v<Callbacks, Trainer> && ...),
+                          "a callback has none of the hooks on_fit_begin(Trainer&), on_fit_end(Trainer&), "
+                          "on_epoch_begin(Trainer&), on_epoch_end(Trainer&), on_step_begin(Trainer&), "
+                          "on_step_end(Trainer&), on_gradient(Trainer&, const Batch<T>&, const xt::xtensor<T, 1>&), "
+                          "on_evaluate(Trainer&, const EvalRecord&)");
+        }
+
+        /** @brief Loop settings; change them before fit(). */
+        TrainerOptions& options() noexcept { return m_options; }
+        /** @brief Loop settings. */
+        const TrainerOptions& options() const noexcept { return m_options; }
+
+        /**
+         * @brief Trains on @p train until @p budget (a total) is reached, a callback stops the run or
+         * the run diverges; evaluates on @p validation (if given) at every evaluation point.
+         * @return the history so far.
+         * @throws std::invalid_argument if the sampler was made for another number of samples, the
+         * dataset is empty or the options are impossible. Exceptions from the model propagate.
+         */
+        const History& fit(const dataset_type& train, Budget budget, const dataset_type* validation = nullptr)
+        {
+            check_fit_arguments(train, budget);
+            if (m_status == RunStatus::diverged || m_status == RunStatus::stopped)
+            {
+                return m_history;
+            }
+            prepare(train, budget);
+            m_status = RunStatus::running;
+            m_validation = validation;
+            m_fit_start = clock::now();
+            m_timing = true;
+            call_hooks([this](auto& cb) {
+                if constexpr (detail::is_detected_v<detail::on_fit_begin_t, std::decay_t<decltype(cb)>, Trainer>)
+                {
+                    cb.on_fit_begin(*this);
+                }
+            });
+
+            while (m_status == RunStatus::running)
+            {
+                if (m_in_epoch && m_batches_in_epoch >= m_sampler.iterations_per_epoch())
+                {
+                    end_epoch();
+                    continue;
+                }
+                if (budget_reached(budget))
+                {
+                    m_status = RunStatus::finished;
+                    break;
+                }
+                if (!m_in_epoch)
+                {
+                    begin_epoch();
+                }
+                train_one_update(train);
+                if (m_status == RunStatus::running)
+                {
+                    if (m_batches_in_epoch == m_sampler.iterations_per_epoch())
+                    {
+                        end_epoch();
+                    }
+                    else if (m_options.eval_every_steps != 0 && m_step % m_options.eval_every_steps == 0)
+                    {
+                        record_evaluation();
+                    }
+                }
+                // A safe point: the update, its evaluation and all hooks are done.
+                if (!m_checkpoint_request.empty() && m_status == RunStatus::running)
+                {
+                    save_checkpoint(m_checkpoint_request);
+                    m_checkpoint_request.clear();
+                }
+            }
+
+            // The last evaluation point is the end of the run, unless it was just recorded.
+            if (m_history.evals.empty() || m_history.evals.back().step != m_step)
+            {
+                record_evaluation();
+            }
+            call_hooks([this](auto& cb) {
+                if constexpr (detail::is_detected_v<detail::on_fit_end_t, std::decay_t<decltype(cb)>, Trainer>)
+                {
+                    cb.on_fit_end(*this);
+                }
+            });
+            m_wall_base = wall_seconds();
+            m_timing = false;
+            m_validation = nullptr;
+            return m_history;
+        }
+
+        /**
+         * @brief Mean loss (and accuracy, when the model predicts classes and @p data has labels)
+         * of the model over @p data, in batches of options().eval_batch_size, in evaluation mode.
+         */
+        EvalResult evaluate(const dataset_type& data)
+        {
+            EvalResult result;
+            const std::size_t n = data.size();
+            if (n == 0)
+            {
+                return result;
+            }
+            const std::size_t cap = std::min(n, std::max<std::size_t>(1, m_options.eval_batch_size));
+            if (!m_eval_buffer || m_eval_buffer->capacity() < cap || m_eval_buffer->feature_dim() != data.feature_dim())
+            {
+                m_eval_buffer.emplace(data, cap);
+            }
+            if (m_eval_indices.size() < n)
+            {
+                m_eval_indices.resize(n);
+                std::iota(m_eval_indices.begin(), m_eval_indices.end(), std::size_t(0));
+            }
+            constexpr bool predicts = has_predict_v<Model>;
+            const bool count_correct = predicts && data.is_classification();
+            if (count_correct && m_predictions.size() < cap)
+            {
+                m_predictions.resize(cap);
+            }
+            set_training(false);
+            double loss_sum = 0.0;
+            std::size_t correct = 0;
+            for (std::size_t first = 0; first < n; first += cap)
+            {
+                const std::size_t b = std::min(cap, n - first);
+                const Batch<value_type> batch = m_eval_buffer->gather(data, m_eval_indices.data() + first, b);
+                loss_sum += static_cast<double>(eval_loss(batch)) * static_cast<double>(b);
+                if constexpr (predicts)
+                {
+                    if (count_correct)
+                    {
+                        m_model.predict(batch, m_predictions.data());
+                        for (std::size_t i = 0; i < b; ++i)
+                        {
+                            correct += m_predictions[i] == batch.labels[i] ? 1U : 0U;
+                        }
+                    }
+                }
+            }
+            set_training(true);
+            result.loss = loss_sum / static_cast<double>(n);
+            if (count_correct)
+            {
+                result.accuracy = static_cast<double>(correct) / static_cast<double>(n);
+            }
+            return result;
+        }
+
+        /** @brief Stops the run after the current hook; used by callbacks (early stopping, divergence guard). */
+        void request_stop(RunStatus why, std::string message)
+        {
+            if (why != RunStatus::stopped && why != RunStatus::diverged && why != RunStatus::finished)
+            {
+                throw std::invalid_argument(detail::concat(
+                    "xtrain::Trainer::request_stop: the reason must be stopped, diverged or finished (got ", to_string(why), ")"));
+            }
+            if (m_status == RunStatus::running)
+            {
+                m_status = why;
+                m_status_message = std::move(message);
+            }
+        }
+
+        /**
+         * @brief Asks for a checkpoint at @p path at the end of the current update, once its
+         * evaluation and every hook have run (the point from which a resumed run continues exactly).
+         */
+        void request_checkpoint(std::string path) { m_checkpoint_request = std::move(path); }
+
+        /** @brief The model. */
+        Model& model() noexcept { return m_model; }
+        /** @brief The model. */
+        const Model& model() const noexcept { return m_model; }
+        /** @brief The optimizer. */
+        Optimizer& optimizer() noexcept { return m_optimizer; }
+        /** @brief The optimizer. */
+        const Optimizer& optimizer() const noexcept { return m_optimizer; }
+        /** @brief The sampler. */
+        Sampler& sampler() noexcept { return m_sampler; }
+        /** @brief The sampler. */
+        const Sampler& sampler() const noexcept { return m_sampler; }
+        /** @brief The history recorded so far. */
+        const History& history() const noexcept { return m_history; }
+        /** @brief Callback number @p I of the pack. */
+        template <std::size_t I>
+        auto& callback() noexcept
+        {
+            return std::get<I>(m_callbacks);
+        }
+        /** @brief The callback of type @p C (which must appear once in the pack). */
+        template <class C>
+        C& callback() noexcept
+        {
+            return std::get<C>(m_callbacks);
+        }
+
+        /** @brief Updates done so far (during on_step_begin: the 0-based index of the coming update). */
+        std::uint64_t step() const noexcept { return m_step; }
+        /** @brief The current epoch, 0-based (the number of completed epochs between epochs). */
+        std::uint64_t epoch() const noexcept { return m_epoch; }
+        /** @brief Training examples consumed so far. */
+        std::uint64_t examples_seen() const noexcept { return m_examples; }
+        /** @brief Mean loss of the last update's batch (NaN before the first update). */
+        double last_loss() const noexcept { return m_last_loss; }
+        /** @brief The batch being trained on (valid inside on_step_end and on_gradient). */
+        const Batch<value_type>& current_batch() const noexcept { return m_batch; }
+        /** @brief Where the run stands. */
+        RunStatus status() const noexcept { return m_status; }
+        /** @brief Why the run stopped or diverged (empty otherwise). */
+        const std::string& status_message() const noexcept { return m_status_message; }
+        /** @brief Updates per epoch: ceil(batches per epoch / accumulation_steps). */
+        std::uint64_t updates_per_epoch() const noexcept
+        {
+            const std::uint64_t k = std::max<std::size_t>(1, m_options.accumulation_steps);
+            return (m_sampler.iterations_per_epoch() + k - 1) / k;
+        }
+        /** @brief Seconds of training so far (including time before a checkpoint was loaded). */
+        double wall_seconds() const noexcept
+        {
+            if (!m_timing)
+            {
+                return m_wall_base;
+            }
+            return m_wall_base + std::chrono::duration<double>(clock::now() - m_fit_start).count();
+        }
+
+        /**
+         * @brief Writes everything a resumed run needs to continue bit-identically: parameters,
+         * optimizer state, sampler position, model state, callback state, counters and history.
+         *
+         * Format (little-endian): "XTRAINCK", a u32 format version, tagged sections, and a CRC-32
+         * of all preceding bytes. Written to "<path>.tmp" and renamed, so a crash never leaves a
+         * half-written checkpoint under @p path. @throws checkpoint_error if writing fails.
+         */
+        void save_checkpoint(const std::string& path) const
+        {
+            std::ostringstream buffer(std::ios::binary);
+            BinaryWriter w(buffer);
+            w.write_bytes(checkpoint_magic, sizeof checkpoint_magic);
+            w.write<std::uint32_t>(checkpoint_format_version);
+            write_layout(w);
+            w.write_tag("counters");
+            w.write(m_step);
+            w.write(m_epoch);
+            w.write(m_examples);
+            w.write(m_in_epoch);
+            w.write<std::uint64_t>(m_batches_in_epoch);
+            w.write(static_cast<std::uint8_t>(m_status == RunStatus::running ? RunStatus::not_started : m_status));
+            w.write_string(m_status_message);
+            w.write(m_loss_sum_since_eval);
+            w.write<std::uint64_t>(m_updates_since_eval);
+            w.write(m_last_loss);
+            w.write(wall_seconds());
+            w.write_tag("parameters");
+            const auto& params = m_model.parameters();
+            w.write_array(params.data(), params.size());
+            w.write_tag("optimizer");
+            m_optimizer.save(w);
+            w.write_tag("sampler");
+            m_sampler.save(w);
+            w.write_tag("model");
+            if constexpr (has_model_state_v<Model>)
+            {
+                m_model.save(w);
+            }
+            w.write_tag("callbacks");
+            std::apply([&w](const auto&... cb) { (save_callback(w, cb), ...); }, m_callbacks);
+            m_history.save(w);
+            const std::uint32_t crc = w.crc();
+            w.write(crc);
+
+            const std::string tmp = path + ".tmp";
+            {
+                std::ofstream os(tmp, std::ios::binary | std::ios::trunc);
+                const std::string bytes = buffer.str();
+                os.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+                os.flush();
+                if (!os)
+                {
+                    throw checkpoint_error(detail::concat("xtrain::Trainer::save_checkpoint: cannot write '", tmp, "'"));
+                }
+            }
+            if (std::rename(tmp.c_str(), path.c_str()) != 0)
+            {
+                std::remove(tmp.c_str());
+                throw checkpoint_error(
+                    detail::concat("xtrain::Trainer::save_checkpoint: cannot rename '", tmp, "' to '", path, "'"));
+            }
+        }
+
+        /**
+         * @brief Restores a checkpoint written by save_checkpoint for the same model structure.
+         *
+         * All or nothing: on any error the trainer is left as it was.
+         * @throws checkpoint_error naming the file and the problem: not a checkpoint, another format
+         * version, a damaged file (checksum), another scalar type, another model structure, or a
+         * state the optimizer, sampler or model refuses.
+         */
+        void load_checkpoint(const std::string& path)
+        {
+            const std::string bytes = read_file(path);
+            const std::size_t header = sizeof checkpoint_magic + sizeof(std::uint32_t);
+            if (bytes.size() < header + sizeof(std::uint32_t) || bytes.compare(0, sizeof checkpoint_magic,
+                                                                               checkpoint_magic, sizeof checkpoint_magic) != 0)
+            {
+                throw checkpoint_error(detail::concat(path, ": not an xtrain checkpoint (no XTRAINCK header)"));
+            }
+            std::istringstream in(bytes, std::ios::binary);
+            BinaryReader r(in, path);
+            char magic[sizeof checkpoint_magic];
+            r.read_bytes(magic, sizeof magic);
+            const auto version = r.read<std::uint32_t>();
+            if (version != checkpoint_format_version)
+            {
+                r.fail(detail::concat("checkpoint format version ", version, ", but this xtrain reads version ",
+                                      checkpoint_format_version));
+            }
+            const std::size_t body = bytes.size() - sizeof(std::uint32_t);
+            std::uint32_t stored_crc = 0;
+            {
+                std::istringstream tail(bytes.substr(body), std::ios::binary);
+                BinaryReader tr(tail, path);
+                stored_crc = tr.read<std::uint32_t>();
+            }
+            if (crc32_update(0, bytes.data(), body) != stored_crc)
+            {
+                r.fail("damaged: the CRC-32 checksum does not match the contents");
+            }
+
+            check_layout(r);
+            r.expect_tag("counters");
+            const auto step = r.read<std::uint64_t>();
+            const auto epoch = r.read<std::uint64_t>();
+            const auto examples = r.read<std::uint64_t>();
+            const bool in_epoch = r.read<bool>();
+            const auto batches_in_epoch = r.read<std::uint64_t>();
+            const auto status_byte = r.read<std::uint8_t>();
+            if (status_byte > static_cast<std::uint8_t>(RunStatus::diverged))
+            {
+                r.fail(detail::concat("unknown run status ", static_cast<int>(status_byte)));
+            }
+            std::string status_message = r.read_string();
+            const auto loss_sum = r.read<double>();
+            const auto updates_since_eval = r.read<std::uint64_t>();
+            const auto last_loss = r.read<double>();
+            const auto wall = r.read<double>();
+
+            r.expect_tag("parameters");
+            auto params = m_model.parameters().values();
+            r.read_array(params.data(), params.size(), "the parameter buffer");
+            Optimizer optimizer = m_optimizer;
+            r.expect_tag("optimizer");
+            optimizer.load(r);
+            Sampler sampler = m_sampler;
+            r.expect_tag("sampler");
+            sampler.load(r);
+            Model model = m_model;
+            r.expect_tag("model");
+            if constexpr (has_model_state_v<Model>)
+            {
+                model.load(r);
+            }
+            auto callbacks = m_callbacks;
+            r.expect_tag("callbacks");
+            std::apply([&r](auto&... cb) { (load_callback(r, cb), ...); }, callbacks);
+            History history;
+            history.load(r);
+            if (r.count() != body)
+            {
+                r.fail(detail::concat(body - r.count(), " unexpected bytes after the last section"));
+            }
+
+            // Everything parsed: commit.
+            model.parameters().values() = std::move(params);
+            m_model = std::move(model);
+            m_optimizer = std::move(optimizer);
+            m_sampler = std::move(sampler);
+            m_callbacks = std::move(callbacks);
+            m_history = std::move(history);
+            m_step = step;
+            m_epoch = epoch;
+            m_examples = examples;
+            m_in_epoch = in_epoch;
+            m_batches_in_epoch = static_cast<std::size_t>(batches_in_epoch);
+            m_status = static_cast<RunStatus>(status_byte);
+            m_status_message = std::move(status_message);
+            m_loss_sum_since_eval = loss_sum;
+            m_updates_since_eval = static_cast<std::size_t>(updates_since_eval);
+            m_last_loss = last_loss;
+            m_wall_base = wall;
+        }
+
+    private:
+        using clock = std::chrono::steady_clock;
+        static constexpr char checkpoint_magic[8] = {'X', 'T', 'R', 'A', 'I', 'N', 'C', 'K'};
+
+        template <class F>
+        void call_hooks(F&& f)
+        {
+            std::apply([&f](auto&... cb) { (f(cb), ...); }, m_callbacks);
+        }
+
+        void check_fit_arguments(const dataset_type& train, const Budget& budget) const
+        {
+            if (train.size() == 0)
+            {
+                throw std::invalid_argument("xtrain::Trainer::fit: the training dataset is empty");
+            }
+            if (m_sampler.num_samples() != train.size())
+            {
+                throw std::invalid_argument(detail::concat("xtrain::Trainer::fit: the sampler was made for ",
+                                                           m_sampler.num_samples(), " samples but the training set has ",
+                                                           train.size()));
+            }
+            detail::require(m_options.accumulation_steps >= 1, "xtrain::Trainer", "accumulation_steps",
+                            m_options.accumulation_steps, "must be >= 1");
+            detail::require(m_options.eval_batch_size >= 1, "xtrain::Trainer", "eval_batch_size",
+                            m_options.eval_batch_size, "must be >= 1");
+            (void)budget;
+        }
+
+        // Allocates what the loop needs, once: batch buffer, gradient buffers, history capacity.
+        void prepare(const dataset_type& train, const Budget& budget)
+        {
+            const std::size_t p = m_model.parameters().size();
+            if (m_grad.size() != p)
+            {
+                m_grad = m_model.parameters().zeros_like();
+            }
+            if (m_options.accumulation_steps > 1 && m_accum.size() != p)
+            {
+                m_accum = m_model.parameters().zeros_like();
+            }
+            if (!m_batch_buffer || m_batch_buffer->capacity() < m_sampler.batch_size()
+                || m_batch_buffer->feature_dim() != train.feature_dim())
+            {
+                m_batch_buffer.emplace(train, m_sampler.batch_size());
+            }
+            // Reserve the history so that recording never reallocates inside the loop.
+            const std::uint64_t per_epoch = std::max<std::uint64_t>(1, updates_per_epoch());
+            std::uint64_t total_updates = 0;
+            switch (budget.unit)
+            {
+            case Budget::Unit::epochs:
+                total_updates = budget.amount * per_epoch;
+                break;
+            case Budget::Unit::steps:
+                total_updates = budget.amount;
+                break;
+            case Budget::Unit::samples:
+                total_updates = budget.amount / std::max<std::size_t>(1, m_sampler.batch_size()) + per_epoch;
+                break;
+            }
+            const std::uint64_t cap = std::uint64_t(1) << 26; // a bound, in case of an absurd budget
+            total_updates = std::min(total_updates, cap);
+            if (m_options.record_steps)
+            {
+                m_history.steps.reserve(static_cast<std::size_t>(total_updates));
+            }
+            std::uint64_t evals = total_updates / per_epoch + 2;
+            if (m_options.eval_every_steps != 0)
+            {
+                evals += total_updates / m_options.eval_every_steps;
+            }
+            m_history.evals.reserve(static_cast<std::size_t>(std::min(evals, cap)));
+        }
+
+        bool budget_reached(const Budget& budget) const noexcept
+        {
+            switch (budget.unit)
+            {
+            case Budget::Unit::epochs:
+                return m_epoch >= budget.amount;
+            case Budget::Unit::steps:
+                return m_step >= budget.amount;
+            case Budget::Unit::samples:
+                return m_examples >= budget.amount;
+            }
+            return true;
+        }
+
+        void begin_epoch()
+        {
+            m_sampler.start_epoch(m_epoch);
+            m_in_epoch = true;
+            m_batches_in_epoch = 0;
+            call_hooks([this](auto& cb) {
+                if constexpr (detail::is_detected_v<detail::on_epoch_begin_t, std::decay_t<decltype(cb)>, Trainer>)
+                {
+                    cb.on_epoch_begin(*this);
+                }
+            });
+        }
+
+        void end_epoch()
+        {
+            ++m_epoch;
+            m_in_epoch = false;
+            record_evaluation();
+            call_hooks([this](auto& cb) {
+                if constexpr (detail::is_detected_v<detail::on_epoch_end_t, std::decay_t<decltype(cb)>, Trainer>)
+                {
+                    cb.on_epoch_end(*this);
+                }
+            });
+        }
+
+        void train_one_update(const dataset_type& train)
+        {
+            call_hooks([this](auto& cb) {
+                if constexpr (detail::is_detected_v<detail::on_step_begin_t, std::decay_t<decltype(cb)>, Trainer>)
+                {
+                    cb.on_step_begin(*this);
+                }
+            });
+            if (m_status != RunStatus::running)
+            {
+                return;
+            }
+            const std::size_t k = m_options.accumulation_steps;
+            const std::size_t per_epoch = m_sampler.iterations_per_epoch();
+            std::size_t rows = 0;
+            double loss_sum = 0.0;
+            for (std::size_t micro = 0; micro < k && m_batches_in_epoch < per_epoch; ++micro)
+            {
+                const auto ib = m_sampler.next();
+                if (ib.size == 0)
+                {
+                    throw std::logic_error("xtrain::Trainer: the sampler ended an epoch before iterations_per_epoch() batches");
+                }
+                ++m_batches_in_epoch;
+                m_batch = m_batch_buffer->gather(train, ib.indices, ib.size);
+                const double loss = static_cast<double>(m_model.loss_and_gradient(m_batch, m_grad));
+                call_hooks([this](auto& cb) {
+                    if constexpr (detail::is_detected_v<detail::on_gradient_t, std::decay_t<decltype(cb)>, Trainer>)
+                    {
+                        cb.on_gradient(*this, m_batch, m_grad);
+                    }
+                });
+                const auto n = static_cast<value_type>(ib.size);
+                if (k > 1)
+                {
+                    accumulate(micro == 0, n);
+                }
+                rows += ib.size;
+                loss_sum += loss * static_cast<double>(ib.size);
+            }
+            if (rows == 0)
+            {
+                return;
+            }
+            const gradient_type* grad = &m_grad;
+            if (k > 1)
+            {
+                // Weighted by micro-batch size: the mean over all rows, as one big batch would give.
+                const value_type inv = value_type(1) / static_cast<value_type>(rows);
+                value_type* a = m_accum.data();
+                const std::size_t p = m_accum.size();
+                for (std::size_t i = 0; i < p; ++i)
+                {
+                    a[i] *= inv;
+                }
+                grad = &m_accum;
+            }
+            const double lr_used = m_optimizer.lr();
+            m_optimizer.step(m_model.parameters(), *grad);
+            ++m_step;
+            m_examples += rows;
+            m_last_loss = loss_sum / static_cast<double>(rows);
+            m_loss_sum_since_eval += m_last_loss;
+            ++m_updates_since_eval;
+            if (m_options.record_steps)
+            {
+                m_history.steps.push_back(StepRecord{m_step, m_epoch, m_examples, m_last_loss, lr_used, wall_seconds()});
+            }
+            call_hooks([this](auto& cb) {
+                if constexpr (detail::is_detected_v<detail::on_step_end_t, std::decay_t<decltype(cb)>, Trainer>)
+                {
+                    cb.on_step_end(*this);
+                }
+            });
+        }
+
+        // m_accum = (first ? 0 : m_accum) + n * m_grad, in one pass.
+        void accumulate(bool first, value_type n) noexcept
+        {
+            value_type* a = m_accum.data();
+            const value_type* g = m_grad.data();
+            const std::size_t p = m_accum.size();
+            if (first)
+            {
+                for (std::size_t i = 0; i < p; ++i)
+                {
+                    a[i] = n * g[i];
+                }
+            }
+            else
+            {
+                for (std::size_t i = 0; i < p; ++i)
+                {
+                    a[i] += n * g[i];
+                }
+            }
+        }
+
+        void record_evaluation()
+        {
+            EvalRecord rec;
+            rec.epoch = m_epoch;
+            rec.step = m_step;
+            rec.examples_seen = m_examples;
+            rec.train_loss = m_updates_since_eval > 0 ? m_loss_sum_since_eval / static_cast<double>(m_updates_since_eval)
+                                                      : std::numeric_limits<double>::quiet_NaN();
+            rec.lr = m_optimizer.lr();
+            // A diverged model's predictions mean nothing; its row keeps NaN validation metrics.
+            if (m_validation != nullptr && m_status != RunStatus::diverged)
+            {
+                const EvalResult v = evaluate(*m_validation);
+                rec.val_loss = v.loss;
+                rec.val_accuracy = v.accuracy;
+            }
+            rec.wall_seconds = wall_seconds();
+            m_loss_sum_since_eval = 0.0;
+            m_updates_since_eval = 0;
+            m_history.evals.push_back(rec);
+            const EvalRecord& stored = m_history.evals.back();
+            call_hooks([this, &stored](auto& cb) {
+                if constexpr (detail::is_detected_v<detail::on_evaluate_t, std::decay_t<decltype(cb)>, Trainer>)
+                {
+                    cb.on_evaluate(*this, stored);
+                }
+            });
+        }
+
+        value_type eval_loss(const Batch<value_type>& batch)
+        {
+            if constexpr (has_loss_v<Model>)
+            {
+                return m_model.loss(batch);
+            }
+            else
+            {
+                if (m_eval_grad.size() != m_model.parameters().size())
+                {
+                    m_eval_grad = m_model.parameters().zeros_like();
+                }
+                return m_model.loss_and_gradient(batch, m_eval_grad);
+            }
+        }
+
+        void set_training(bool on)
+        {
+            if constexpr (has_set_training_v<Model>)
+            {
+                m_model.set_training(on);
+            }
+            else
+            {
+                (void)on;
+            }
+        }
+
+        void write_layout(BinaryWriter& w) const
+        {
+            w.write_tag("layout");
+            w.write<std::uint32_t>(sizeof(value_type));
+            const ParamLayout& layout = m_model.parameters().layout();
+            w.write<std::uint64_t>(layout.num_segments());
+            for (const Segment& s : layout.segments())
+            {
+                w.write_string(s.name);
+                w.write_array(s.shape.data(), s.shape.size());
+            }
+        }
+
+        void check_layout(BinaryReader& r) const
+        {
+            r.expect_tag("layout");
+            const auto scalar = r.read<std::uint32_t>();
+            if (scalar != sizeof(value_type))
+            {
+                r.fail(detail::concat("written for ", scalar * 8, "-bit parameters, but this model uses ",
+                                      sizeof(value_type) * 8, "-bit ones"));
+            }
+            const ParamLayout& layout = m_model.parameters().layout();
+            const auto nseg = r.read<std::uint64_t>();
+            if (nseg != layout.num_segments())
+            {
+                r.fail(detail::concat("written for a model with ", nseg, " parameter tensors, but this model has ",
+                                      layout.num_segments(), " (another model?)"));
+            }
+            for (const Segment& s : layout.segments())
+            {
+                const std::string name = r.read_string(4096);
+                const auto rank = r.read_array_length(64, "a tensor shape");
+                std::vector<std::size_t> shape(static_cast<std::size_t>(rank));
+                for (auto& d : shape)
+                {
+                    d = static_cast<std::size_t>(r.read<std::uint64_t>());
+                }
+                if (name != s.name || shape != s.shape)
+                {
+                    r.fail(detail::concat("written for another model: it has tensor '", name, "' of shape ",
+                                          shape_string(shape), " where this model has '", s.name, "' of shape ",
+                                          shape_string(s.shape)));
+                }
+            }
+        }
+
+        static std::string shape_string(const std::vector<std::size_t>& shape)
+        {
+            std::string out = "(";
+            for (std::size_t i = 0; i < shape.size(); ++i)
+            {
+                out += (i ? ", " : "") + std::to_string(shape[i]);
+            }
+            return out + ")";
+        }
+
+        template <class C>
+        static void save_callback(BinaryWriter& w, const C& cb)
+        {
+            if constexpr (has_checkpoint_state_v<C>)
+            {
+                cb.save(w);
+            }
+            else
+            {
+                (void)w;
+                (void)cb;
+            }
+        }
+
+        template <class C>
+        static void load_callback(BinaryReader& r, C& cb)
+        {
+            if constexpr (has_checkpoint_state_v<C>)
+            {
+                cb.load(r);
+            }
+            else
+            {
+                (void)r;
+                (void)cb;
+            }
+        }
+
+        static std::string read_file(const std::string& path)
+        {
+            std::ifstream is(path, std::ios::binary);
+            if (!is)
+            {
+                throw checkpoint_error(detail::concat(path, ": cannot open the checkpoint"));
+            }
+            return std::string(std::istreambuf_iterator<char>(is), std::istreambuf_iterator<char>());
+        }
+
+        Model m_model;
+        Optimizer m_optimizer;
+        Sampler m_sampler;
+        std::tuple<Callbacks...> m_callbacks;
+        TrainerOptions m_options;
+
+        std::optional<BatchBuffer<value_type>> m_batch_buffer; // made by the first fit()
+        std::optional<BatchBuffer<value_type>> m_eval_buffer;  // made by the first evaluate()
+        std::vector<std::size_t> m_eval_indices;
+        std::vector<label_type> m_predictions;
+        gradient_type m_grad;
+        gradient_type m_accum;
+        gradient_type m_eval_grad;
+        Batch<value_type> m_batch;
+        const dataset_type* m_validation = nullptr;
+
+        History m_history;
+        RunStatus m_status = RunStatus::not_started;
+        std::string m_status_message;
+        std::string m_checkpoint_request;
+        std::uint64_t m_step = 0;
+        std::uint64_t m_epoch = 0;
+        std::uint64_t m_examples = 0;
+        bool m_in_epoch = false;
+        std::size_t m_batches_in_epoch = 0;
+        double m_loss_sum_since_eval = 0.0;
+        std::size_t m_updates_since_eval = 0;
+        double m_last_loss = std::numeric_limits<double>::quiet_NaN();
+        double m_wall_base = 0.0;
+        clock::time_point m_fit_start{};
+        bool m_timing = false;
+    };
+}
+
+#endif

@@ -1,0 +1,210 @@
+// Tests of the built-in callbacks and of hook detection.
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+#include "train_fixtures.hpp"
+
+using namespace xtrain;
+using xtrain::test::LinearRegression;
+using xtrain::test::make_blobs;
+using xtrain::test::make_regression;
+using xtrain::test::Softmax;
+
+namespace
+{
+    Optimizer<SGD> sgd(double lr)
+    {
+        SGD h;
+        h.lr = lr;
+        return Optimizer<SGD>(h);
+    }
+
+    std::string tmp_path(const std::string& name)
+    {
+        return std::string(XTRAIN_TEST_TMP_DIR) + "/" + name;
+    }
+
+    std::vector<std::string> read_lines(const std::string& path)
+    {
+        std::ifstream in(path);
+        std::vector<std::string> lines;
+        for (std::string line; std::getline(in, line);)
+        {
+            lines.push_back(line);
+        }
+        return lines;
+    }
+
+    // A schedule written by a user: halve the rate every 3 indices.
+    struct Halving
+    {
+        double lr0 = 0.08;
+        double operator()(std::size_t t) const { return lr0 / static_cast<double>(1U << (t / 3)); }
+    };
+
+    // A metric-driven schedule: counts what it observes.
+    struct Watching
+    {
+        std::vector<double> seen;
+        double operator()(std::size_t) const { return 0.01; }
+        void observe(double metric) { seen.push_back(metric); }
+    };
+
+    struct OnlyGradient
+    {
+        double last_norm = 0.0;
+        std::size_t calls = 0;
+        template <class Tr, class B, class G>
+        void on_gradient(Tr&, const B& batch, const G& grad)
+        {
+            double s = 0.0;
+            for (auto v : grad)
+            {
+                s += static_cast<double>(v) * static_cast<double>(v);
+            }
+            last_norm = std::sqrt(s);
+            calls += batch.size > 0 ? 1 : 0;
+        }
+    };
+
+    struct NoHooks
+    {
+        int x = 0;
+    };
+}
+
+TEST_CASE("hooks are detected by signature", "[train][callbacks]")
+{
+    using T = Trainer<LinearRegression<double>, Optimizer<SGD>, BatchSampler<dynamic>>;
+    STATIC_REQUIRE(is_callback_v<DivergenceGuard, T>);
+    STATIC_REQUIRE(is_callback_v<OnlyGradient, T>);
+    STATIC_REQUIRE_FALSE(is_callback_v<NoHooks, T>);
+    STATIC_REQUIRE(has_checkpoint_state_v<EarlyStopping>);
+    STATIC_REQUIRE_FALSE(has_checkpoint_state_v<ProgressBar>);
+}
+
+TEST_CASE("on_gradient sees every micro-batch's gradient before the update", "[train][callbacks]")
+{
+    const auto data = make_regression<double>(64, 3, 1);
+    Trainer t(LinearRegression<double>(3), sgd(0.05), BatchSampler<dynamic>(64, 8), OnlyGradient{});
+    t.options().accumulation_steps = 2;
+    t.fit(data, Budget::epochs(1));
+    CHECK(t.callback<OnlyGradient>().calls == 8);
+    CHECK(t.step() == 4);
+    CHECK(t.callback<OnlyGradient>().last_norm > 0.0);
+}
+
+TEST_CASE("a diverging learning rate marks the run diverged, without an exception", "[train][callbacks]")
+{
+    const auto data = make_regression<double>(128, 4, 1);
+    Trainer t(LinearRegression<double>(4), sgd(50.0), BatchSampler<dynamic>(128, 16), DivergenceGuard(10.0));
+    const History* h = nullptr;
+    REQUIRE_NOTHROW(h = &t.fit(data, Budget::epochs(20)));
+    CHECK(t.status() == RunStatus::diverged);
+    CHECK_THAT(t.status_message(), Catch::Contains("exceeded 10 x the initial loss") || Catch::Contains("the loss became"));
+    CHECK(t.step() < 40);
+    // The last evaluation row is the point of divergence.
+    CHECK(h->evals.back().step == t.step());
+    // fit() again does nothing: a diverged run stays diverged.
+    const auto steps = t.step();
+    t.fit(data, Budget::epochs(30));
+    CHECK(t.step() == steps);
+    CHECK_THROWS_WITH(DivergenceGuard(1.0), Catch::Contains("factor must be > 1 (got 1)"));
+}
+
+TEST_CASE("NaN losses are caught at once", "[train][callbacks]")
+{
+    auto data = make_regression<double>(32, 2, 1);
+    data.targets(5, 0) = std::numeric_limits<double>::quiet_NaN();
+    Trainer t(LinearRegression<double>(2), sgd(0.01), BatchSampler<dynamic>(32, 32), DivergenceGuard());
+    t.fit(data, Budget::epochs(3));
+    CHECK(t.status() == RunStatus::diverged);
+    CHECK_THAT(t.status_message(), Catch::Contains("the loss became nan at step 1"));
+}
+
+TEST_CASE("early stopping stops after `patience` evaluations without improvement", "[train][callbacks]")
+{
+    const auto train = make_blobs<double>(200, 4, 3, 1);
+    const auto val = make_blobs<double>(100, 4, 3, 2);
+    // A zero learning rate never improves: the run stops after 1 + patience evaluations.
+    Trainer t(Softmax<double>(4, 3), sgd(0.0), BatchSampler<dynamic>(200, 50), EarlyStopping(Monitor::val_loss, 2));
+    t.fit(train, Budget::epochs(50), &val);
+    CHECK(t.status() == RunStatus::stopped);
+    CHECK(t.epoch() == 3);
+    CHECK_THAT(t.status_message(), Catch::Contains("no improvement for 2 evaluations"));
+    // With learning, it runs to the budget.
+    Trainer u(Softmax<double>(4, 3), sgd(0.5), BatchSampler<dynamic>(200, 50), EarlyStopping(Monitor::val_accuracy, 5));
+    u.fit(train, Budget::epochs(5), &val);
+    CHECK(u.status() == RunStatus::finished);
+}
+
+TEST_CASE("LrScheduler applies a schedule per step or per epoch and the history records it", "[train][callbacks]")
+{
+    const auto data = make_regression<double>(40, 2, 1);
+    SECTION("per step")
+    {
+        Trainer t(LinearRegression<double>(2), sgd(1.0), BatchSampler<dynamic>(40, 10), LrScheduler<Halving>(Halving{}));
+        const History& h = t.fit(data, Budget::steps(8));
+        std::vector<double> lrs;
+        for (const auto& s : h.steps)
+        {
+            lrs.push_back(s.lr);
+        }
+        CHECK(lrs == std::vector<double>{0.08, 0.08, 0.08, 0.04, 0.04, 0.04, 0.02, 0.02});
+    }
+    SECTION("per epoch, with a metric-driven schedule observing each epoch's loss")
+    {
+        Trainer t(LinearRegression<double>(2), sgd(1.0), BatchSampler<dynamic>(40, 10),
+                  LrScheduler<Halving>(Halving{}, ScheduleUnit::epoch), LrScheduler<Watching>(Watching{}, ScheduleUnit::epoch));
+        const History& h = t.fit(data, Budget::epochs(4));
+        // The second scheduler runs last and wins: 0.01 everywhere.
+        for (const auto& s : h.steps)
+        {
+            CHECK(s.lr == 0.01);
+        }
+        const auto& seen = t.callback<1>().schedule().seen;
+        REQUIRE(seen.size() == 4);
+        CHECK(seen[2] == h.evals[2].train_loss);
+    }
+}
+
+TEST_CASE("CsvLogger writes every evaluation row as it happens", "[train][callbacks]")
+{
+    const auto train = make_blobs<float>(90, 3, 3, 1);
+    const auto val = make_blobs<float>(30, 3, 3, 2);
+    const std::string evals = tmp_path("evals.csv");
+    const std::string steps = tmp_path("steps.csv");
+    Trainer t(Softmax<float>(3, 3), sgd(0.1), BatchSampler<dynamic>(90, 30), CsvLogger(evals, steps));
+    t.fit(train, Budget::epochs(2), &val);
+    const auto e = read_lines(evals);
+    REQUIRE(e.size() == 3);
+    CHECK(e[0] == "epoch,step,examples_seen,train_loss,val_loss,val_accuracy,lr,wall_seconds");
+    CHECK(e[2].rfind("2,6,180,", 0) == 0);
+    const auto s = read_lines(steps);
+    REQUIRE(s.size() == 7);
+    CHECK(s[0] == "step,epoch,examples_seen,loss,lr,wall_seconds");
+    CHECK(s[6].rfind("6,1,180,", 0) == 0);
+    // The same rows as History::write_evals_csv.
+    std::ostringstream os;
+    t.history().write_evals_csv(os);
+    std::ostringstream joined;
+    for (const auto& line : e)
+    {
+        joined << line << '\n';
+    }
+    CHECK(os.str() == joined.str());
+    CHECK_THROWS_AS(t.history().write_evals_csv(std::string("/nonexistent-dir/x.csv")), std::runtime_error);
+}
+
+TEST_CASE("the progress bar is silent when stderr is not a terminal", "[train][callbacks]")
+{
+    // Under ctest stderr is a pipe, so the bar is off; run by hand in a terminal, it is on.
+    CHECK(ProgressBar().enabled() == (isatty(fileno(stderr)) != 0));
+    CHECK(ProgressBar(0.1, true).enabled());
+}
