@@ -60,8 +60,17 @@ namespace xtrain::detail
                 throw data_error(concat(path, ": cannot determine the file size (not a regular file?)"));
             }
             m_raw_size = static_cast<std::uint64_t>(end);
-            m_inbuf.resize(chunk_size);
-            start();
+            try
+            {
+                m_inbuf.resize(chunk_size);
+                start();
+            }
+            catch (...)
+            {
+                // The destructor does not run for an object whose constructor threw.
+                close_file();
+                throw;
+            }
         }
 
         /** @brief Reads the @p size bytes at @p data (not copied: they must outlive the stream); @p name is for messages. */
