@@ -234,7 +234,7 @@ namespace xtrain::detail
             m_in_avail = std::fread(m_inbuf.data(), 1, m_inbuf.size(), m_file);
             if (m_in_avail < m_inbuf.size() && std::ferror(m_file))
             {
-                throw data_error(concat(m_name, ": read error at byte ", m_raw_pos));
+                throw data_error(concat(m_name, ": read error at byte ", m_raw_pos, " (", std::strerror(errno), ")"));
             }
             m_raw_pos += m_in_avail;
         }
@@ -270,7 +270,7 @@ namespace xtrain::detail
                 const std::size_t k = std::fread(out + got, 1, n - got, m_file);
                 if (k < n - got && std::ferror(m_file))
                 {
-                    throw data_error(concat(m_name, ": read error at byte ", m_raw_pos));
+                    throw data_error(concat(m_name, ": read error at byte ", m_raw_pos, " (", std::strerror(errno), ")"));
                 }
                 m_raw_pos += k;
                 got += k;
