@@ -119,6 +119,10 @@ namespace
         {
             auto data = xtrain::datasets::fashion_mnist();
             benchmark::DoNotOptimize(data.train.features.data());
+            // Freeing 220 MB is not part of reading (a program reads once and keeps the data).
+            state.PauseTiming();
+            data = {};
+            state.ResumeTiming();
         }
     }
 

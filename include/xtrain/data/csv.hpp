@@ -13,6 +13,7 @@
 #define XTRAIN_DATA_CSV_HPP
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstddef>
@@ -487,7 +488,7 @@ namespace xtrain
         std::FILE* f = std::fopen(path.c_str(), "rb");
         if (f == nullptr)
         {
-            throw data_error(path + ": cannot open the CSV file");
+            throw data_error(path + ": cannot open the CSV file (" + std::strerror(errno) + ")");
         }
         std::string text;
         char buf[1 << 16];
@@ -497,10 +498,11 @@ namespace xtrain
             text.append(buf, k);
         }
         const bool failed = std::ferror(f) != 0;
+        const int err = errno;
         std::fclose(f);
         if (failed)
         {
-            throw data_error(path + ": read error");
+            throw data_error(path + ": read error (" + std::strerror(err) + ")");
         }
         return parse_csv<T>(text, options, path);
     }

@@ -321,8 +321,20 @@ namespace xtrain
 
     namespace detail
     {
-        template <class T>
-        Dataset<T> idx_dataset_from(ByteStream& images, ByteStream& labels, std::string name, std::size_t num_classes)
+        /** @brief The default for idx_dataset_from's allocation hook: nothing. */
+        struct NoAllocationHook
+        {
+            /** @brief Does nothing. */
+            void operator()(void*, std::size_t) const noexcept {}
+        };
+
+        /**
+         * @brief Reads an image file and a label file into a Dataset; @p on_features_allocated(p,
+         * bytes) is called once the feature matrix is allocated, before it is written.
+         */
+        template <class T, class Hook = NoAllocationHook>
+        Dataset<T> idx_dataset_from(ByteStream& images, ByteStream& labels, std::string name, std::size_t num_classes,
+                                    Hook&& on_features_allocated = Hook{})
         {
             Dataset<T> d;
             const IdxHeader ih = read_idx_header(images);
@@ -340,6 +352,7 @@ namespace xtrain
             }
             const std::size_t n = ih.shape[0];
             d.features = xt::xtensor<T, 2>::from_shape({n, ih.shape[1] * ih.shape[2]});
+            on_features_allocated(static_cast<void*>(d.features.data()), d.features.size() * sizeof(T));
             // Pixels / 255, as torchvision's ToTensor: the division (not a multiplication by 1/255)
             // gives the same floats.
             read_idx_data<T>(images, ih, d.features.data(), T(255));

@@ -60,8 +60,17 @@ namespace xtrain::detail
                 throw data_error(concat(path, ": cannot determine the file size (not a regular file?)"));
             }
             m_raw_size = static_cast<std::uint64_t>(end);
-            m_inbuf.resize(chunk_size);
-            start();
+            try
+            {
+                m_inbuf.resize(chunk_size);
+                start();
+            }
+            catch (...)
+            {
+                // The destructor does not run for an object whose constructor threw.
+                close_file();
+                throw;
+            }
         }
 
         /** @brief Reads the @p size bytes at @p data (not copied: they must outlive the stream); @p name is for messages. */
@@ -225,7 +234,7 @@ namespace xtrain::detail
             m_in_avail = std::fread(m_inbuf.data(), 1, m_inbuf.size(), m_file);
             if (m_in_avail < m_inbuf.size() && std::ferror(m_file))
             {
-                throw data_error(concat(m_name, ": read error at byte ", m_raw_pos));
+                throw data_error(concat(m_name, ": read error at byte ", m_raw_pos, " (", std::strerror(errno), ")"));
             }
             m_raw_pos += m_in_avail;
         }
@@ -261,7 +270,7 @@ namespace xtrain::detail
                 const std::size_t k = std::fread(out + got, 1, n - got, m_file);
                 if (k < n - got && std::ferror(m_file))
                 {
-                    throw data_error(concat(m_name, ": read error at byte ", m_raw_pos));
+                    throw data_error(concat(m_name, ": read error at byte ", m_raw_pos, " (", std::strerror(errno), ")"));
                 }
                 m_raw_pos += k;
                 got += k;
