@@ -1,23 +1,29 @@
 // A program that uses xtrain as another project would: only <xtrain/xtrain.hpp>.
-// It builds a parameter buffer, seeds a random engine and checks a few results, then prints
-// "xtrain consumer: ok"; the packaging tests look for that line.
+// It trains a small MLP on a synthetic task with the Trainer and checks that it learned, then
+// prints "xtrain consumer: ok"; the packaging tests look for that line.
 #include <xtrain/xtrain.hpp>
 
 #include <cstdio>
 
 int main()
 {
-    xtrain::ParamLayout layout;
-    layout.add("w", {3, 2});
-    layout.add("b", {2});
-    xtrain::ParamBuffer<float> params(layout, 1.0f);
-    xtrain::Rng rng = xtrain::derive_rng(42, xtrain::RngStream::init);
-    for (float& v : params.values())
-    {
-        v = rng.uniform_float();
-    }
-    const bool ok = params.size() == 8 && params.view<2>(0).shape()[0] == 3 && params.values()(0) >= 0.0f;
-    std::printf("xtrain %s consumer: %s\n", xtrain::version_string, ok ? "" : "FAILED");
+    xtrain::datasets::BlobsOptions o;
+    o.num_samples = 600;
+    o.num_features = 4;
+    o.num_classes = 3;
+    o.seed = 7;
+    const xtrain::Dataset<float> data = xtrain::datasets::gaussian_blobs<float>(o);
+
+    xtrain::SGD h;
+    h.lr = 0.05;
+    h.momentum = 0.9;
+    xtrain::Trainer trainer(xtrain::MLP<float>(/*seed*/ 1, {4, 16, 3}), xtrain::Optimizer<xtrain::SGD>(h),
+                            xtrain::BatchSampler<32>(data.size(), {true, false, 1}), xtrain::DivergenceGuard());
+    const xtrain::History& history = trainer.fit(data, xtrain::Budget::epochs(5), &data);
+    const double accuracy = history.evals.back().val_accuracy;
+    const bool ok = trainer.status() == xtrain::RunStatus::finished && accuracy > 0.9;
+    std::printf("xtrain %s: accuracy %.3f after %llu steps\n", xtrain::version_string, accuracy,
+                static_cast<unsigned long long>(trainer.step()));
     if (ok)
     {
         std::printf("xtrain consumer: ok\n");
