@@ -55,7 +55,7 @@ namespace
         {"--optimizers", "LIST", "comma list of sgd, momentum, nesterov, adam, adamw, rmsprop, adagrad, lars, lamb (default sgd,adam)"},
         {"--lrs", "LIST", "comma list of learning rates (default 0.0005,0.001,0.002,0.005,...,0.5,1,2)"},
         {"--batch-sizes", "LIST", "comma list of batch sizes (default 16,32,64,128,256,512,1024,2048)"},
-        {"--seeds", "LIST", "comma list of run seeds (default 1)"},
+        {"--seeds", "LIST", "comma list of run seeds (default 1,2)"},
         {"--epochs", "N", "budget per run in epochs (default 5)"},
         {"--steps", "N", "budget per run in optimizer steps instead"},
         {"--samples", "N", "budget per run in training examples instead"},
@@ -593,7 +593,7 @@ int main(int argc, char** argv)
         {
             grid.batch_sizes.push_back(parse_count("--batch-sizes", s));
         }
-        for (const std::string& s : split_list("--seeds", f.count("--seeds") ? f.at("--seeds") : "1"))
+        for (const std::string& s : split_list("--seeds", f.count("--seeds") ? f.at("--seeds") : "1,2"))
         {
             grid.seeds.push_back(parse_count("--seeds", s, true));
         }
