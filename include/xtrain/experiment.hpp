@@ -20,5 +20,6 @@
 #include "xtrain/experiment/sweep_config.hpp"
 #include "xtrain/experiment/sweep_grid.hpp"
 #include "xtrain/experiment/target.hpp"
+#include "xtrain/experiment/trainer_run.hpp"
 
 #endif

@@ -164,6 +164,23 @@ TEST_CASE("budgets count epochs, updates or examples; history rows follow", "[tr
         }
         CHECK(at == std::vector<std::uint64_t>{4, 8, 10});
     }
+    SECTION("evaluation points evenly spaced within each epoch")
+    {
+        // 100 / 8 -> 13 updates per epoch; 3 parts: after updates 5, 9 and 13 of each epoch.
+        Trainer t(LinearRegression<double>(3), sgd<double>(0.05), BatchSampler<dynamic>(100, 8));
+        t.options().evals_per_epoch = 3;
+        const History& h = t.fit(data, Budget::epochs(2));
+        std::vector<std::uint64_t> at;
+        for (const auto& e : h.evals)
+        {
+            at.push_back(e.step);
+        }
+        CHECK(at == std::vector<std::uint64_t>{5, 9, 13, 18, 22, 26});
+        // More parts than updates: one evaluation per update.
+        Trainer u(LinearRegression<double>(3), sgd<double>(0.05), BatchSampler<dynamic>(100, 50));
+        u.options().evals_per_epoch = 5;
+        CHECK(u.fit(data, Budget::epochs(1)).evals.size() == 2);
+    }
 }
 
 TEST_CASE("the trainer refuses a sampler of another size and impossible options", "[train]")

@@ -106,6 +106,7 @@ namespace xtrain
     {
         std::size_t accumulation_steps = 1; ///< micro-batches averaged into one update (effective batch = B x k)
         std::uint64_t eval_every_steps = 0; ///< also evaluate every N updates (0: only at epoch ends and at the end)
+        std::size_t evals_per_epoch = 1;    ///< evaluation points per epoch, evenly spaced in updates, the last at its end
         std::size_t eval_batch_size = 512;  ///< rows per forward pass during evaluation
         bool record_steps = true;           ///< keep a StepRecord per update in the history
     };
@@ -218,7 +219,7 @@ namespace xtrain
                     {
                         end_epoch();
                     }
-                    else if (m_options.eval_every_steps != 0 && m_step % m_options.eval_every_steps == 0)
+                    else if (mid_epoch_evaluation_due())
                     {
                         record_evaluation();
                     }
@@ -575,6 +576,8 @@ namespace xtrain
                             m_options.accumulation_steps, "must be >= 1");
             detail::require(m_options.eval_batch_size >= 1, "xtrain::Trainer", "eval_batch_size",
                             m_options.eval_batch_size, "must be >= 1");
+            detail::require(m_options.evals_per_epoch >= 1, "xtrain::Trainer", "evals_per_epoch",
+                            m_options.evals_per_epoch, "must be >= 1");
             (void)budget;
         }
 
@@ -616,12 +619,31 @@ namespace xtrain
             {
                 m_history.steps.reserve(static_cast<std::size_t>(total_updates));
             }
-            std::uint64_t evals = total_updates / per_epoch + 2;
+            std::uint64_t evals = (total_updates / per_epoch + 2) * std::max<std::size_t>(1, m_options.evals_per_epoch);
             if (m_options.eval_every_steps != 0)
             {
                 evals += total_updates / m_options.eval_every_steps;
             }
             m_history.evals.reserve(static_cast<std::size_t>(std::min(evals, cap)));
+        }
+
+        // True after the update that completes one of the evenly spaced parts of the epoch
+        // (evals_per_epoch), or every eval_every_steps updates.
+        bool mid_epoch_evaluation_due() const noexcept
+        {
+            if (m_options.eval_every_steps != 0 && m_step % m_options.eval_every_steps == 0)
+            {
+                return true;
+            }
+            const std::uint64_t parts = m_options.evals_per_epoch;
+            if (parts <= 1)
+            {
+                return false;
+            }
+            const std::uint64_t k = std::max<std::size_t>(1, m_options.accumulation_steps);
+            const std::uint64_t total = updates_per_epoch();
+            const std::uint64_t done = (m_batches_in_epoch + k - 1) / k;
+            return done < total && (done * parts) / total > ((done - 1) * parts) / total;
         }
 
         bool budget_reached(const Budget& budget) const noexcept

@@ -1,0 +1,507 @@
+/**
+ * @file trainer_run.hpp
+ * @brief Binds the Trainer to the sweep engine: a run function for your own model and data.
+ *
+ * ```cpp
+ * xtrain::RunSettings settings;
+ * settings.budget = xtrain::Budget::epochs(5);
+ * auto fn = xtrain::make_trainer_run(train, &validation,
+ *                                    [](std::uint64_t seed) { return MyModel(seed); }, settings);
+ * xtrain::run_sweep(config, "results", fn, options);
+ * ```
+ * For each cell of the grid the run function builds the model from the run's seed, the optimizer
+ * named in the grid at the cell's learning rate (scaled with the batch size if asked), a shuffled
+ * `BatchSampler` seeded with the run's seed (so every batch size sees the same data order), a
+ * per-step learning-rate schedule (linear warm-up, if asked), a divergence guard, and reports every
+ * evaluation point to the sweep. A diverged run is returned as a result, not thrown.
+ */
+#ifndef XTRAIN_EXPERIMENT_TRAINER_RUN_HPP
+#define XTRAIN_EXPERIMENT_TRAINER_RUN_HPP
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <xtensor/xtensor.hpp>
+
+#include "xtrain/core/error.hpp"
+#include "xtrain/core/extent.hpp"
+#include "xtrain/data/batch_sampler.hpp"
+#include "xtrain/data/dataset.hpp"
+#include "xtrain/experiment/detail/text_io.hpp"
+#include "xtrain/experiment/eval_sink.hpp"
+#include "xtrain/experiment/gradient_noise_scale.hpp"
+#include "xtrain/experiment/run_sweep.hpp"
+#include "xtrain/experiment/sweep_grid.hpp"
+#include "xtrain/optim/adagrad.hpp"
+#include "xtrain/optim/adam.hpp"
+#include "xtrain/optim/lamb.hpp"
+#include "xtrain/optim/lars.hpp"
+#include "xtrain/optim/lr_scaling.hpp"
+#include "xtrain/optim/optimizer.hpp"
+#include "xtrain/optim/rmsprop.hpp"
+#include "xtrain/optim/schedules.hpp"
+#include "xtrain/optim/sgd.hpp"
+#include "xtrain/train/callbacks/divergence_guard.hpp"
+#include "xtrain/train/callbacks/lr_scheduler.hpp"
+#include "xtrain/train/trainer.hpp"
+
+namespace xtrain
+{
+    // ---------------------------------------------------------------------------------------------
+    // Optimizers by name
+    // ---------------------------------------------------------------------------------------------
+
+    /** @brief The optimizer names a sweep grid may use, in the order `--help` lists them. */
+    inline constexpr std::string_view sweep_optimizer_names[] = {"sgd",     "momentum", "nesterov", "adam", "adamw",
+                                                                 "rmsprop", "adagrad",  "lars",     "lamb"};
+
+    /** @brief Hyperparameters a sweep holds fixed while it varies the learning rate. */
+    struct OptimizerSettings
+    {
+        double momentum = 0.9;     ///< for "momentum", "nesterov" and "lars"
+        double weight_decay = 0.0; ///< L2 for SGD/Adam/RMSprop/Adagrad/LARS; decoupled for AdamW and LAMB
+    };
+
+    /**
+     * @brief Calls @p f with an `Optimizer<P>` built for @p name at rate @p lr: the one place a
+     * run-time optimizer name becomes a compile-time policy.
+     *
+     * "sgd" is plain SGD; "momentum" and "nesterov" are PyTorch's SGD with `settings.momentum`;
+     * "adam", "adamw", "rmsprop", "adagrad", "lars" and "lamb" use their defaults (docs/optimizers.md)
+     * with `settings.weight_decay`.
+     * @throws std::invalid_argument naming the unknown optimizer and listing the known ones.
+     */
+    template <class F>
+    decltype(auto) with_optimizer(std::string_view name, double lr, const OptimizerSettings& settings, F&& f)
+    {
+        if (name == "sgd" || name == "momentum" || name == "nesterov")
+        {
+            SGD h;
+            h.lr = lr;
+            h.weight_decay = settings.weight_decay;
+            if (name != "sgd")
+            {
+                h.momentum = settings.momentum;
+                h.nesterov = name == "nesterov";
+            }
+            return f(Optimizer<SGD>(h));
+        }
+        if (name == "adam" || name == "adamw")
+        {
+            Adam h;
+            h.lr = lr;
+            h.weight_decay = settings.weight_decay;
+            h.decoupled_weight_decay = name == "adamw";
+            return f(Optimizer<Adam>(h));
+        }
+        if (name == "rmsprop")
+        {
+            RMSprop h;
+            h.lr = lr;
+            h.weight_decay = settings.weight_decay;
+            return f(Optimizer<RMSprop>(h));
+        }
+        if (name == "adagrad")
+        {
+            Adagrad h;
+            h.lr = lr;
+            h.weight_decay = settings.weight_decay;
+            return f(Optimizer<Adagrad>(h));
+        }
+        if (name == "lars")
+        {
+            LARS h;
+            h.lr = lr;
+            h.momentum = settings.momentum;
+            h.weight_decay = settings.weight_decay;
+            return f(Optimizer<LARS>(h));
+        }
+        if (name == "lamb")
+        {
+            LAMB h;
+            h.lr = lr;
+            h.weight_decay = settings.weight_decay;
+            return f(Optimizer<LAMB>(h));
+        }
+        std::string known;
+        for (std::string_view n : sweep_optimizer_names)
+        {
+            known += (known.empty() ? "" : ", ") + std::string(n);
+        }
+        throw std::invalid_argument(detail::concat("unknown optimizer '", name, "' (known: ", known, ")"));
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Batch sizes fixed at compile time
+    // ---------------------------------------------------------------------------------------------
+
+    /**
+     * @brief A list of batch sizes for which a sweep instantiates `BatchSampler<Size>` at compile time;
+     * other sizes of the grid use `BatchSampler<dynamic>`.
+     */
+    template <std::size_t... Sizes>
+    struct BatchSizes
+    {
+    };
+
+    namespace detail
+    {
+        template <class T>
+        struct identity
+        {
+            using type = T;
+        };
+        /** @brief T, in a context where it is not deduced (std::type_identity_t before C++20). */
+        template <class T>
+        using identity_t = typename identity<T>::type;
+
+        template <class F>
+        auto batch_sampler_dispatch(std::size_t batch_size, std::size_t n, const SamplerOptions& options, F& f)
+            -> decltype(f(BatchSampler<dynamic>(n, batch_size, options)))
+        {
+            return f(BatchSampler<dynamic>(n, batch_size, options));
+        }
+
+        template <std::size_t S, std::size_t... Rest, class F>
+        auto batch_sampler_dispatch(std::size_t batch_size, std::size_t n, const SamplerOptions& options, F& f)
+            -> decltype(f(BatchSampler<dynamic>(n, batch_size, options)))
+        {
+            if (batch_size == S)
+            {
+                return f(BatchSampler<S>(n, options));
+            }
+            return batch_sampler_dispatch<Rest...>(batch_size, n, options, f);
+        }
+    }
+
+    /**
+     * @brief Calls @p f with `BatchSampler<S>(n, options)` when @p batch_size is one of the listed S,
+     * else with `BatchSampler<dynamic>(n, batch_size, options)`.
+     */
+    template <std::size_t... Sizes, class F>
+    auto with_batch_sampler(BatchSizes<Sizes...>, std::size_t batch_size, std::size_t n, const SamplerOptions& options,
+                            F&& f) -> decltype(f(BatchSampler<dynamic>(n, batch_size, options)))
+    {
+        return detail::batch_sampler_dispatch<Sizes...>(batch_size, n, options, f);
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Callbacks that report to the sweep
+    // ---------------------------------------------------------------------------------------------
+
+    /**
+     * @brief Reports each evaluation point of a Trainer to a sweep's EvalSink, and gives up the run
+     * when the sweep is asked to stop (Ctrl-C), by throwing sweep_interrupted.
+     */
+    class SweepReporter
+    {
+    public:
+        /** @brief Reports to @p sink; @p train_size converts examples seen into (fractional) epochs. */
+        SweepReporter(EvalSink& sink, std::size_t train_size) : m_sink(&sink), m_train_size(train_size) {}
+
+        /** @brief One row of runs.csv. */
+        template <class Tr>
+        void on_evaluate(Tr&, const EvalRecord& r)
+        {
+            EvalRow row;
+            row.epoch = static_cast<double>(r.examples_seen) / static_cast<double>(m_train_size);
+            row.step = r.step;
+            row.examples_seen = r.examples_seen;
+            row.train_loss = r.train_loss;
+            row.val_loss = r.val_loss;
+            row.val_accuracy = r.val_accuracy;
+            row.lr_in_effect = r.lr;
+            row.wall_seconds = m_sink->elapsed_seconds();
+            m_sink->record(row);
+        }
+
+        /** @brief Polls the sweep's stop flag once per update. */
+        template <class Tr>
+        void on_step_end(Tr& t)
+        {
+            if (m_sink->stop_requested())
+            {
+                throw sweep_interrupted(detail::concat("stopped at step ", t.step()));
+            }
+        }
+
+    private:
+        EvalSink* m_sink;
+        std::size_t m_train_size;
+    };
+
+    /** @brief The gradient noise scale at the end of one epoch. */
+    struct NoiseScaleRecord
+    {
+        std::uint64_t epoch = 0;   ///< epochs completed
+        std::uint64_t step = 0;    ///< updates so far
+        double b_simple = 0.0;     ///< tr(Sigma) / |G|^2 (NaN while |G|^2 is not yet positive)
+        double grad_sq = 0.0;      ///< smoothed estimate of |G|^2
+        double trace_sigma = 0.0;  ///< smoothed estimate of tr(Sigma)
+        std::size_t measurements = 0; ///< gradient pairs measured so far
+    };
+
+    /**
+     * @brief Measures the gradient noise scale B_simple during training (McCandlish et al. 2018).
+     *
+     * Every `every` updates, next to the batch gradient G_B the trainer just computed, it computes
+     * the gradient of the first half of the same batch, G_{B/2}, into a buffer of its own; the two
+     * squared norms feed GradientNoiseScale's unbiased estimators. The extra half-batch forward and
+     * backward pass costs about 1/(2 x every) of the training time. It records one
+     * NoiseScaleRecord per epoch. Batches of one sample cannot be split and are skipped.
+     * `every = 0` switches it off.
+     */
+    template <class T>
+    class NoiseScaleMonitor
+    {
+    public:
+        /** @brief Measures every @p every updates, smoothing with @p smoothing (see GradientNoiseScale). */
+        explicit NoiseScaleMonitor(std::size_t every = 8, double smoothing = 0.95)
+            : m_every(every)
+            , m_estimator(smoothing)
+        {
+        }
+
+        /** @brief Measures on the current batch. */
+        template <class Tr>
+        void on_gradient(Tr& t, const Batch<T>& batch, const xt::xtensor<T, 1>& grad)
+        {
+            if (m_every == 0 || batch.size < 2 || t.step() % m_every != 0)
+            {
+                return;
+            }
+            if (m_half_grad.size() != grad.size())
+            {
+                m_half_grad = xt::xtensor<T, 1>::from_shape({grad.size()});
+            }
+            Batch<T> half = batch;
+            half.size = batch.size / 2;
+            t.model().loss_and_gradient(half, m_half_grad);
+            m_estimator.update(static_cast<double>(half.size), squared_norm(m_half_grad),
+                               static_cast<double>(batch.size), squared_norm(grad));
+        }
+
+        /** @brief Records the smoothed estimate. */
+        template <class Tr>
+        void on_epoch_end(Tr& t)
+        {
+            if (m_every == 0)
+            {
+                return;
+            }
+            m_records.push_back(NoiseScaleRecord{t.epoch(), t.step(), m_estimator.b_simple(), m_estimator.squared_gradient(),
+                                                 m_estimator.trace_covariance(), m_estimator.updates()});
+        }
+
+        /** @brief One record per completed epoch. */
+        const std::vector<NoiseScaleRecord>& records() const noexcept { return m_records; }
+        /** @brief The estimator. */
+        const GradientNoiseScale& estimator() const noexcept { return m_estimator; }
+
+    private:
+        static double squared_norm(const xt::xtensor<T, 1>& g) noexcept
+        {
+            double s = 0.0;
+            const T* p = g.data();
+            for (std::size_t i = 0; i < g.size(); ++i)
+            {
+                s += static_cast<double>(p[i]) * static_cast<double>(p[i]);
+            }
+            return s;
+        }
+
+        std::size_t m_every;
+        GradientNoiseScale m_estimator;
+        xt::xtensor<T, 1> m_half_grad;
+        std::vector<NoiseScaleRecord> m_records;
+    };
+
+    // ---------------------------------------------------------------------------------------------
+    // The run function
+    // ---------------------------------------------------------------------------------------------
+
+    /** @brief How the learning rate of a grid cell depends on its batch size. */
+    enum class LrScaling : std::uint8_t
+    {
+        none,   ///< the grid's lr is used as it is
+        linear, ///< lr x B / B0 (Goyal et al. 2017; SGD)
+        sqrt    ///< lr x sqrt(B / B0) (Hoffer et al. 2017; Adam-type)
+    };
+
+    /** @brief Everything about a sweep's runs that the grid does not vary. */
+    struct RunSettings
+    {
+        Budget budget = Budget::epochs(3);  ///< per run (a total)
+        std::size_t evals_per_epoch = 1;    ///< evaluation points per epoch (>= 1; finer gives finer steps-to-target)
+        std::size_t eval_batch_size = 1000; ///< rows per forward pass when evaluating
+        OptimizerSettings optimizer;        ///< momentum, weight decay
+        LrScaling scaling = LrScaling::none;  ///< how lr depends on the batch size
+        std::size_t base_batch_size = 0;      ///< B0 of the scaling rule (required unless none)
+        double warmup_epochs = 0.0;           ///< linear warm-up, per step, over this many epochs
+        /** @brief Warm-up starts at this fraction of the rate; NaN: B0/B under scaling (Goyal et al.), else 0.1. */
+        double warmup_start_factor = std::numeric_limits<double>::quiet_NaN();
+        double divergence_factor = 10.0;     ///< DivergenceGuard's bound, x the first loss
+        std::size_t noise_scale_every = 0;   ///< measure B_simple every N updates (0: off)
+        std::filesystem::path noise_scale_dir; ///< where per-run noise-scale CSV files go (empty: not written)
+        std::size_t accumulation_steps = 1;  ///< micro-batches per update (the grid's B is the micro-batch)
+
+        /** @brief @throws std::invalid_argument naming the first impossible setting. */
+        void validate() const
+        {
+            const char* where = "xtrain::RunSettings";
+            detail::require(budget.amount > 0, where, "budget.amount", budget.amount, "must be > 0");
+            detail::require(evals_per_epoch >= 1, where, "evals_per_epoch", evals_per_epoch, "must be >= 1");
+            detail::require(eval_batch_size >= 1, where, "eval_batch_size", eval_batch_size, "must be >= 1");
+            detail::require(scaling == LrScaling::none || base_batch_size > 0, where, "base_batch_size",
+                            base_batch_size, "must be > 0 when the lr is scaled with the batch size");
+            detail::require(warmup_epochs >= 0.0 && std::isfinite(warmup_epochs), where, "warmup_epochs", warmup_epochs,
+                            "must be finite and >= 0");
+            detail::require(std::isnan(warmup_start_factor) || (warmup_start_factor >= 0.0 && warmup_start_factor <= 1.0),
+                            where, "warmup_start_factor", warmup_start_factor, "must be in [0, 1]");
+            detail::require(divergence_factor > 1.0, where, "divergence_factor", divergence_factor, "must be > 1");
+            detail::require(accumulation_steps >= 1, where, "accumulation_steps", accumulation_steps, "must be >= 1");
+        }
+
+        /** @brief The rate a cell trains at: its grid lr, scaled for its batch size. */
+        double scaled_lr(double lr, std::size_t batch_size) const
+        {
+            switch (scaling)
+            {
+            case LrScaling::linear:
+                return linear_scaled_lr(lr, static_cast<double>(batch_size), static_cast<double>(base_batch_size));
+            case LrScaling::sqrt:
+                return sqrt_scaled_lr(lr, static_cast<double>(batch_size), static_cast<double>(base_batch_size));
+            case LrScaling::none:
+                break;
+            }
+            return lr;
+        }
+
+        /** @brief A short text for SweepConfig::budget: everything here that changes results. */
+        std::string describe() const
+        {
+            std::string s = budget.describe() + ", " + std::to_string(evals_per_epoch) + " evaluations/epoch";
+            s += detail::concat(", momentum ", optimizer.momentum, ", weight decay ", optimizer.weight_decay);
+            if (scaling != LrScaling::none)
+            {
+                s += detail::concat(", lr scaled ", scaling == LrScaling::linear ? "linearly" : "by sqrt",
+                                    " from B0 = ", base_batch_size);
+            }
+            if (warmup_epochs > 0.0)
+            {
+                s += detail::concat(", warm-up ", warmup_epochs, " epochs");
+                if (!std::isnan(warmup_start_factor))
+                {
+                    s += detail::concat(" from ", warmup_start_factor);
+                }
+            }
+            if (accumulation_steps > 1)
+            {
+                s += detail::concat(", accumulation x", accumulation_steps);
+            }
+            return s + detail::concat(", divergence at ", divergence_factor, "x the first loss");
+        }
+    };
+
+    /** @brief Writes one run's noise-scale records as CSV (with the run's key in every row). */
+    inline void write_noise_scale_csv(const std::filesystem::path& file, const RunSpec& spec,
+                                      const std::vector<NoiseScaleRecord>& records)
+    {
+        const std::filesystem::path tmp = file.string() + ".tmp";
+        {
+            std::ofstream os(tmp, std::ios::trunc);
+            if (!os)
+            {
+                throw std::runtime_error(detail::concat("cannot write '", tmp.string(), "'"));
+            }
+            os << "optimizer,lr,batch_size,seed,schedule,epoch,step,b_simple,grad_sq,trace_sigma,measurements\n";
+            for (const NoiseScaleRecord& r : records)
+            {
+                os << spec.optimizer << ',' << detail::format_double(spec.lr) << ',' << spec.batch_size << ','
+                   << spec.seed << ',' << spec.schedule << ',' << r.epoch << ',' << r.step << ',';
+                detail::write_csv_number(os, r.b_simple);
+                os << ',';
+                detail::write_csv_number(os, r.grad_sq);
+                os << ',';
+                detail::write_csv_number(os, r.trace_sigma);
+                os << ',' << r.measurements << '\n';
+            }
+        }
+        std::filesystem::rename(tmp, file);
+    }
+
+    /**
+     * @brief A sweep run function that trains `make_model(seed)` on @p train with the Trainer.
+     *
+     * @param train the training set (must outlive the sweep)
+     * @param validation evaluated at every evaluation point (may be null; must outlive the sweep)
+     * @param make_model `Model make_model(std::uint64_t seed)`: a fresh model for a run seed
+     * @param settings what the grid does not vary
+     * @param sizes batch sizes to compile as `BatchSampler<S>` (others run as `BatchSampler<dynamic>`)
+     *
+     * Paired sampling: the data order, the initialisation and every other random stream come from
+     * the run's seed only, so cells with the same seed differ only in optimizer, lr and batch size.
+     * @throws std::invalid_argument (from validate()) for impossible settings.
+     */
+    template <class T, class MakeModel, std::size_t... Sizes>
+    RunFunction make_trainer_run(const Dataset<T>& train, const detail::identity_t<Dataset<T>>* validation, MakeModel make_model,
+                                 RunSettings settings, BatchSizes<Sizes...> sizes = {})
+    {
+        settings.validate();
+        if (!settings.noise_scale_dir.empty())
+        {
+            std::filesystem::create_directories(settings.noise_scale_dir);
+        }
+        return [&train, validation, make_model = std::move(make_model), settings, sizes](const RunSpec& spec,
+                                                                                         EvalSink& sink) -> RunResult {
+            const double lr = settings.scaled_lr(spec.lr, spec.batch_size);
+            const SamplerOptions sampling{/*shuffle*/ true, /*drop_last*/ false, /*seed*/ spec.seed};
+            return with_optimizer(spec.optimizer, lr, settings.optimizer, [&](auto optimizer) {
+                return with_batch_sampler(sizes, spec.batch_size, train.size(), sampling, [&](auto sampler) {
+                    const std::size_t k = settings.accumulation_steps;
+                    const std::size_t updates_per_epoch = (sampler.iterations_per_epoch() + k - 1) / k;
+                    const auto warmup_steps
+                        = static_cast<std::size_t>(std::llround(settings.warmup_epochs * static_cast<double>(updates_per_epoch)));
+                    double start = settings.warmup_start_factor;
+                    if (std::isnan(start))
+                    {
+                        start = settings.scaling != LrScaling::none
+                            ? std::min(1.0, lr > 0.0 ? spec.lr / lr : 1.0)
+                            : 0.1;
+                    }
+                    using Schedule = LinearWarmup<FixedLR>;
+                    Trainer trainer(make_model(spec.seed), std::move(optimizer), std::move(sampler),
+                                    DivergenceGuard(settings.divergence_factor),
+                                    LrScheduler<Schedule>(Schedule(FixedLR(lr), warmup_steps, start), ScheduleUnit::step),
+                                    SweepReporter(sink, train.size()), NoiseScaleMonitor<T>(settings.noise_scale_every));
+                    trainer.options().accumulation_steps = k;
+                    trainer.options().eval_batch_size = settings.eval_batch_size;
+                    trainer.options().evals_per_epoch = settings.evals_per_epoch;
+                    trainer.fit(train, settings.budget, validation);
+                    if (!settings.noise_scale_dir.empty() && settings.noise_scale_every != 0)
+                    {
+                        write_noise_scale_csv(settings.noise_scale_dir / ("run-" + std::to_string(spec.index) + ".csv"),
+                                              spec, trainer.template callback<3>().records());
+                    }
+                    if (trainer.status() == RunStatus::diverged)
+                    {
+                        return RunResult::diverged(trainer.status_message());
+                    }
+                    return RunResult::finished();
+                });
+            });
+        };
+    }
+}
+
+#endif
