@@ -24,19 +24,19 @@ cmake --build "$build" -j "$(nproc 2>/dev/null || echo 2)" --target fuzz_idx fuz
 corpus="$build/corpus"
 rm -rf "$corpus"
 mkdir -p "$corpus/idx" "$corpus/csv" "$build/artifacts"
-# IDX seeds: a mode byte (0-3: read_idx float/double, images+labels pair, file path) then a file.
-images=$'\x00\x00\x08\x03\x00\x00\x00\x02\x00\x00\x00\x02\x00\x00\x00\x02\x00\x10\x80\xff\x01\x02\x03\x04'
-labels=$'\x00\x00\x08\x01\x00\x00\x00\x02\x00\x01'
-floats=$'\x00\x00\x0d\x02\x00\x00\x00\x01\x00\x00\x00\x02\x3f\xc0\x00\x00\xbf\x80\x00\x00'
-shorts=$'\x00\x00\x0b\x01\x00\x00\x00\x02\xff\xfe\x01\x2c'
+# IDX seeds (escape strings for printf %b: bash variables cannot hold NUL bytes): a mode byte (0-3: read_idx float/double, images+labels pair, file path) then a file.
+images='\x00\x00\x08\x03\x00\x00\x00\x02\x00\x00\x00\x02\x00\x00\x00\x02\x00\x10\x80\xff\x01\x02\x03\x04'
+labels='\x00\x00\x08\x01\x00\x00\x00\x02\x00\x01'
+floats='\x00\x00\x0d\x02\x00\x00\x00\x01\x00\x00\x00\x02\x3f\xc0\x00\x00\xbf\x80\x00\x00'
+shorts='\x00\x00\x0b\x01\x00\x00\x00\x02\xff\xfe\x01\x2c'
 for mode in 0 1 3; do
-  printf '%b' "\\x0$mode" > "$corpus/idx/images-$mode"; printf '%s' "$images" >> "$corpus/idx/images-$mode"
-  printf '%b' "\\x0$mode" > "$corpus/idx/images-gz-$mode"; printf '%s' "$images" | gzip -9 -n >> "$corpus/idx/images-gz-$mode"
+  printf '%b' "\\x0$mode" > "$corpus/idx/images-$mode"; printf '%b' "$images" >> "$corpus/idx/images-$mode"
+  printf '%b' "\\x0$mode" > "$corpus/idx/images-gz-$mode"; printf '%b' "$images" | gzip -9 -n >> "$corpus/idx/images-gz-$mode"
 done
-printf '\x00' > "$corpus/idx/floats"; printf '%s' "$floats" >> "$corpus/idx/floats"
-printf '\x01' > "$corpus/idx/shorts"; printf '%s' "$shorts" >> "$corpus/idx/shorts"
+printf '\x00' > "$corpus/idx/floats"; printf '%b' "$floats" >> "$corpus/idx/floats"
+printf '\x01' > "$corpus/idx/shorts"; printf '%b' "$shorts" >> "$corpus/idx/shorts"
 # Pair: mode 2, then the split byte (24 image bytes of 34: 24 * 256 / 34 = 181), then images and labels.
-printf '\x02\xb5' > "$corpus/idx/pair"; printf '%s%s' "$images" "$labels" >> "$corpus/idx/pair"
+printf '\x02\xb5' > "$corpus/idx/pair"; printf '%b%b' "$images" "$labels" >> "$corpus/idx/pair"
 # CSV seeds: an options byte (see fuzz_csv.cpp) then a table.
 printf '\x00a,b,y\n1.5,2,0\n-3e2,4,1\n' > "$corpus/csv/classes"
 printf '\x04a,b,y\n1.5,2,0.25\n3,4,-1\n' > "$corpus/csv/regression"
