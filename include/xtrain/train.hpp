@@ -6,6 +6,7 @@
 #define XTRAIN_TRAIN_HPP
 
 #include "xtrain/train/callback.hpp"
+#include "xtrain/train/callbacks/batch_size_scheduler.hpp"
 #include "xtrain/train/callbacks/checkpoint_saver.hpp"
 #include "xtrain/train/callbacks/csv_logger.hpp"
 #include "xtrain/train/callbacks/divergence_guard.hpp"

@@ -615,6 +615,27 @@ TEST_CASE("docs/data.md: paired sampling and resuming", "[data][docs]")
     CHECK(std::equal(a.begin(), a.end(), b.begin()));
 }
 
+TEST_CASE("docs/data.md: changing the batch size between epochs", "[data][docs]")
+{
+    // --- snippet ---
+    xtrain::BatchSampler<xtrain::dynamic> sampler(50000, 128, {true, false, 1});
+    for (std::size_t epoch = 0; epoch < 12; ++epoch)
+    {
+        if (epoch == 4 || epoch == 8)
+        {
+            sampler.set_batch_size(sampler.batch_size() * 5);  // 640 from epoch 4, 3200 from epoch 8
+        }
+        sampler.start_epoch(epoch);                               // takes the new size
+        while (xtrain::IndexBatch ib = sampler.next())
+        {
+            // ... gather and step, as in the quick start ...
+        }
+    }
+    // --- end ---
+    CHECK(sampler.batch_size() == 3200);
+    CHECK(sampler.iterations_per_epoch() == 16);
+}
+
 TEST_CASE("docs/data.md: linear regression with a known optimum", "[data][docs]")
 {
     // --- snippet ---

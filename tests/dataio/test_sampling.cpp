@@ -258,6 +258,201 @@ TEST_CASE("BatchSampler resumes mid-epoch bit-identically after save and load", 
     }
 }
 
+TEST_CASE("set_batch_size changes the batch size from the next epoch on, keeping the order", "[data][sampler]")
+{
+    const std::size_t n = 1000;
+    const SamplerOptions opt{true, false, 31};
+    BatchSampler<dynamic> s(n, 10, opt);
+    BatchSampler<1> reference(n, opt);
+    CHECK(s.next_batch_size() == 10);
+    CHECK(s.next_iterations_per_epoch() == 100);
+
+    // Mid-epoch: the epoch in progress keeps its size to its end.
+    s.start_epoch(0);
+    for (int i = 0; i < 5; ++i)
+    {
+        REQUIRE(s.next().size == 10);
+    }
+    s.set_batch_size(300);
+    CHECK(s.batch_size() == 10);
+    CHECK(s.iterations_per_epoch() == 100);
+    CHECK(s.next_batch_size() == 300);
+    CHECK(s.next_iterations_per_epoch() == 4);
+    std::size_t rest = 0;
+    while (auto ib = s.next())
+    {
+        REQUIRE(ib.size == 10);
+        rest += ib.size;
+    }
+    CHECK(rest == n - 50);
+
+    // From the next epoch: batches of 300, 300, 300, 100, in the order any batch size sees.
+    for (std::size_t epoch : {1u, 2u})
+    {
+        std::vector<std::size_t> sizes;
+        const auto order = epoch_order(s, epoch, &sizes);
+        CHECK(s.batch_size() == 300);
+        CHECK(s.iterations_per_epoch() == 4);
+        CHECK(sizes == std::vector<std::size_t>{300, 300, 300, 100});
+        CHECK(order == epoch_order(reference, epoch));
+    }
+
+    // Shrinking works the same way; the last call before start_epoch wins.
+    s.set_batch_size(7);
+    s.set_batch_size(250);
+    CHECK(s.batch_size() == 300);
+    s.start_epoch(3);
+    CHECK(s.batch_size() == 250);
+    CHECK(s.iteration() == 0);
+    CHECK(s.next().size == 250);
+    CHECK(s.iteration() == 1);
+
+    // With drop_last, the tail dropped follows the size of each epoch.
+    BatchSampler<dynamic> d(n, 300, {true, true, 31});
+    CHECK(d.samples_per_epoch() == 900);
+    d.set_batch_size(400);
+    CHECK(d.samples_per_epoch() == 900);
+    CHECK(d.next_iterations_per_epoch() == 2);
+    std::vector<std::size_t> sizes;
+    const auto order = epoch_order(d, 4, &sizes);
+    CHECK(sizes == std::vector<std::size_t>{400, 400});
+    CHECK(d.samples_per_epoch() == 800);
+    const auto full = epoch_order(reference, 4);
+    CHECK(std::equal(order.begin(), order.end(), full.begin()));
+
+    // A fixed size reports itself as the next size too.
+    BatchSampler<32> fixed(n, opt);
+    CHECK(fixed.next_batch_size() == 32);
+    CHECK(fixed.next_iterations_per_epoch() == 32);
+}
+
+TEST_CASE("set_batch_size refuses impossible sizes, naming them, and leaves the sampler as it was", "[data][sampler]")
+{
+    BatchSampler<dynamic> s(100, 10, {true, true, 0});
+    CHECK_THROWS_WITH(s.set_batch_size(0), Catch::Contains("set_batch_size") && Catch::Contains("batch_size must be > 0 (got 0)"));
+    CHECK_THROWS_WITH(s.set_batch_size(101), Catch::Contains("batch_size must be <= num_samples = 100 with drop_last")
+                                                 && Catch::Contains("(got 101)"));
+    CHECK(s.next_batch_size() == 10);
+    s.start_epoch(1);
+    CHECK(s.batch_size() == 10);
+    // Without drop_last a size above N is one batch of N.
+    BatchSampler<dynamic> t(100, 10, {true, false, 0});
+    t.set_batch_size(1000);
+    t.start_epoch(1);
+    CHECK(t.iterations_per_epoch() == 1);
+    CHECK(t.next().size == 100);
+}
+
+TEST_CASE("a sampler whose batch size changed resumes with both sizes from a checkpoint", "[data][sampler]")
+{
+    const SamplerOptions opt{true, false, 5};
+    BatchSampler<dynamic> a(1003, 10, opt);
+    a.set_batch_size(40);
+    a.start_epoch(2);  // epoch 2 at 40
+    for (int i = 0; i < 7; ++i)
+    {
+        a.next();
+    }
+    a.set_batch_size(160);  // for epoch 3
+    std::stringstream ss;
+    BinaryWriter w(ss);
+    a.save(w);
+
+    BatchSampler<dynamic> b(1003, 10, opt);  // constructed as the saved one was
+    BinaryReader r(ss, "ckpt");
+    b.load(r);
+    CHECK(b.epoch() == 2);
+    CHECK(b.position() == 280);
+    CHECK(b.batch_size() == 40);
+    CHECK(b.next_batch_size() == 160);
+    for (int epoch = 2; epoch <= 3; ++epoch)
+    {
+        if (epoch == 3)
+        {
+            a.start_epoch(3);
+            b.start_epoch(3);
+            CHECK(b.batch_size() == 160);
+        }
+        for (;;)
+        {
+            const IndexBatch x = a.next();
+            const IndexBatch y = b.next();
+            REQUIRE(x.size == y.size);
+            if (x.size == 0)
+            {
+                break;
+            }
+            REQUIRE(std::equal(x.begin(), x.end(), y.begin()));
+        }
+    }
+
+    // The constructor's batch size is what must match, not the size reached.
+    std::stringstream s2;
+    BinaryWriter w2(s2);
+    a.save(w2);
+    BatchSampler<dynamic> other(1003, 160, opt);
+    BinaryReader r2(s2, "ckpt");
+    CHECK_THROWS_WITH(other.load(r2), Catch::Contains("batch_size = 10 but this one has 160"));
+    CHECK(other.batch_size() == 160);
+    CHECK(other.epoch() == 0);
+}
+
+TEST_CASE("BatchSampler reads the state of format version 1 and refuses impossible sizes", "[data][sampler]")
+{
+    // Version 1, as written before set_batch_size existed: no current/next batch sizes.
+    auto state = [](std::uint32_t version, std::uint64_t b, std::uint64_t position, std::uint64_t current) {
+        std::stringstream ss;
+        BinaryWriter w(ss);
+        w.write_tag("xtrain.BatchSampler");
+        w.write<std::uint32_t>(version);
+        w.write<std::uint64_t>(100);  // N
+        w.write<std::uint64_t>(b);
+        w.write(true);                // shuffle
+        w.write(false);               // drop_last
+        w.write<std::uint64_t>(9);    // seed
+        w.write<std::uint64_t>(4);    // epoch
+        w.write<std::uint64_t>(position);
+        if (version >= 2)
+        {
+            w.write<std::uint64_t>(current);
+            w.write<std::uint64_t>(current);
+        }
+        return ss.str();
+    };
+    {
+        std::stringstream ss(state(1, 16, 32, 0));
+        BatchSampler<dynamic> s(100, 16, {true, false, 9});
+        BinaryReader r(ss, "v1");
+        s.load(r);
+        CHECK(s.epoch() == 4);
+        CHECK(s.position() == 32);
+        CHECK(s.batch_size() == 16);
+        CHECK(s.next_batch_size() == 16);
+        BatchSampler<16> fresh(100, {true, false, 9});
+        const auto order = epoch_order(fresh, 4);
+        const IndexBatch ib = s.next();
+        CHECK(std::equal(ib.begin(), ib.end(), order.begin() + 32));
+    }
+    {
+        std::stringstream ss(state(2, 16, 0, 0));
+        BatchSampler<dynamic> s(100, 16, {true, false, 9});
+        BinaryReader r(ss, "zero");
+        CHECK_THROWS_WITH(s.load(r), Catch::Contains("zero") && Catch::Contains("batch size 0 is impossible"));
+    }
+    {
+        std::stringstream ss(state(2, 16, 0, 20));
+        BatchSampler<16> s(100, {true, false, 9});
+        BinaryReader r(ss, "fixed");
+        CHECK_THROWS_WITH(s.load(r), Catch::Contains("batch size 20 is impossible") && Catch::Contains("fixed at compile time"));
+    }
+    {
+        std::stringstream ss(state(3, 16, 0, 16));
+        BatchSampler<dynamic> s(100, 16, {true, false, 9});
+        BinaryReader r(ss, "future");
+        CHECK_THROWS_WITH(s.load(r), Catch::Contains("format version 3"));
+    }
+}
+
 TEST_CASE("BatchSampler rejects bad arguments with messages naming them", "[data][sampler]")
 {
     CHECK_THROWS_WITH(BatchSampler<dynamic>(100, 0), Catch::Contains("batch_size must be > 0 (got 0)"));
@@ -282,6 +477,7 @@ TEST_CASE("BatchSampler and BatchBuffer allocate nothing per batch", "[data][sam
     const auto ds = indexed_dataset<float>(500, 16);
     BatchSampler<32> s(ds.size(), {true, false, 3});
     BatchBuffer<float> buf(ds, 32);
+    BatchSampler<dynamic> d(ds.size(), 8, {true, false, 3});
     double checksum = 0.0;
     test::AllocationCounter count;
     for (std::size_t epoch = 0; epoch < 3; ++epoch)
@@ -291,6 +487,17 @@ TEST_CASE("BatchSampler and BatchBuffer allocate nothing per batch", "[data][sam
         {
             const Batch<float> b = buf.gather(ds, ib);
             checksum += b.features[0] + b.labels[b.size - 1];
+        }
+    }
+    // Changing a dynamic sampler's batch size between epochs allocates nothing either.
+    for (std::size_t epoch = 0; epoch < 3; ++epoch)
+    {
+        d.set_batch_size(8 << epoch);
+        d.start_epoch(epoch);
+        while (auto ib = d.next())
+        {
+            const Batch<float> b = buf.gather(ds, ib);
+            checksum += b.features[0];
         }
     }
     CHECK(count.allocations() == 0);

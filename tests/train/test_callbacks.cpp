@@ -202,6 +202,29 @@ TEST_CASE("CsvLogger writes every evaluation row as it happens", "[train][callba
     CHECK_THROWS_AS(t.history().write_evals_csv(std::string("/nonexistent-dir/x.csv")), std::runtime_error);
 }
 
+TEST_CASE("docs/training.md: BatchSizeScheduler", "[train][callbacks][docs]")
+{
+    const auto train = make_blobs<float>(4000, 3, 3, 5);
+    const auto validation = make_blobs<float>(500, 3, 3, 6);
+    const Softmax<float> model(3, 3);
+    SGD h;
+    h.lr = 0.1;
+    h.momentum = 0.9;
+    // --- snippet ---
+    // Instead of dividing the rate by 5 at epochs 4 and 8, multiply the batch size by 5 there.
+    auto batch_size = [](std::size_t epoch) -> std::size_t { return epoch < 4 ? 128 : epoch < 8 ? 640 : 3200; };
+    xtrain::Trainer trainer(model, xtrain::Optimizer<xtrain::SGD>(h),
+                            xtrain::BatchSampler<xtrain::dynamic>(train.size(), 128, {true, false, 1}),
+                            xtrain::BatchSizeScheduler(batch_size));
+    trainer.fit(train, xtrain::Budget::epochs(12), &validation);
+    // --- end ---
+    // ceil(4000 / 128) = 32, ceil(4000 / 640) = 7, ceil(4000 / 3200) = 2 updates per epoch.
+    CHECK(trainer.step() == 4 * 32 + 4 * 7 + 4 * 2);
+    CHECK(trainer.examples_seen() == 12 * 4000);
+    CHECK(trainer.history().evals.back().val_accuracy > 0.8);
+    CHECK(trainer.callback<0>()(9) == 3200);
+}
+
 TEST_CASE("the progress bar is silent when stderr is not a terminal", "[train][callbacks]")
 {
     // Under ctest stderr is a pipe, so the bar is off; run by hand in a terminal, it is on.

@@ -378,3 +378,171 @@ TEST_CASE("corrupt, foreign and mismatched checkpoints are refused, leaving the 
     CHECK(fresh.step() == t.step());
     CHECK(same_values(fresh.model().parameters(), t.model().parameters()));
 }
+
+// -------------------------------------------------------------------------------------------------
+// A batch size that changes between epochs (BatchSampler<dynamic>::set_batch_size, BatchSizeScheduler)
+// -------------------------------------------------------------------------------------------------
+
+namespace
+{
+    // 10 for two epochs, then 40, then the whole set: a batch that grows (Smith et al., 2018).
+    std::size_t growing(std::size_t epoch)
+    {
+        return epoch < 2 ? 10 : epoch < 3 ? 40 : 150;
+    }
+
+    // What the trainer reports during each update.
+    struct BatchProbe
+    {
+        std::vector<std::size_t> batch_sizes;
+        std::vector<std::uint64_t> updates_per_epoch;
+        template <class Tr>
+        void on_step_end(Tr& t)
+        {
+            batch_sizes.push_back(t.current_batch().size);
+            updates_per_epoch.push_back(t.updates_per_epoch());
+        }
+    };
+
+    // Heap allocations made during each update and the epoch it belonged to (room for 64 updates,
+    // so that the probe itself allocates nothing).
+    struct EpochAllocationProbe
+    {
+        EpochAllocationProbe()
+        {
+            allocations.reserve(64);
+            epochs.reserve(64);
+        }
+        std::size_t last = 0;
+        std::vector<std::size_t> allocations;
+        std::vector<std::uint64_t> epochs;
+        template <class Tr>
+        void on_step_end(Tr& t)
+        {
+            const std::size_t now = xtrain::test::total_allocations();
+            allocations.push_back(now - last);
+            epochs.push_back(t.epoch());
+            last = now;
+        }
+    };
+}
+
+TEST_CASE("a batch size growing between epochs trains as one sampler per size would", "[train][batch-size]")
+{
+    const auto train = make_blobs<double>(150, 5, 3, 3);
+    const SamplerOptions opts{true, false, 21};
+    Trainer t(Softmax<double>(5, 3, 4), sgd<double>(0.1, 0.9), BatchSampler<dynamic>(150, 10, opts),
+              BatchSizeScheduler(growing), BatchProbe{});
+    CHECK(t.updates_per_epoch() == 15);
+    const History& h = t.fit(train, Budget::epochs(4));
+    REQUIRE(t.status() == RunStatus::finished);
+
+    // 15 + 15 + 4 + 1 updates; every epoch is one pass over the 150 samples.
+    REQUIRE(h.steps.size() == 35);
+    const auto& probe = t.callback<BatchProbe>();
+    std::vector<std::size_t> expected_sizes(30, 10);
+    expected_sizes.insert(expected_sizes.end(), {40, 40, 40, 30, 150});
+    CHECK(probe.batch_sizes == expected_sizes);
+    std::vector<std::uint64_t> expected_updates(30, 15);
+    expected_updates.insert(expected_updates.end(), {4, 4, 4, 4, 1});
+    CHECK(probe.updates_per_epoch == expected_updates);
+    REQUIRE(h.evals.size() == 4);
+    CHECK(h.evals[2].step == 34);
+    CHECK(h.evals[2].examples_seen == 450);
+    CHECK(h.evals[3].step == 35);
+    CHECK(h.evals[3].examples_seen == 600);
+    CHECK(t.sampler().batch_size() == 150);
+
+    // The same updates, written out by hand: a fresh sampler of each epoch's size with the same
+    // seed (paired sampling: the order depends on seed and epoch only), one buffer, one optimizer.
+    Softmax<double> model(5, 3, 4);
+    Optimizer<SGD> opt = sgd<double>(0.1, 0.9);
+    BatchBuffer<double> buffer(train, 150);
+    xt::xtensor<double, 1> grad = model.parameters().zeros_like();
+    std::size_t step = 0;
+    for (std::size_t epoch = 0; epoch < 4; ++epoch)
+    {
+        BatchSampler<dynamic> s(150, growing(epoch), opts);
+        s.start_epoch(epoch);
+        while (IndexBatch ib = s.next())
+        {
+            const double loss = model.loss_and_gradient(buffer.gather(train, ib), grad);
+            opt.step(model.parameters(), grad);
+            REQUIRE(step < h.steps.size());
+            const auto rows = static_cast<double>(ib.size);
+            CHECK(h.steps[step].loss == loss * rows / rows);  // the trainer's size-weighted mean
+            CHECK(h.steps[step].epoch == epoch);
+            ++step;
+        }
+    }
+    CHECK(step == 35);
+    CHECK(same_values(t.model().parameters(), model.parameters()));
+}
+
+TEST_CASE("updates_per_epoch between epochs is the coming epoch's", "[train][batch-size]")
+{
+    const auto data = make_regression<double>(100, 3, 2);
+    Trainer t(LinearRegression<double>(3), sgd<double>(0.05), BatchSampler<dynamic>(100, 10), BatchSizeScheduler(growing));
+    t.fit(data, Budget::epochs(2));
+    CHECK(t.step() == 20);
+    CHECK(t.sampler().batch_size() == 10);       // the epoch last run
+    CHECK(t.updates_per_epoch() == 3);           // the next one runs at 40: ceil(100 / 40)
+    t.options().accumulation_steps = 2;
+    CHECK(t.updates_per_epoch() == 2);           // ceil(3 / 2)
+    t.options().accumulation_steps = 1;
+    t.fit(data, Budget::epochs(3));              // a longer budget continues the run
+    CHECK(t.step() == 23);
+    CHECK(t.updates_per_epoch() == 1);           // then the whole set
+}
+
+TEST_CASE("a run whose batch grew resumes bit-identically from a checkpoint", "[train][batch-size][checkpoint]")
+{
+    const auto train = make_blobs<double>(150, 5, 3, 3);
+    const auto val = make_blobs<double>(40, 5, 3, 4);
+    const SamplerOptions opts{true, false, 21};
+    auto make = [&](CheckpointSaver saver) {
+        return Trainer(Softmax<double>(5, 3, 4), sgd<double>(0.1, 0.9), BatchSampler<dynamic>(150, 10, opts),
+                       BatchSizeScheduler(growing), DivergenceGuard(), std::move(saver));
+    };
+    const std::string path = tmp_path("grown.ckpt");
+    auto whole = make(CheckpointSaver(tmp_path("grown-unused.ckpt"), 0, 0, false));
+    whole.fit(train, Budget::epochs(4), &val);
+
+    // Saved at step 32: the second update of epoch 2, at batch size 40.
+    auto first = make(CheckpointSaver(path, 0, 32, false));
+    first.fit(train, Budget::steps(33), &val);
+    auto second = make(CheckpointSaver(tmp_path("grown-unused2.ckpt"), 0, 0, false));
+    second.load_checkpoint(path);
+    CHECK(second.step() == 32);
+    CHECK(second.sampler().batch_size() == 40);
+    second.fit(train, Budget::epochs(4), &val);
+    require_same_history(whole.history(), second.history());
+    CHECK(same_values(whole.model().parameters(), second.model().parameters()));
+}
+
+TEST_CASE("a growing batch allocates only when an epoch needs a larger buffer", "[train][batch-size][alloc]")
+{
+    const auto train = make_blobs<float>(200, 8, 3, 1);
+    const auto val = make_blobs<float>(60, 8, 3, 2);
+    auto sizes = [](std::size_t e) -> std::size_t { return e < 2 ? 16 : 64; };
+    Trainer t(Softmax<float>(8, 3), sgd<float>(0.1, 0.9), BatchSampler<dynamic>(200, 16), BatchSizeScheduler(sizes),
+              DivergenceGuard(), EpochAllocationProbe{});
+    t.fit(train, Budget::epochs(5), &val);
+    REQUIRE(t.status() == RunStatus::finished);
+    const EpochAllocationProbe& p = t.callback<EpochAllocationProbe>();
+    REQUIRE(p.allocations.size() == 13 + 13 + 4 + 4 + 4);
+    std::size_t steady = 0;
+    std::size_t at_growth = 0;
+    for (std::size_t i = 1; i < p.allocations.size(); ++i)
+    {
+        const bool new_epoch = p.epochs[i] != p.epochs[i - 1];
+        if (new_epoch && (p.epochs[i] == 1 || p.epochs[i] == 2))
+        {
+            at_growth += p.allocations[i];  // the first evaluation's buffers; the buffer for 64 rows
+            continue;
+        }
+        steady += p.allocations[i];
+    }
+    CHECK(steady == 0);
+    CHECK(at_growth > 0);
+}

@@ -7,7 +7,8 @@
  * gradient buffer, the optimizer steps the model's parameter buffer. With gradient accumulation
  * (`options().accumulation_steps = k`) k micro-batches are averaged, weighted by their sizes, into
  * one update: the same update as one batch k times as large. Nothing in the loop allocates after
- * the first update.
+ * the first update, except at the start of an epoch whose batch size is larger than any before
+ * (BatchSampler<dynamic>::set_batch_size), where the batch buffer grows once.
  */
 #ifndef XTRAIN_TRAIN_TRAINER_HPP
 #define XTRAIN_TRAIN_TRAINER_HPP
@@ -33,6 +34,7 @@
 #include <xtensor/xtensor.hpp>
 
 #include "xtrain/core/batch.hpp"
+#include "xtrain/core/detect.hpp"
 #include "xtrain/core/error.hpp"
 #include "xtrain/core/param_buffer.hpp"
 #include "xtrain/core/serialize.hpp"
@@ -117,6 +119,13 @@ namespace xtrain
         double loss = std::numeric_limits<double>::quiet_NaN();     ///< mean loss over all samples
         double accuracy = std::numeric_limits<double>::quiet_NaN(); ///< fraction correct; NaN without predict() or labels
     };
+
+    namespace detail
+    {
+        /** @brief Detects a sampler that knows the batches of its next epoch (BatchSampler does). */
+        template <class S>
+        using next_iterations_per_epoch_t = decltype(std::declval<const S&>().next_iterations_per_epoch());
+    }
 
     /** @brief The version of the checkpoint format written by Trainer::save_checkpoint. */
     inline constexpr std::uint32_t checkpoint_format_version = 1;
@@ -210,7 +219,7 @@ namespace xtrain
                 }
                 if (!m_in_epoch)
                 {
-                    begin_epoch();
+                    begin_epoch(train);
                 }
                 train_one_update(train);
                 if (m_status == RunStatus::running)
@@ -368,11 +377,23 @@ namespace xtrain
         RunStatus status() const noexcept { return m_status; }
         /** @brief Why the run stopped or diverged (empty otherwise). */
         const std::string& status_message() const noexcept { return m_status_message; }
-        /** @brief Updates per epoch: ceil(batches per epoch / accumulation_steps). */
+        /**
+         * @brief Updates per epoch: ceil(batches per epoch / accumulation_steps), for the epoch in
+         * progress or, between epochs, for the epoch about to start (its batch size may have been
+         * changed by BatchSampler<dynamic>::set_batch_size).
+         */
         std::uint64_t updates_per_epoch() const noexcept
         {
             const std::uint64_t k = std::max<std::size_t>(1, m_options.accumulation_steps);
-            return (m_sampler.iterations_per_epoch() + k - 1) / k;
+            std::uint64_t batches = m_sampler.iterations_per_epoch();
+            if constexpr (detail::is_detected_v<detail::next_iterations_per_epoch_t, Sampler>)
+            {
+                if (!m_in_epoch)
+                {
+                    batches = m_sampler.next_iterations_per_epoch();
+                }
+            }
+            return (batches + k - 1) / k;
         }
         /** @brief Seconds of training so far (including time before a checkpoint was loaded). */
         double wall_seconds() const noexcept
@@ -593,11 +614,7 @@ namespace xtrain
             {
                 m_accum = m_model.parameters().zeros_like();
             }
-            if (!m_batch_buffer || m_batch_buffer->capacity() < m_sampler.batch_size()
-                || m_batch_buffer->feature_dim() != train.feature_dim())
-            {
-                m_batch_buffer.emplace(train, m_sampler.batch_size());
-            }
+            ensure_batch_buffer(train);
             // Reserve the history so that recording never reallocates inside the loop.
             const std::uint64_t per_epoch = std::max<std::uint64_t>(1, updates_per_epoch());
             std::uint64_t total_updates = 0;
@@ -660,9 +677,21 @@ namespace xtrain
             return true;
         }
 
-        void begin_epoch()
+        // A buffer for the current epoch's batches: made by the first fit, grown when an epoch's
+        // batch size exceeds its capacity (a sampler whose batch size grows between epochs).
+        void ensure_batch_buffer(const dataset_type& train)
+        {
+            if (!m_batch_buffer || m_batch_buffer->capacity() < m_sampler.batch_size()
+                || m_batch_buffer->feature_dim() != train.feature_dim())
+            {
+                m_batch_buffer.emplace(train, m_sampler.batch_size());
+            }
+        }
+
+        void begin_epoch(const dataset_type& train)
         {
             m_sampler.start_epoch(m_epoch);
+            ensure_batch_buffer(train);
             m_in_epoch = true;
             m_batches_in_epoch = 0;
             call_hooks([this](auto& cb) {

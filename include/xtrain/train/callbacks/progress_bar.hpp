@@ -49,8 +49,9 @@ namespace xtrain
                 return;
             }
             m_last = now;
-            const double per_epoch = static_cast<double>(t.updates_per_epoch());
-            const auto done_in_epoch = static_cast<double>(t.step() % std::max<std::uint64_t>(1, t.updates_per_epoch()));
+            // The sampler's own count: right even when the batch size changes between epochs.
+            const auto per_epoch = static_cast<double>(t.sampler().iterations_per_epoch());
+            const auto done_in_epoch = static_cast<double>(t.sampler().iteration());
             const int width = 20;
             const int filled = per_epoch > 0 ? static_cast<int>(std::lround(width * done_in_epoch / per_epoch)) : 0;
             char bar[width + 1];

@@ -1,0 +1,350 @@
+// increase_batch_size: "Don't decay the learning rate, increase the batch size" (Smith, Kindermans,
+// Ying and Le, 2018).
+//
+// A step decay divides the rate by a factor f at chosen epochs. Smith et al. multiply the batch
+// size by f at the same epochs instead, keeping the rate: the noise of SGD, which scales like
+// lr * N / B, falls by the same factor, so the curve against epochs stays about the same, while a
+// batch f times larger makes f times fewer updates per epoch.
+//
+// Two runs per seed, from the same initial weights and the same data order (paired sampling: a
+// growing batch cuts the same permutation of each epoch into fewer pieces):
+//   decay_lr      batch B0 throughout, rate lr0, divided by f at each milestone epoch
+//   grow_batch    rate lr0 throughout, batch B0, multiplied by f at each milestone epoch
+// SGD with momentum 0.9, an MLP with five hidden ReLU layers of 128 (He initialisation), on
+// Fashion-MNIST (a synthetic stand-in of the same shape if the dataset is not installed). The batch
+// grows through xtrain::BatchSizeScheduler and BatchSampler<xtrain::dynamic>::set_batch_size.
+//
+//   increase_batch_size [--epochs 12] [--seeds 1,2,3] [--batch 64] [--lr 0.04] [--factor 5]
+//                       [--milestones 4,8] [--hidden 128,128,128,128,128] [--points-per-epoch 4]
+//                       [--jobs 2] [--limit N] [--out increase_batch_size]
+//
+// Writes <out>/increase_<variant>.csv (one row per curve point per seed), <out>/increase_batch_size.dat
+// (what the figure draws: one block per variant and seed), <out>/increase_batch_size.gp and, with
+// gnuplot, the .png and .svg. The table printed at the end gives the final numbers.
+#include "scenario_common.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace
+{
+    struct Settings
+    {
+        std::size_t epochs = 12;
+        std::vector<std::size_t> seeds = {1, 2, 3};
+        std::size_t batch = 64;
+        double lr = 0.04;
+        double factor = 5.0;
+        std::vector<std::size_t> milestones = {4, 8};
+        std::vector<std::size_t> hidden = {128, 128, 128, 128, 128};
+        std::size_t points_per_epoch = 4;
+        std::size_t jobs = 2;
+        std::size_t limit = 0;
+        std::string out = "increase_batch_size";
+    };
+
+    const char* const usage =
+        "usage: increase_batch_size [--epochs N] [--seeds S,S,...] [--batch B0] [--lr X] [--factor F]\n"
+        "                           [--milestones E,E,...] [--hidden H,H,...] [--points-per-epoch P]\n"
+        "                           [--jobs J] [--limit N] [--out DIR]\n"
+        "Smith et al. (2018): SGD (momentum 0.9) at batch B0 with the rate divided by F at each milestone\n"
+        "epoch, against the rate kept and the batch multiplied by F at the same epochs.\n"
+        "defaults: --epochs 12 --seeds 1,2,3 --batch 64 --lr 0.04 --factor 5 --milestones 4,8\n"
+        "          --hidden 128,128,128,128,128 --points-per-epoch 4 --jobs 2 --out increase_batch_size;\n"
+        "          --limit N trains on the first N images\n";
+
+    Settings parse(int argc, char** argv)
+    {
+        scenario::Flags f(argc, argv);
+        Settings s;
+        if (f.help())
+        {
+            std::fputs(usage, stdout);
+            std::exit(0);
+        }
+        s.epochs = f.size("epochs", s.epochs);
+        s.seeds = f.sizes("seeds", s.seeds);
+        s.batch = f.size("batch", s.batch);
+        s.lr = f.real("lr", s.lr);
+        s.factor = f.real("factor", s.factor);
+        s.milestones = f.sizes("milestones", s.milestones);
+        s.hidden = f.sizes("hidden", s.hidden);
+        s.points_per_epoch = f.size("points-per-epoch", s.points_per_epoch);
+        s.jobs = f.size("jobs", s.jobs);
+        s.limit = f.size("limit", s.limit);
+        s.out = f.text("out", s.out);
+        f.check_all_used();
+        auto need = [](bool ok, const std::string& what) {
+            if (!ok)
+            {
+                throw scenario::usage_error(what);
+            }
+        };
+        need(s.epochs > 0, "--epochs must be > 0");
+        need(!s.seeds.empty(), "--seeds needs at least one seed");
+        need(s.batch > 0, "--batch must be > 0");
+        need(s.lr > 0.0, "--lr must be > 0");
+        need(s.factor > 1.0, "--factor must be > 1");
+        need(s.points_per_epoch > 0, "--points-per-epoch must be > 0");
+        need(s.limit == 0 || s.limit >= 12, "--limit must be at least 12 (a validation sixth is split off)");
+        need(!s.out.empty(), "--out must name a folder");
+        for (std::size_t h : s.hidden)
+        {
+            need(h > 0, "--hidden widths must be > 0");
+        }
+        for (std::size_t m : s.milestones)
+        {
+            need(m > 0 && m < s.epochs, "--milestones must lie strictly between 0 and --epochs");
+        }
+        std::sort(s.milestones.begin(), s.milestones.end());
+        return s;
+    }
+
+    std::string number(double v)
+    {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%g", v);
+        return buf;
+    }
+
+    // How many milestones epoch e has passed: the exponent of the factor in both schedules.
+    std::size_t passed(const std::vector<std::size_t>& milestones, std::size_t epoch)
+    {
+        return static_cast<std::size_t>(std::upper_bound(milestones.begin(), milestones.end(), epoch) - milestones.begin());
+    }
+
+    // The batch size the growing run uses in epoch e.
+    struct GrowingBatch
+    {
+        std::size_t b0;
+        double factor;
+        std::vector<std::size_t> milestones;
+        std::size_t operator()(std::size_t epoch) const
+        {
+            return static_cast<std::size_t>(std::lround(static_cast<double>(b0) * std::pow(factor, double(passed(milestones, epoch)))));
+        }
+    };
+
+    // Trains to the budget, evaluating points_per_epoch times per epoch, and keeps the curve.
+    template <class Trainer, class BatchOf>
+    scenario::RunRecord finish(Trainer& trainer, const Settings& s, const std::string& variant, std::uint64_t seed,
+                               const xtrain::Dataset<float>& train, const xtrain::Dataset<float>& validation, BatchOf batch_of)
+    {
+        trainer.options().evals_per_epoch = s.points_per_epoch;
+        trainer.fit(train, xtrain::Budget::epochs(s.epochs), &validation);
+        scenario::RunRecord r;
+        r.variant = variant;
+        r.seed = seed;
+        r.curve = scenario::curve(trainer.history(), train.size(), batch_of);
+        r.diverged = trainer.status() == xtrain::RunStatus::diverged;
+        r.status_message = trainer.status_message();
+        r.seconds = trainer.wall_seconds();
+        return r;
+    }
+
+    scenario::RunRecord train(const Settings& s, bool grow, std::uint64_t seed, const xtrain::Dataset<float>& train,
+                              const xtrain::Dataset<float>& validation)
+    {
+        std::vector<std::size_t> widths = {train.feature_dim()};
+        widths.insert(widths.end(), s.hidden.begin(), s.hidden.end());
+        widths.push_back(train.num_classes);
+        xtrain::SGD sgd;
+        sgd.lr = s.lr;
+        sgd.momentum = 0.9;
+        // The same seed gives both runs the same initial weights and the same order of every epoch.
+        xtrain::MLP<> model(seed, widths, xtrain::WeightInit::kaiming_normal);
+        xtrain::BatchSampler<xtrain::dynamic> sampler(train.size(), s.batch, {true, false, seed});
+        if (grow)
+        {
+            const GrowingBatch growing{s.batch, s.factor, s.milestones};
+            xtrain::Trainer trainer(std::move(model), xtrain::Optimizer<xtrain::SGD>(sgd), std::move(sampler), xtrain::DivergenceGuard(),
+                                    xtrain::BatchSizeScheduler(growing));
+            return finish(trainer, s, "grow_batch", seed, train, validation, growing);
+        }
+        // The step decay, indexed by epochs: lr0 / factor^(milestones passed).
+        xtrain::Trainer trainer(std::move(model), xtrain::Optimizer<xtrain::SGD>(sgd), std::move(sampler), xtrain::DivergenceGuard(),
+                                xtrain::LrScheduler<xtrain::MultiStepLR>(xtrain::MultiStepLR(s.lr, s.milestones, 1.0 / s.factor),
+                                                                         xtrain::ScheduleUnit::epoch));
+        return finish(trainer, s, "decay_lr", seed, train, validation, [&s](std::size_t) { return s.batch; });
+    }
+
+    // Two rows of three panels: the schedules and the curves against epochs (which should agree),
+    // then the curves against optimizer steps (where the growing batch is far ahead).
+    std::string gnuplot_script(const Settings& s, const std::vector<std::string>& titles, const std::string& data_name)
+    {
+        const std::size_t seeds = s.seeds.size();
+        const char* colors[] = {"#d62728", "#1f77b4"};
+        std::string g = scenario::gnuplot_prologue("increase_batch_size", 1500, 820);
+        g += "  set multiplot layout 2,3 title \"Don't decay the learning rate, increase the batch size (Smith et al. 2018); "
+           + std::to_string(seeds) + (seeds == 1 ? " seed" : " seeds, one line each") + "\"\n";
+        g += "  set grid\n  unset key\n";
+        auto plot = [&](const std::string& columns, const std::string& style, bool titled, bool first_seed_only) {
+            std::string p = "  plot ";
+            for (std::size_t i = 0; i < titles.size(); ++i)
+            {
+                for (std::size_t j = 0; j < (first_seed_only ? 1 : seeds); ++j)
+                {
+                    p += std::string(i + j ? ", \\\n       " : "") + "'" + data_name + "' index " + std::to_string(i * seeds + j)
+                       + " using " + columns + " with " + style + " lc rgb '" + colors[i] + "' "
+                       + (titled && j == 0 ? "title '" + titles[i] + "'" : std::string("notitle"));
+                }
+            }
+            return p + "\n";
+        };
+        const std::string epochs = std::to_string(s.epochs);
+        const double f = std::pow(s.factor, double(s.milestones.size()));
+        g += "  set xlabel 'epoch'\n  set xrange [0:" + epochs + "]\n  set logscale y\n";
+        // Row 1: the schedules (the same in every seed), then the training loss against epochs.
+        g += "  set title 'learning rate'\n  set ylabel 'learning rate'\n  set yrange [" + number(s.lr / f / 2) + ":" + number(s.lr * 2)
+           + "]\n  set key bottom left font ',9' box opaque\n";
+        g += plot("1:4", "fsteps lw 2", true, true);
+        g += "  unset key\n  set title 'batch size'\n  set ylabel 'batch size'\n  set yrange [" + number(double(s.batch) / 2) + ":"
+           + number(double(s.batch) * f * 2) + "]\n";
+        g += plot("1:7", "fsteps lw 2", false, true);
+        g += "  set title 'training loss against epochs'\n  set ylabel 'training loss'\n  set autoscale y\n";
+        g += plot("1:2", "lines lw 1.5", false, false);
+        // Row 2: validation accuracy against epochs (about the same), then everything against steps.
+        g += "  unset logscale y\n  set yrange [0.8:0.9]\n  set title 'validation accuracy against epochs'\n  set ylabel 'accuracy'\n";
+        g += plot("1:3", "lines lw 1.5", false, false);
+        g += "  set title 'validation accuracy against optimizer steps'\n  set xlabel 'optimizer steps'\n  set autoscale x\n";
+        g += plot("5:3", "lines lw 1.5", false, false);
+        g += "  set title 'training loss against optimizer steps'\n  set ylabel 'training loss'\n  set logscale y\n  set autoscale y\n";
+        g += plot("5:2", "lines lw 1.5", false, false);
+        g += scenario::gnuplot_epilogue();
+        return g;
+    }
+}
+
+int main(int argc, char** argv)
+{
+    Settings s;
+    try
+    {
+        s = parse(argc, argv);
+    }
+    catch (const scenario::usage_error& e)
+    {
+        std::fprintf(stderr, "increase_batch_size: %s\n%s", e.what(), usage);
+        return 2;
+    }
+    try
+    {
+        const auto data = scenario::load_data(s.limit);
+        const GrowingBatch growing{s.batch, s.factor, s.milestones};
+        std::string decay_title = "decay lr: B=" + std::to_string(s.batch) + ", lr " + number(s.lr);
+        std::string grow_title = "grow batch: lr=" + number(s.lr) + ", B " + std::to_string(s.batch);
+        for (std::size_t i = 0; i < s.milestones.size(); ++i)
+        {
+            decay_title += " -> " + number(s.lr / std::pow(s.factor, double(i + 1)));
+            grow_title += " -> " + std::to_string(growing(s.milestones[i]));
+        }
+        const std::vector<std::string> names = {"decay_lr", "grow_batch"};
+        const std::vector<std::string> titles = {decay_title, grow_title};
+        std::printf("%zu epochs; at epochs", s.epochs);
+        for (std::size_t m : s.milestones)
+        {
+            std::printf(" %zu", m);
+        }
+        std::printf(" the rate is divided by %g (%s) or the batch multiplied by %g (%s)\n", s.factor, decay_title.c_str(), s.factor,
+                    grow_title.c_str());
+        std::printf("%zu runs on %zu threads\n", names.size() * s.seeds.size(), s.jobs);
+
+        std::vector<scenario::RunRecord> runs(names.size() * s.seeds.size());
+        scenario::run_parallel(
+            runs.size(), s.jobs,
+            [&](std::size_t i) { runs[i] = train(s, i % 2 == 1, s.seeds[i / 2], data.train, data.validation); },
+            [&](std::size_t i) {
+                const scenario::RunRecord& r = runs[i];
+                const scenario::CurvePoint* last = r.curve.empty() ? nullptr : &r.curve.back();
+                char buf[256];
+                std::snprintf(buf, sizeof buf, "%s seed %llu: %s, train loss %.4f, val accuracy %.4f, %llu steps, %.1f s",
+                              r.variant.c_str(), static_cast<unsigned long long>(r.seed), r.diverged ? "diverged" : "finished",
+                              last ? last->train_loss : 0.0, last ? last->val_accuracy : 0.0,
+                              last ? static_cast<unsigned long long>(last->step) : 0ULL, r.seconds);
+                return std::string(buf);
+            });
+
+        namespace fs = std::filesystem;
+        const fs::path out = s.out;
+        fs::create_directories(out);
+        std::string dat = "# Smith et al. 2018 scenario: one block per variant and seed (variant outer, seed inner).\n"
+                          "# columns: epoch train_loss val_accuracy lr step val_loss batch_size\n\n";
+        std::printf("\nat the end (mean +- sd over seeds)\n%-11s %8s %18s %18s %18s %10s\n", "variant", "steps", "train loss",
+                    "val accuracy", "best val accuracy", "seconds");
+        std::vector<double> final_accuracy[2];
+        for (std::size_t vi = 0; vi < names.size(); ++vi)
+        {
+            std::vector<const scenario::RunRecord*> mine;
+            std::vector<double> losses;
+            std::vector<double> best;
+            std::vector<double> seconds;
+            std::uint64_t steps = 0;
+            for (const scenario::RunRecord& r : runs)
+            {
+                if (r.variant != names[vi])
+                {
+                    continue;
+                }
+                mine.push_back(&r);
+                dat += std::string(vi > 0 || &r != mine.front() ? "\n\n" : "") + "# " + names[vi]
+                     + ", seed " + std::to_string(r.seed) + ": " + titles[vi] + (r.diverged ? " (diverged)" : "") + "\n";
+                double top = 0.0;
+                char line[256];
+                for (const scenario::CurvePoint& p : r.curve)
+                {
+                    std::snprintf(line, sizeof line, "%.5f %.6g %.6g %.6g %llu %.6g %zu\n", p.epoch, p.train_loss, p.val_accuracy, p.lr,
+                                  static_cast<unsigned long long>(p.step), p.val_loss, p.batch_size);
+                    dat += line;
+                    top = std::isnan(p.val_accuracy) ? top : std::max(top, p.val_accuracy);
+                }
+                if (!r.diverged && !r.curve.empty())
+                {
+                    losses.push_back(r.curve.back().train_loss);
+                    final_accuracy[vi].push_back(r.curve.back().val_accuracy);
+                    best.push_back(top);
+                    seconds.push_back(r.seconds);
+                    steps = r.curve.back().step;
+                }
+            }
+            scenario::write_variant_csv(out / ("increase_" + names[vi] + ".csv"), mine);
+            const auto [lm, ls] = scenario::mean_sd(losses);
+            const auto [am, as] = scenario::mean_sd(final_accuracy[vi]);
+            const auto [bm, bs] = scenario::mean_sd(best);
+            const auto [sm, ss] = scenario::mean_sd(seconds);
+            std::printf("%-11s %8llu %9.4f +- %.4f %9.4f +- %.4f %9.4f +- %.4f %6.1f +- %.1f%s\n", names[vi].c_str(),
+                        static_cast<unsigned long long>(steps), lm, ls, am, as, bm, bs, sm, ss,
+                        losses.size() < mine.size() ? "  (some seeds diverged)" : "");
+        }
+        // Paired seeds: the difference per seed is less noisy than either mean.
+        std::vector<double> diff;
+        for (std::size_t si = 0; si < s.seeds.size(); ++si)
+        {
+            const scenario::RunRecord& decay = runs[2 * si];
+            const scenario::RunRecord& grow = runs[2 * si + 1];
+            if (!decay.diverged && !grow.diverged && !decay.curve.empty() && !grow.curve.empty())
+            {
+                diff.push_back(grow.curve.back().val_accuracy - decay.curve.back().val_accuracy);
+            }
+        }
+        const auto [dm, ds] = scenario::mean_sd(diff);
+        std::printf("final val accuracy, grow_batch - decay_lr, paired by seed: %+.4f +- %.4f\n", dm, ds);
+        scenario::write_text(out / "increase_batch_size.dat", dat);
+        scenario::write_text(out / "increase_batch_size.gp", gnuplot_script(s, titles, "increase_batch_size.dat"));
+        std::printf("\ncurves: %s/increase_<variant>.csv, %s/increase_batch_size.dat\n", out.string().c_str(), out.string().c_str());
+        std::printf("%s\n", scenario::draw(out, "increase_batch_size").c_str());
+        if (!scenario::references_learned(runs, {"decay_lr", "grow_batch"}))
+        {
+            return 1;
+        }
+    }
+    catch (const std::exception& e)
+    {
+        std::fprintf(stderr, "increase_batch_size: %s\n", e.what());
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,438 @@
+// What the scenario programs (warmup_large_batch.cpp, increase_batch_size.cpp) share: flags,
+// curves from the trainer's history, running runs in parallel, statistics over seeds, CSV files
+// and drawing with gnuplot. Each program keeps its paper's recipe
+// to itself; this file is plumbing.
+#ifndef XTRAIN_EXAMPLES_SCENARIO_COMMON_HPP
+#define XTRAIN_EXAMPLES_SCENARIO_COMMON_HPP
+
+#include <xtrain/xtrain.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <limits>
+#include <mutex>
+#include <numeric>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace scenario
+{
+    /** @brief A command-line mistake: printed with the usage, exit status 2. */
+    struct usage_error : std::runtime_error
+    {
+        using std::runtime_error::runtime_error;
+    };
+
+    /** @brief `--name value` or `--name=value` flags, each looked up by the program, the rest refused. */
+    class Flags
+    {
+    public:
+        Flags(int argc, char** argv)
+        {
+            for (int i = 1; i < argc; ++i)
+            {
+                std::string a = argv[i];
+                if (a == "--help" || a == "-h")
+                {
+                    m_help = true;
+                    continue;
+                }
+                if (a.rfind("--", 0) != 0)
+                {
+                    throw usage_error("unexpected argument '" + a + "' (flags start with --)");
+                }
+                const std::size_t eq = a.find('=');
+                if (eq != std::string::npos)
+                {
+                    m_items.push_back({a.substr(2, eq - 2), a.substr(eq + 1), false});
+                }
+                else if (i + 1 < argc)
+                {
+                    m_items.push_back({a.substr(2), argv[++i], false});
+                }
+                else
+                {
+                    throw usage_error("flag '" + a + "' needs a value");
+                }
+            }
+        }
+
+        bool help() const { return m_help; }
+
+        std::size_t size(const std::string& name, std::size_t fallback)
+        {
+            const std::string* v = find(name);
+            return v ? parse_size(name, *v) : fallback;
+        }
+
+        double real(const std::string& name, double fallback)
+        {
+            const std::string* v = find(name);
+            return v ? parse_real(name, *v) : fallback;
+        }
+
+        std::string text(const std::string& name, const std::string& fallback)
+        {
+            const std::string* v = find(name);
+            return v ? *v : fallback;
+        }
+
+        std::vector<std::size_t> sizes(const std::string& name, const std::vector<std::size_t>& fallback)
+        {
+            const std::string* v = find(name);
+            if (v == nullptr)
+            {
+                return fallback;
+            }
+            std::vector<std::size_t> out;
+            for (const std::string& item : split(*v))
+            {
+                out.push_back(parse_size(name, item));
+            }
+            return out;
+        }
+
+        /** @brief Throws usage_error for a flag no lookup asked for (a typo must not be ignored). */
+        void check_all_used() const
+        {
+            for (const Item& it : m_items)
+            {
+                if (!it.used)
+                {
+                    throw usage_error("unknown flag '--" + it.name + "'");
+                }
+            }
+        }
+
+    private:
+        struct Item
+        {
+            std::string name;
+            std::string value;
+            bool used;
+        };
+
+        const std::string* find(const std::string& name)
+        {
+            const std::string* found = nullptr;
+            for (Item& it : m_items)
+            {
+                if (it.name == name)
+                {
+                    it.used = true;
+                    found = &it.value;  // the last one wins
+                }
+            }
+            return found;
+        }
+
+        static std::vector<std::string> split(const std::string& s)
+        {
+            std::vector<std::string> out;
+            std::size_t start = 0;
+            while (start <= s.size())
+            {
+                const std::size_t end = std::min(s.find(',', start), s.size());
+                out.push_back(s.substr(start, end - start));
+                start = end + 1;
+            }
+            return out;
+        }
+
+        static std::size_t parse_size(const std::string& name, const std::string& v)
+        {
+            errno = 0;
+            char* end = nullptr;
+            const unsigned long long x = std::strtoull(v.c_str(), &end, 10);
+            if (v.empty() || v[0] == '-' || end != v.c_str() + v.size() || errno != 0)
+            {
+                throw usage_error("--" + name + ": '" + v + "' is not a non-negative integer");
+            }
+            return static_cast<std::size_t>(x);
+        }
+
+        static double parse_real(const std::string& name, const std::string& v)
+        {
+            errno = 0;
+            char* end = nullptr;
+            const double x = std::strtod(v.c_str(), &end);
+            if (v.empty() || end != v.c_str() + v.size() || errno != 0 || !std::isfinite(x))
+            {
+                throw usage_error("--" + name + ": '" + v + "' is not a finite number");
+            }
+            return x;
+        }
+
+        std::vector<Item> m_items;
+        bool m_help = false;
+    };
+
+    /** @brief One point of a training curve. */
+    struct CurvePoint
+    {
+        double epoch = 0.0;              ///< examples seen / training-set size (fractional)
+        std::uint64_t step = 0;          ///< optimizer updates so far
+        std::uint64_t examples_seen = 0; ///< training examples so far
+        std::size_t batch_size = 0;      ///< the batch size of the epoch the point is in
+        double train_loss = 0.0;         ///< mean batch loss over the updates since the previous point
+        double val_loss = std::numeric_limits<double>::quiet_NaN();
+        double val_accuracy = std::numeric_limits<double>::quiet_NaN();
+        double lr = 0.0;                 ///< the rate of the last update
+        double wall_seconds = 0.0;
+    };
+
+    /**
+     * @brief The trainer's evaluation points (TrainerOptions::evals_per_epoch of them per epoch,
+     * evenly spaced in updates) as a curve against fractional epochs: examples seen / N puts runs
+     * at different batch sizes on the same axis. @p batch_size_of(e) is the batch size of epoch e.
+     */
+    inline std::vector<CurvePoint> curve(const xtrain::History& history, std::size_t train_size,
+                                         const std::function<std::size_t(std::size_t)>& batch_size_of)
+    {
+        std::vector<CurvePoint> out;
+        for (const xtrain::EvalRecord& e : history.evals)
+        {
+            CurvePoint p;
+            p.epoch = static_cast<double>(e.examples_seen) / static_cast<double>(train_size);
+            p.step = e.step;
+            p.examples_seen = e.examples_seen;
+            // The epoch this point belongs to: a point at an epoch's end belongs to that epoch.
+            const std::uint64_t started = (e.examples_seen + train_size - 1) / train_size;
+            p.batch_size = batch_size_of(static_cast<std::size_t>(started > 0 ? started - 1 : 0));
+            p.train_loss = e.train_loss;
+            p.val_loss = e.val_loss;
+            p.val_accuracy = e.val_accuracy;
+            p.lr = e.lr;
+            p.wall_seconds = e.wall_seconds;
+            out.push_back(p);
+        }
+        return out;
+    }
+
+    /** @brief The outcome of one run. */
+    struct RunRecord
+    {
+        std::string variant;
+        std::uint64_t seed = 0;
+        std::vector<CurvePoint> curve;
+        bool diverged = false;
+        std::string status_message;
+        double seconds = 0.0;
+    };
+
+    /**
+     * @brief Calls fn(i) for i in [0, n) on @p jobs threads, one BLAS thread each; prints a line
+     * per finished run through @p describe. Exceptions are collected and the first rethrown.
+     */
+    inline void run_parallel(std::size_t n, std::size_t jobs, const std::function<void(std::size_t)>& fn,
+                             const std::function<std::string(std::size_t)>& describe)
+    {
+        xtrain::set_blas_threads(1);  // parallel runs, not parallel BLAS: two pools would oversubscribe
+        std::atomic<std::size_t> next{0};
+        std::mutex mutex;
+        std::size_t done = 0;
+        std::exception_ptr failure;
+        auto worker = [&] {
+            for (std::size_t i = next++; i < n; i = next++)
+            {
+                try
+                {
+                    fn(i);
+                    std::lock_guard<std::mutex> lock(mutex);
+                    ++done;
+                    std::printf("[%zu/%zu] %s\n", done, n, describe(i).c_str());
+                    std::fflush(stdout);
+                }
+                catch (...)
+                {
+                    std::lock_guard<std::mutex> lock(mutex);
+                    if (!failure)
+                    {
+                        failure = std::current_exception();
+                    }
+                }
+            }
+        };
+        std::vector<std::thread> threads;
+        for (std::size_t j = 1; j < std::max<std::size_t>(1, std::min(jobs, n)); ++j)
+        {
+            threads.emplace_back(worker);
+        }
+        worker();
+        for (std::thread& t : threads)
+        {
+            t.join();
+        }
+        if (failure)
+        {
+            std::rethrow_exception(failure);
+        }
+    }
+
+    /** @brief Mean and sample standard deviation of @p v (0 for one value). */
+    inline std::pair<double, double> mean_sd(const std::vector<double>& v)
+    {
+        if (v.empty())
+        {
+            return {std::nan(""), std::nan("")};
+        }
+        const double mean = std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
+        double ss = 0.0;
+        for (double x : v)
+        {
+            ss += (x - mean) * (x - mean);
+        }
+        return {mean, v.size() > 1 ? std::sqrt(ss / static_cast<double>(v.size() - 1)) : 0.0};
+    }
+
+    /** @brief Writes the runs of one variant, one row per point per seed. */
+    inline void write_variant_csv(const std::filesystem::path& path, const std::vector<const RunRecord*>& runs)
+    {
+        std::ofstream os(path);
+        if (!os)
+        {
+            throw std::runtime_error("cannot write '" + path.string() + "'");
+        }
+        os << "variant,seed,epoch,step,examples_seen,batch_size,train_loss,val_loss,val_accuracy,lr,wall_seconds,diverged\n";
+        char buf[512];
+        for (const RunRecord* r : runs)
+        {
+            for (const CurvePoint& p : r->curve)
+            {
+                std::snprintf(buf, sizeof buf, "%s,%llu,%.6g,%llu,%llu,%zu,%.6g,%.6g,%.6g,%.6g,%.3f,%d\n", r->variant.c_str(),
+                              static_cast<unsigned long long>(r->seed), p.epoch, static_cast<unsigned long long>(p.step),
+                              static_cast<unsigned long long>(p.examples_seen), p.batch_size, p.train_loss, p.val_loss,
+                              p.val_accuracy, p.lr, p.wall_seconds, r->diverged ? 1 : 0);
+                os << buf;
+            }
+        }
+        if (!os)
+        {
+            throw std::runtime_error("cannot write '" + path.string() + "'");
+        }
+    }
+
+    /** @brief Writes @p text to @p path. */
+    inline void write_text(const std::filesystem::path& path, const std::string& text)
+    {
+        std::ofstream os(path);
+        os << text;
+        if (!os)
+        {
+            throw std::runtime_error("cannot write '" + path.string() + "'");
+        }
+    }
+
+    /** @brief The start of a gnuplot script that draws the same plot into NAME.png, then NAME.svg. */
+    inline std::string gnuplot_prologue(const std::string& name, int width, int height)
+    {
+        const std::string w = std::to_string(width);
+        const std::string h = std::to_string(height);
+        return "# Draw with: gnuplot " + name + ".gp   (writes " + name + ".png and " + name + ".svg here)\n"
+               "do for [fmt in \"png svg\"] {\n"
+               "  if (fmt eq \"png\") {\n"
+               "    if (strstrt(GPVAL_TERMINALS, \"pngcairo\") > 0) {\n"
+               "      set terminal pngcairo size " + w + "," + h + " font \"sans,10\" noenhanced\n"
+               "    } else {\n"
+               "      set terminal png size " + w + "," + h + " noenhanced\n"
+               "    }\n"
+               "    set output '" + name + ".png'\n"
+               "  } else {\n"
+               "    set terminal svg size " + w + "," + h + " font \"sans,10\" noenhanced background rgb 'white'\n"
+               "    set output '" + name + ".svg'\n"
+               "  }\n";
+    }
+
+    /** @brief Closes what gnuplot_prologue opened. */
+    inline std::string gnuplot_epilogue() { return "  unset multiplot\n  set output\n}\n"; }
+
+    /**
+     * @brief Runs `gnuplot NAME.gp` in @p dir if gnuplot is on the PATH; returns a sentence saying
+     * where the figure is, or how to draw it.
+     */
+    inline std::string draw(const std::filesystem::path& dir, const std::string& name)
+    {
+        auto quote = [](const std::string& text) {  // for a POSIX shell: '...', with ' as '\''
+            std::string q = "'";
+            for (const char c : text)
+            {
+                q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+            }
+            return q + "'";
+        };
+        const std::filesystem::path gnuplot = xtrain::find_program("gnuplot");
+        const std::string script = (dir / (name + ".gp")).string();
+        if (gnuplot.empty())
+        {
+            return "gnuplot is not on the PATH: the data and " + script
+                 + " are written; to draw them, install gnuplot (apt-get install gnuplot-nox) and run: cd " + quote(dir.string())
+                 + " && gnuplot " + name + ".gp";
+        }
+        const std::string cmd = "cd " + quote(dir.string()) + " && " + quote(gnuplot.string()) + " " + name + ".gp";
+        if (std::system(cmd.c_str()) != 0)
+        {
+            return "gnuplot failed on " + script + " (its messages are above); the data files are in " + dir.string();
+        }
+        return "figure: " + (dir / (name + ".png")).string() + " and " + (dir / (name + ".svg")).string();
+    }
+
+    /**
+     * @brief False (with a message) when a reference run diverged or ended near chance: then the
+     * comparison means nothing and something is broken (the smoke tests rely on this).
+     */
+    inline bool references_learned(const std::vector<RunRecord>& runs, const std::vector<std::string>& reference_variants)
+    {
+        bool ok = true;
+        for (const RunRecord& r : runs)
+        {
+            if (std::find(reference_variants.begin(), reference_variants.end(), r.variant) == reference_variants.end())
+            {
+                continue;
+            }
+            const double accuracy = r.curve.empty() ? 0.0 : r.curve.back().val_accuracy;
+            if (r.diverged || !(accuracy > 0.5))
+            {
+                std::fprintf(stderr, "the reference run %s, seed %llu, did not learn (%s, validation accuracy %.4f)\n",
+                             r.variant.c_str(), static_cast<unsigned long long>(r.seed), r.diverged ? "diverged" : "finished",
+                             accuracy);
+                ok = false;
+            }
+        }
+        return ok;
+    }
+
+    /** @brief Fashion-MNIST's training images split 50000 / 10000 (the same split for every run), or the synthetic stand-in. */
+    inline xtrain::TrainValidation<float> load_data(std::size_t limit)
+    {
+        auto data = xtrain::datasets::fashion_mnist_or_synthetic<float>();
+        const bool real = data.train.name.rfind("fashion-mnist/", 0) == 0;  // else "synthetic-fashion-mnist-shaped/..."
+        std::printf("data: %s (%s)\n", data.train.name.c_str(),
+                    real ? "Fashion-MNIST from /usr/share/datasets/fashion-mnist"
+                         : "Fashion-MNIST is not installed: a synthetic teacher-student task of the same shape; "
+                           "apt-get install dataset-fashion-mnist for the real one");
+        if (limit > 0 && limit < data.train.size())
+        {
+            std::vector<std::size_t> first(limit);
+            std::iota(first.begin(), first.end(), std::size_t(0));
+            data.train = xtrain::subset(data.train, first, data.train.name);
+        }
+        // The split has its own fixed seed: every run, whatever its seed, sees the same sets.
+        auto split = xtrain::train_validation_split(data.train, 1.0 / 6.0, /*seed=*/0);
+        std::printf("      %zu training and %zu validation samples (the training file split 5:1)\n", split.train.size(),
+                    split.validation.size());
+        return split;
+    }
+}
+
+#endif
