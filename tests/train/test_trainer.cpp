@@ -298,6 +298,22 @@ TEST_CASE("nothing allocates per update in steady state", "[train][alloc]")
     CHECK(t.callback<AllocationProbe>().steady_allocations == 0);
 }
 
+TEST_CASE("fit called again and again with a growing budget grows the history geometrically", "[train][alloc]")
+{
+    const auto train = make_blobs<float>(200, 8, 3, 1);
+    Trainer t(Softmax<float>(8, 3), sgd<float>(0.1), BatchSampler<dynamic>(200, 16));
+    t.fit(train, Budget::steps(1));
+    xtrain::test::AllocationCounter count;
+    for (std::uint64_t steps = 2; steps <= 257; ++steps)
+    {
+        t.fit(train, Budget::steps(steps));
+    }
+    CHECK(t.history().steps.size() == 257);
+    // Two vectors (steps, evals) doubling from 1 to 257 records: at most 2 x 9 reallocations,
+    // where reserving exactly the budget at each call would reallocate at each of the 256 calls.
+    CHECK(count.allocations() <= 18);
+}
+
 TEST_CASE("a checkpointed run resumes bit-identically", "[train][checkpoint]")
 {
     const auto train = make_blobs<double>(150, 5, 3, 3);

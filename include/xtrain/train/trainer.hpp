@@ -13,6 +13,7 @@
 #ifndef XTRAIN_TRAIN_TRAINER_HPP
 #define XTRAIN_TRAIN_TRAINER_HPP
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstddef>
@@ -634,14 +635,25 @@ namespace xtrain
             total_updates = std::min(total_updates, cap);
             if (m_options.record_steps)
             {
-                m_history.steps.reserve(static_cast<std::size_t>(total_updates));
+                reserve_records(m_history.steps, static_cast<std::size_t>(total_updates));
             }
             std::uint64_t evals = (total_updates / per_epoch + 2) * std::max<std::size_t>(1, m_options.evals_per_epoch);
             if (m_options.eval_every_steps != 0)
             {
                 evals += total_updates / m_options.eval_every_steps;
             }
-            m_history.evals.reserve(static_cast<std::size_t>(std::min(evals, cap)));
+            reserve_records(m_history.evals, static_cast<std::size_t>(std::min(evals, cap)));
+        }
+
+        // Geometric growth: fit() called again and again with a growing budget (epoch by epoch,
+        // say) would otherwise reallocate and copy the whole history at every call.
+        template <class Record>
+        static void reserve_records(std::vector<Record>& records, std::size_t n)
+        {
+            if (n > records.capacity())
+            {
+                records.reserve(std::max(n, 2 * records.capacity()));
+            }
         }
 
         // True after the update that completes one of the evenly spaced parts of the epoch
