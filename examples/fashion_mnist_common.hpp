@@ -1,0 +1,364 @@
+// What the two Fashion-MNIST examples share: their command-line flags, the data, the optional
+// output files (CSV logs, checkpoints) and the run itself (resume, fit, report). The models and
+// their Trainers are in the examples; nothing here is part of the library.
+#ifndef XTRAIN_EXAMPLES_FASHION_MNIST_COMMON_HPP
+#define XTRAIN_EXAMPLES_FASHION_MNIST_COMMON_HPP
+
+#include <xtrain/xtrain.hpp>
+
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <filesystem>
+#include <numeric>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace example
+{
+    struct Options
+    {
+        std::size_t epochs = 5;
+        std::size_t batch = 64;
+        std::string optimizer = "sgd"; // sgd (with momentum) or adam
+        double lr = 0.0;               // 0: the optimizer's default below
+        double sgd_lr = 0.05;          // default rate for sgd
+        double adam_lr = 1e-3;         // default rate for adam
+        double momentum = 0.9;         // sgd only
+        std::size_t limit = 0;         // train on the first N samples only (0: all)
+        std::size_t test_limit = 0;    // evaluate on the first N test samples only (0: all)
+        std::uint64_t seed = 1;
+        std::string data = xtrain::datasets::fashion_mnist_default_dir;
+        std::string csv_dir;    // write evals.csv and steps.csv there
+        std::string checkpoint; // save a checkpoint there after every epoch and at the end
+        bool resume = false;    // continue from the checkpoint
+    };
+
+    [[noreturn]] inline void usage_error(const char* program, const std::string& why)
+    {
+        std::fprintf(stderr, "%s: %s (see --help)\n", program, why.c_str());
+        std::exit(2);
+    }
+
+    inline void print_usage(const char* program, const char* summary, const Options& d)
+    {
+        std::printf("%s\n\nusage: %s [flags]\n"
+                    "  --epochs N          total epochs of the run (default %zu)\n"
+                    "  --batch N           batch size (default %zu)\n"
+                    "  --optimizer NAME    sgd (with momentum) or adam (default %s)\n"
+                    "  --lr X              learning rate (default %g for sgd, %g for adam)\n"
+                    "  --momentum X        sgd's momentum, in [0, 1) (default %g)\n"
+                    "  --limit N           train on the first N training samples only (default: all)\n"
+                    "  --test-limit N      evaluate on the first N test samples only (default: all)\n"
+                    "  --seed N            seed of the initialisation, the sample order and dropout (default %llu)\n"
+                    "  --data DIR          Fashion-MNIST's directory (default %s); without it, a synthetic\n"
+                    "                      stand-in of the same shape is used\n"
+                    "  --csv DIR           write DIR/evals.csv (per epoch) and DIR/steps.csv (per update)\n"
+                    "  --checkpoint PATH   save a checkpoint to PATH after every epoch and at the end\n"
+                    "  --resume            continue the run saved in --checkpoint PATH up to --epochs\n",
+                    summary, program, d.epochs, d.batch, d.optimizer.c_str(), d.sgd_lr, d.adam_lr, d.momentum,
+                    static_cast<unsigned long long>(d.seed), d.data.c_str());
+    }
+
+    // Whole-string parses: "12abc", "-3" or "" are errors, not 12, a huge number or 0.
+    inline std::uint64_t parse_count(const char* program, const std::string& flag, const char* text, bool zero_ok)
+    {
+        char* end = nullptr;
+        errno = 0;
+        const unsigned long long v = std::strtoull(text, &end, 10);
+        if (*text == '\0' || *text == '-' || *end != '\0' || errno == ERANGE || (!zero_ok && v == 0))
+        {
+            usage_error(program, flag + " needs " + (zero_ok ? "an integer >= 0" : "an integer > 0") + ", got '" +
+                                     text + "'");
+        }
+        return v;
+    }
+
+    inline double parse_real(const char* program, const std::string& flag, const char* text)
+    {
+        char* end = nullptr;
+        const double v = std::strtod(text, &end);
+        if (*text == '\0' || *end != '\0' || !std::isfinite(v))
+        {
+            usage_error(program, flag + " needs a number, got '" + text + "'");
+        }
+        return v;
+    }
+
+    // Reads the flags over the example's defaults. --help prints the usage and exits with 0; a bad
+    // flag or value prints what is wrong and exits with 2.
+    inline Options parse_options(int argc, char** argv, Options o, const char* summary)
+    {
+        const char* program = argv[0];
+        for (int i = 1; i < argc; ++i)
+        {
+            const std::string flag = argv[i];
+            if (flag == "--help" || flag == "-h")
+            {
+                print_usage(program, summary, o);
+                std::exit(0);
+            }
+            if (flag == "--resume")
+            {
+                o.resume = true;
+                continue;
+            }
+            if (i + 1 >= argc)
+            {
+                usage_error(program, flag.rfind("--", 0) == 0 ? "missing value after " + flag : "unknown argument " + flag);
+            }
+            const char* value = argv[++i];
+            if (flag == "--epochs")
+            {
+                o.epochs = parse_count(program, flag, value, false);
+            }
+            else if (flag == "--batch")
+            {
+                o.batch = parse_count(program, flag, value, false);
+            }
+            else if (flag == "--limit")
+            {
+                o.limit = parse_count(program, flag, value, true);
+            }
+            else if (flag == "--test-limit")
+            {
+                o.test_limit = parse_count(program, flag, value, true);
+            }
+            else if (flag == "--seed")
+            {
+                o.seed = parse_count(program, flag, value, true);
+            }
+            else if (flag == "--lr")
+            {
+                o.lr = parse_real(program, flag, value);
+                if (!(o.lr > 0.0))
+                {
+                    usage_error(program, "--lr must be > 0, got '" + std::string(value) + "'");
+                }
+            }
+            else if (flag == "--momentum")
+            {
+                o.momentum = parse_real(program, flag, value);
+                if (!(o.momentum >= 0.0 && o.momentum < 1.0))
+                {
+                    usage_error(program, "--momentum must be in [0, 1), got '" + std::string(value) + "'");
+                }
+            }
+            else if (flag == "--optimizer")
+            {
+                o.optimizer = value;
+                if (o.optimizer != "sgd" && o.optimizer != "adam")
+                {
+                    usage_error(program, "--optimizer must be sgd or adam, got '" + o.optimizer + "'");
+                }
+            }
+            else if (flag == "--data")
+            {
+                o.data = value;
+            }
+            else if (flag == "--csv")
+            {
+                o.csv_dir = value;
+            }
+            else if (flag == "--checkpoint")
+            {
+                o.checkpoint = value;
+            }
+            else
+            {
+                usage_error(program, "unknown flag " + flag);
+            }
+        }
+        if (o.resume && o.checkpoint.empty())
+        {
+            usage_error(program, "--resume needs --checkpoint PATH (the checkpoint to continue from)");
+        }
+        if (o.lr == 0.0)
+        {
+            o.lr = o.optimizer == "adam" ? o.adam_lr : o.sgd_lr;
+        }
+        return o;
+    }
+
+    // Fashion-MNIST, or the synthetic stand-in when it is not installed; --limit and --test-limit
+    // keep the first N samples (for quick runs and smoke tests).
+    inline xtrain::TrainTest<float> load_data(const Options& o)
+    {
+        auto data = xtrain::datasets::fashion_mnist_or_synthetic<float>(o.data, o.seed);
+        if (data.train.name.rfind("fashion-mnist", 0) != 0)
+        {
+            std::printf("note: Fashion-MNIST is not installed in %s (apt-get install dataset-fashion-mnist);\n"
+                        "      training on a synthetic task of the same shape instead, so the accuracy below\n"
+                        "      says nothing about Fashion-MNIST\n",
+                        o.data.c_str());
+        }
+        const auto keep_first = [](xtrain::Dataset<float>& d, std::size_t n) {
+            if (n > 0 && n < d.size())
+            {
+                std::vector<std::size_t> first(n);
+                std::iota(first.begin(), first.end(), std::size_t(0));
+                d = xtrain::subset(d, first, d.name);
+            }
+        };
+        keep_first(data.train, o.limit);
+        keep_first(data.test, o.test_limit);
+        std::printf("data: %s, %zu training and %zu test samples of %zu features, %zu classes\n",
+                    data.train.name.c_str(), data.train.size(), data.test.size(), data.train.feature_dim(),
+                    data.train.num_classes);
+        return data;
+    }
+
+    // Calls f once with the optimizer --optimizer names: the choice made at run time is resolved
+    // here, once, and f's Trainer is compiled for each optimizer type.
+    template <class F>
+    int with_optimizer(const Options& o, F&& f)
+    {
+        if (o.optimizer == "adam")
+        {
+            xtrain::Adam h;
+            h.lr = o.lr;
+            return f(xtrain::Optimizer<xtrain::Adam>(h));
+        }
+        xtrain::SGD h;
+        h.lr = o.lr;
+        h.momentum = o.momentum;
+        return f(xtrain::Optimizer<xtrain::SGD>(h));
+    }
+
+    // The files a run writes when asked (--csv, --checkpoint), as one callback: a Trainer's
+    // callbacks are fixed when it is compiled, so switching these two on and off by flags needs one
+    // type that holds them or not and passes the hooks on.
+    class RunFiles
+    {
+    public:
+        explicit RunFiles(const Options& o)
+        {
+            if (!o.csv_dir.empty())
+            {
+                std::filesystem::create_directories(o.csv_dir);
+                m_csv.emplace(o.csv_dir + "/evals.csv", o.csv_dir + "/steps.csv");
+            }
+            if (!o.checkpoint.empty())
+            {
+                m_checkpoint.emplace(o.checkpoint, /*every_epochs*/ 1);
+            }
+        }
+        template <class Tr>
+        void on_fit_begin(Tr& t)
+        {
+            if (m_csv)
+            {
+                m_csv->on_fit_begin(t);
+            }
+        }
+        template <class Tr>
+        void on_step_end(Tr& t)
+        {
+            if (m_checkpoint)
+            {
+                m_checkpoint->on_step_end(t);
+            }
+        }
+        template <class Tr>
+        void on_epoch_end(Tr& t)
+        {
+            if (m_checkpoint)
+            {
+                m_checkpoint->on_epoch_end(t);
+            }
+        }
+        template <class Tr>
+        void on_evaluate(Tr& t, const xtrain::EvalRecord& r)
+        {
+            if (m_csv)
+            {
+                m_csv->on_evaluate(t, r);
+            }
+        }
+        template <class Tr>
+        void on_fit_end(Tr& t)
+        {
+            if (m_csv)
+            {
+                m_csv->on_fit_end(t);
+            }
+            if (m_checkpoint)
+            {
+                m_checkpoint->on_fit_end(t);
+            }
+        }
+
+    private:
+        std::optional<xtrain::CsvLogger> m_csv;
+        std::optional<xtrain::CheckpointSaver> m_checkpoint;
+    };
+
+    // Resumes if asked, trains up to --epochs, evaluates on the test set at every epoch end, and
+    // reports. Returns the exit code: 0, or 1 if the run diverged or learnt nothing (its test loss
+    // stayed above the untrained model's). Errors, such as a refused checkpoint, are exceptions
+    // for main() to report.
+    template <class Trainer>
+    int run(Trainer& trainer, const xtrain::TrainTest<float>& data, const Options& o)
+    {
+        if (o.resume)
+        {
+            trainer.load_checkpoint(o.checkpoint);
+            std::printf("resumed from %s after epoch %llu (step %llu)\n", o.checkpoint.c_str(),
+                        static_cast<unsigned long long>(trainer.epoch()),
+                        static_cast<unsigned long long>(trainer.step()));
+        }
+        // The untrained model's test loss: a run that does not get below it has learnt nothing.
+        const double untrained_loss = o.resume ? 0.0 : trainer.evaluate(data.test).loss;
+        const std::size_t first_new = trainer.history().evals.size();
+        const auto start = std::chrono::steady_clock::now();
+        const xtrain::History& h = trainer.fit(data.train, xtrain::Budget::epochs(o.epochs), &data.test);
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+        // On a terminal the progress bar has shown each epoch already.
+        if (!trainer.template callback<xtrain::ProgressBar>().enabled())
+        {
+            for (std::size_t i = first_new; i < h.evals.size(); ++i)
+            {
+                const xtrain::EvalRecord& e = h.evals[i];
+                std::printf("epoch %llu: train loss %.4f, test loss %.4f, test accuracy %.2f %%, %.1f s\n",
+                            static_cast<unsigned long long>(e.epoch), e.train_loss, e.val_loss,
+                            100.0 * e.val_accuracy, e.wall_seconds);
+            }
+        }
+        if (trainer.status() != xtrain::RunStatus::finished)
+        {
+            std::fprintf(stderr, "the run ended %s: %s\n", xtrain::to_string(trainer.status()),
+                         trainer.status_message().c_str());
+            return 1;
+        }
+        const double accuracy = h.evals.back().val_accuracy;
+        const std::size_t epochs_run = h.evals.size() - first_new;
+        std::printf("final test accuracy: %.2f %% after %llu epochs (this run: %zu epochs in %.1f s, "
+                    "%.2f s per epoch with its test evaluation)\n",
+                    100.0 * accuracy, static_cast<unsigned long long>(trainer.epoch()), epochs_run, seconds,
+                    epochs_run > 0 ? seconds / static_cast<double>(epochs_run) : 0.0);
+        if (!o.csv_dir.empty())
+        {
+            std::printf("curves: %s/evals.csv (per epoch), %s/steps.csv (per update)\n", o.csv_dir.c_str(),
+                        o.csv_dir.c_str());
+        }
+        if (!o.checkpoint.empty())
+        {
+            std::printf("checkpoint: %s (continue with --checkpoint %s --resume --epochs N)\n",
+                        o.checkpoint.c_str(), o.checkpoint.c_str());
+        }
+        if (!o.resume && !(h.evals.back().val_loss < untrained_loss))
+        {
+            std::fprintf(stderr, "the test loss did not fall below the untrained model's (%.4f)\n", untrained_loss);
+            return 1;
+        }
+        return 0;
+    }
+}
+
+#endif
