@@ -1,23 +1,37 @@
 // One training step of an MLP 784-256-10 (float) at B = 1 ... 1024, beside the bare BLAS GEMMs
 // that step needs, in the same program:
-//   BM_train_step/B : model.loss_and_gradient(batch, grad) and an SGD update p -= lr * g
-//   BM_loss_and_gradient/B : the same without the update
-//   BM_gemm_floor/B : the five products of that step into preallocated buffers (forward X W1^T and
-//                     H W2^T; weight gradients dZ^T H and dH^T X; input gradient dZ W2 of layer 2
-//                     only; the first layer's input gradient is not needed)
+//   BM_train_step/B       model.loss_and_gradient(batch, grad), then Optimizer<SGD>::step(params, grad)
+//                         on a fixed batch: the model's and the optimizer's work
+//   BM_trainer_update/B   what one Trainer update does: the sampler's next indices, the gather of
+//                         those rows from a 65536-sample Dataset into the batch buffer,
+//                         loss_and_gradient, Optimizer<SGD>::step (driving the same parts as
+//                         Trainer::fit, without its hooks and history)
+//   BM_trainer_fit/B      Trainer::fit itself, 64 updates per call (Time is per call; the counters
+//                         us_per_step and cpu_us_per_step are per update)
+//   BM_loss_and_gradient/B  loss_and_gradient alone
+//   BM_gemm_floor/B       the five products of that step into preallocated buffers (forward X W1^T
+//                         and H W2^T; weight gradients dZ^T H and dH^T X; input gradient dZ W2 of
+//                         layer 2 only; the first layer's input gradient is not needed)
 // The ratio step / floor is the overhead of everything else (bias, ReLU, softmax cross-entropy,
-// bias gradients, the update). "allocs_per_step" counts operator new calls inside the timed loop.
+// bias gradients, the update, and for the Trainer the gather). "allocs_per_step" counts operator
+// new calls inside the timed loop, divided by the updates done.
 // Run: OPENBLAS_NUM_THREADS=1 bench_train --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 #include <benchmark/benchmark.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <cstdlib>
+#include <ctime>
 #include <new>
 #include <vector>
 
 #include <xtrain/core.hpp>
+#include <xtrain/data.hpp>
 #include <xtrain/model.hpp>
+#include <xtrain/optim.hpp>
+#include <xtrain/train.hpp>
 
 // Counting allocation functions for this program, so that the step can show it allocates nothing.
 // g++ inlines them into this file's static initialisers and then mistakes the free() of a pointer
@@ -95,63 +109,135 @@ namespace
     constexpr std::size_t hidden = 256;
     constexpr std::size_t classes = 10;
     constexpr std::size_t max_batch = 1024;
+    // Rows the Trainer variants sample from: shuffled rows scattered through 205 MB, as in an epoch
+    // of Fashion-MNIST (60000 rows), so that the gather pays for cache and TLB misses as it would.
+    constexpr std::size_t dataset_rows = 65536;
+    constexpr std::size_t updates_per_fit = 64;
 
-    struct Data
+    using Model = xtrain::Sequential<xtrain::Dense<in_dim, hidden>, xtrain::ReLU, xtrain::Dense<hidden, classes>,
+                                     xtrain::SoftmaxCrossEntropy>;
+
+    // A small rate, so that many steps on the same random data stay finite.
+    xtrain::Optimizer<xtrain::SGD> make_sgd()
     {
-        std::vector<float> x;
-        std::vector<xtrain::label_type> y;
-        Data() : x(max_batch * in_dim), y(max_batch)
-        {
+        xtrain::SGD h;
+        h.lr = 1e-3;
+        return xtrain::Optimizer<xtrain::SGD>(h);
+    }
+
+    const xtrain::Dataset<float>& dataset()
+    {
+        static const xtrain::Dataset<float> d = [] {
+            xtrain::Dataset<float> out;
+            out.features = xt::xtensor<float, 2>::from_shape({dataset_rows, in_dim});
+            out.labels = xt::xtensor<xtrain::label_type, 1>::from_shape({dataset_rows});
+            out.sample_shape = {in_dim};
+            out.num_classes = classes;
+            out.name = "random";
             xtrain::Rng rng(1);
-            for (float& v : x)
+            for (float& v : out.features)
             {
                 v = rng.uniform_float();
             }
-            for (auto& c : y)
+            for (auto& c : out.labels)
             {
                 c = static_cast<xtrain::label_type>(rng.uniform_index(classes));
             }
-        }
-    };
-
-    const Data& data()
-    {
-        static const Data d;
+            out.validate();
+            return out;
+        }();
         return d;
+    }
+
+    // The first B rows of the dataset as one batch (the fixed-batch benchmarks).
+    xtrain::Batch<float> first_rows(std::size_t b)
+    {
+        return dataset().rows(0, b);
+    }
+
+    void set_counters(benchmark::State& state, std::size_t b, std::size_t allocations, std::size_t updates)
+    {
+        state.counters["allocs_per_step"] =
+            benchmark::Counter(static_cast<double>(allocations) / static_cast<double>(updates));
+        state.counters["samples_per_s"] =
+            benchmark::Counter(static_cast<double>(b), benchmark::Counter::kIsIterationInvariantRate);
     }
 
     void BM_train_step(benchmark::State& state)
     {
         const auto b = static_cast<std::size_t>(state.range(0));
-        xtrain::Sequential<xtrain::Dense<in_dim, hidden>, xtrain::ReLU, xtrain::Dense<hidden, classes>,
-                           xtrain::SoftmaxCrossEntropy>
-            model(42);
+        Model model(42);
+        auto opt = make_sgd();
         xt::xtensor<float, 1> grad = model.parameters().zeros_like();
-        xtrain::Batch<float> batch;
-        batch.features = data().x.data();
-        batch.size = b;
-        batch.feature_dim = in_dim;
-        batch.labels = data().y.data();
-        const float lr = 1e-3f; // small, so that repeated steps on one batch stay finite
-        float* p = model.parameters().data();
-        const std::size_t n = model.parameters().size();
-        model.loss_and_gradient(batch, grad); // allocates the buffers
+        const xtrain::Batch<float> batch = first_rows(b);
+        model.loss_and_gradient(batch, grad); // allocates the model's buffers
+        opt.step(model.parameters(), grad);   // and the optimizer's state (none for plain SGD)
         const std::size_t before = g_allocations.load();
         for (auto _ : state)
         {
             const float loss = model.loss_and_gradient(batch, grad);
             benchmark::DoNotOptimize(loss);
-            const float* g = grad.data();
-            for (std::size_t i = 0; i < n; ++i)
-            {
-                p[i] -= lr * g[i];
-            }
+            opt.step(model.parameters(), grad);
             benchmark::ClobberMemory();
         }
-        state.counters["allocs_per_step"] = benchmark::Counter(
-            static_cast<double>(g_allocations.load() - before) / static_cast<double>(state.iterations()));
-        state.counters["samples_per_s"] =
-            benchmark::Counter(static_cast<double>(b), benchmark::Counter::kIsIterationInvariantRate);
+        set_counters(state, b, g_allocations.load() - before, state.iterations());
+    }
+
+    void BM_trainer_update(benchmark::State& state)
+    {
+        const auto b = static_cast<std::size_t>(state.range(0));
+        const xtrain::Dataset<float>& data = dataset();
+        Model model(42);
+        auto opt = make_sgd();
+        xt::xtensor<float, 1> grad = model.parameters().zeros_like();
+        xtrain::BatchSampler<xtrain::dynamic> sampler(data.size(), b, {/*shuffle*/ true, /*drop_last*/ false, /*seed*/ 1});
+        xtrain::BatchBuffer<float> buffer(data, b);
+        std::size_t epoch = 0;
+        sampler.start_epoch(epoch);
+        auto update = [&] {
+            xtrain::IndexBatch ib = sampler.next();
+            if (!ib)
+            {
+                sampler.start_epoch(++epoch);
+                ib = sampler.next();
+            }
+            const xtrain::Batch<float> batch = buffer.gather(data, ib);
+            const float loss = model.loss_and_gradient(batch, grad);
+            opt.step(model.parameters(), grad);
+            return loss;
+        };
+        update();
+        const std::size_t before = g_allocations.load();
+        for (auto _ : state)
+        {
+            benchmark::DoNotOptimize(update());
+            benchmark::ClobberMemory();
+        }
+        set_counters(state, b, g_allocations.load() - before, state.iterations());
+    }
+
+    void BM_trainer_fit(benchmark::State& state)
+    {
+        const auto b = static_cast<std::size_t>(state.range(0));
+        const xtrain::Dataset<float>& data = dataset();
+        xtrain::Trainer trainer(Model(42), make_sgd(),
+                                xtrain::BatchSampler<xtrain::dynamic>(data.size(), b, {true, false, 1}));
+        // The history keeps a record per update (the default); fit() reserves it, outside the loop.
+        trainer.fit(data, xtrain::Budget::steps(updates_per_fit));
+        const std::size_t before = g_allocations.load();
+        const auto start = std::chrono::steady_clock::now();
+        const std::clock_t cpu_start = std::clock();
+        for (auto _ : state)
+        {
+            trainer.fit(data, xtrain::Budget::steps(trainer.step() + updates_per_fit));
+        }
+        const double cpu_seconds = static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
+        const std::chrono::duration<double> seconds = std::chrono::steady_clock::now() - start;
+        const std::size_t updates = state.iterations() * updates_per_fit;
+        set_counters(state, b * updates_per_fit, g_allocations.load() - before, updates);
+        // The Time and CPU columns are per fit() call of 64 updates; these two are per update.
+        state.counters["us_per_step"] = benchmark::Counter(1e6 * seconds.count() / static_cast<double>(updates));
+        state.counters["cpu_us_per_step"] = benchmark::Counter(1e6 * cpu_seconds / static_cast<double>(updates));
     }
 
     // loss_and_gradient alone: separates the model's own cost from the update's full pass over
@@ -159,15 +245,9 @@ namespace
     void BM_loss_and_gradient(benchmark::State& state)
     {
         const auto b = static_cast<std::size_t>(state.range(0));
-        xtrain::Sequential<xtrain::Dense<in_dim, hidden>, xtrain::ReLU, xtrain::Dense<hidden, classes>,
-                           xtrain::SoftmaxCrossEntropy>
-            model(42);
+        Model model(42);
         xt::xtensor<float, 1> grad = model.parameters().zeros_like();
-        xtrain::Batch<float> batch;
-        batch.features = data().x.data();
-        batch.size = b;
-        batch.feature_dim = in_dim;
-        batch.labels = data().y.data();
+        const xtrain::Batch<float> batch = first_rows(b);
         model.loss_and_gradient(batch, grad);
         const std::size_t before = g_allocations.load();
         for (auto _ : state)
@@ -176,29 +256,24 @@ namespace
             benchmark::DoNotOptimize(loss);
             benchmark::ClobberMemory();
         }
-        state.counters["allocs_per_step"] = benchmark::Counter(
-            static_cast<double>(g_allocations.load() - before) / static_cast<double>(state.iterations()));
+        set_counters(state, b, g_allocations.load() - before, state.iterations());
     }
 
     void BM_gemm_floor(benchmark::State& state)
     {
+        using xtrain::detail::nn::gemm;
         const auto b = static_cast<std::size_t>(state.range(0));
         std::vector<float> w1(hidden * in_dim, 0.01f), w2(classes * hidden, 0.01f);
         std::vector<float> h(max_batch * hidden), z(max_batch * classes), dz(max_batch * classes, 0.001f);
         std::vector<float> dh(max_batch * hidden), dw1(hidden * in_dim), dw2(classes * hidden);
-        const float* x = data().x.data();
+        const float* x = first_rows(b).features;
         for (auto _ : state)
         {
-            xtrain::detail::nn::gemm(false, true, b, hidden, in_dim, 1.0f, x, in_dim, w1.data(), in_dim, 0.0f, h.data(),
-                                 hidden);
-            xtrain::detail::nn::gemm(false, true, b, classes, hidden, 1.0f, h.data(), hidden, w2.data(), hidden, 0.0f,
-                                 z.data(), classes);
-            xtrain::detail::nn::gemm(true, false, classes, hidden, b, 1.0f, dz.data(), classes, h.data(), hidden, 0.0f,
-                                 dw2.data(), hidden);
-            xtrain::detail::nn::gemm(false, false, b, hidden, classes, 1.0f, dz.data(), classes, w2.data(), hidden, 0.0f,
-                                 dh.data(), hidden);
-            xtrain::detail::nn::gemm(true, false, hidden, in_dim, b, 1.0f, dh.data(), hidden, x, in_dim, 0.0f, dw1.data(),
-                                 in_dim);
+            gemm(false, true, b, hidden, in_dim, 1.0f, x, in_dim, w1.data(), in_dim, 0.0f, h.data(), hidden);
+            gemm(false, true, b, classes, hidden, 1.0f, h.data(), hidden, w2.data(), hidden, 0.0f, z.data(), classes);
+            gemm(true, false, classes, hidden, b, 1.0f, dz.data(), classes, h.data(), hidden, 0.0f, dw2.data(), hidden);
+            gemm(false, false, b, hidden, classes, 1.0f, dz.data(), classes, w2.data(), hidden, 0.0f, dh.data(), hidden);
+            gemm(true, false, hidden, in_dim, b, 1.0f, dh.data(), hidden, x, in_dim, 0.0f, dw1.data(), in_dim);
             benchmark::ClobberMemory();
         }
         state.counters["samples_per_s"] =
@@ -206,6 +281,9 @@ namespace
     }
 }
 
-BENCHMARK(BM_train_step)->RangeMultiplier(2)->Range(1, 1024)->Unit(benchmark::kMicrosecond)->UseRealTime();
-BENCHMARK(BM_loss_and_gradient)->RangeMultiplier(2)->Range(1, 1024)->Unit(benchmark::kMicrosecond)->UseRealTime();
-BENCHMARK(BM_gemm_floor)->RangeMultiplier(2)->Range(1, 1024)->Unit(benchmark::kMicrosecond)->UseRealTime();
+// Real time, so that the figures stay right when BLAS runs threads (OPENBLAS_NUM_THREADS > 1).
+BENCHMARK(BM_train_step)->RangeMultiplier(2)->Range(1, max_batch)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_trainer_update)->RangeMultiplier(2)->Range(1, max_batch)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_trainer_fit)->RangeMultiplier(2)->Range(1, max_batch)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_loss_and_gradient)->RangeMultiplier(2)->Range(1, max_batch)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_gemm_floor)->RangeMultiplier(2)->Range(1, max_batch)->Unit(benchmark::kMicrosecond)->UseRealTime();
