@@ -13,7 +13,7 @@
 int main(int argc, char** argv)
 {
     example::Options defaults;
-    defaults.epochs = 3;
+    defaults.epochs = 5;
     defaults.batch = 64;
     defaults.optimizer = "adam";
     const example::Options o =
@@ -34,7 +34,7 @@ int main(int argc, char** argv)
                       Flatten(), Dense<32 * 5 * 5, 128>(), ReLU(), Dropout(0.25), Dense<128, 10>(), SoftmaxCrossEntropy());
             Trainer trainer(std::move(model), std::move(optimizer),
                             BatchSampler<dynamic>(data.train.size(), o.batch, {/*shuffle*/ true, /*drop_last*/ false, o.seed}),
-                            DivergenceGuard(), ProgressBar(), example::RunFiles(o));
+                            DivergenceGuard(), ProgressBar(), example::EpochLog(), example::RunFiles(o));
             return example::run(trainer, data, o);
         });
     }

@@ -27,7 +27,7 @@ namespace example
         std::size_t batch = 64;
         std::string optimizer = "sgd"; // sgd (with momentum) or adam
         double lr = 0.0;               // 0: the optimizer's default below
-        double sgd_lr = 0.05;          // default rate for sgd
+        double sgd_lr = 0.02;          // default rate for sgd
         double adam_lr = 1e-3;         // default rate for adam
         double momentum = 0.9;         // sgd only
         std::size_t limit = 0;         // train on the first N samples only (0: all)
@@ -230,6 +230,27 @@ namespace example
         return f(xtrain::Optimizer<xtrain::SGD>(h));
     }
 
+    // Prints each evaluation (every epoch end) to stdout as it happens, unless the progress bar
+    // shows it already (on a terminal).
+    class EpochLog
+    {
+    public:
+        template <class Tr>
+        void on_evaluate(Tr&, const xtrain::EvalRecord& e)
+        {
+            if (m_print)
+            {
+                std::printf("epoch %llu: train loss %.4f, test loss %.4f, test accuracy %.2f %%, %.1f s\n",
+                            static_cast<unsigned long long>(e.epoch), e.train_loss, e.val_loss, 100.0 * e.val_accuracy,
+                            e.wall_seconds);
+                std::fflush(stdout);
+            }
+        }
+
+    private:
+        bool m_print = !xtrain::ProgressBar().enabled();
+    };
+
     // The files a run writes when asked (--csv, --checkpoint), as one callback: a Trainer's
     // callbacks are fixed when it is compiled, so switching these two on and off by flags needs one
     // type that holds them or not and passes the hooks on.
@@ -319,17 +340,6 @@ namespace example
         const xtrain::History& h = trainer.fit(data.train, xtrain::Budget::epochs(o.epochs), &data.test);
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
-        // On a terminal the progress bar has shown each epoch already.
-        if (!trainer.template callback<xtrain::ProgressBar>().enabled())
-        {
-            for (std::size_t i = first_new; i < h.evals.size(); ++i)
-            {
-                const xtrain::EvalRecord& e = h.evals[i];
-                std::printf("epoch %llu: train loss %.4f, test loss %.4f, test accuracy %.2f %%, %.1f s\n",
-                            static_cast<unsigned long long>(e.epoch), e.train_loss, e.val_loss,
-                            100.0 * e.val_accuracy, e.wall_seconds);
-            }
-        }
         if (trainer.status() != xtrain::RunStatus::finished)
         {
             std::fprintf(stderr, "the run ended %s: %s\n", xtrain::to_string(trainer.status()),

@@ -33,7 +33,8 @@ int main(int argc, char** argv)
             xtrain::Trainer trainer(Mlp(o.seed), std::move(optimizer),
                                     xtrain::BatchSampler<xtrain::dynamic>(data.train.size(), o.batch,
                                                                           {/*shuffle*/ true, /*drop_last*/ false, o.seed}),
-                                    xtrain::DivergenceGuard(), xtrain::ProgressBar(), example::RunFiles(o));
+                                    xtrain::DivergenceGuard(), xtrain::ProgressBar(), example::EpochLog(),
+                                    example::RunFiles(o));
             return example::run(trainer, data, o);
         });
     }
