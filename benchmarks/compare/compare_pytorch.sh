@@ -27,9 +27,10 @@ lr=0.05
 build="$root/build-compare"
 python=/usr/bin/python3 # Debian's python3-torch is installed for this interpreter
 
-usage() { sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 while [[ $# -gt 0 ]]; do
-  [[ $# -ge 2 ]] || { echo "compare_pytorch.sh: $1 needs a value" >&2; usage; }
+  if [[ $1 == --help || $1 == -h ]]; then usage; exit 0; fi
+  [[ $# -ge 2 ]] || { echo "compare_pytorch.sh: $1 needs a value (see --help)" >&2; exit 2; }
   case $1 in
     --reps) reps=$2 ;;
     --batches) batches=$2 ;;
@@ -37,7 +38,7 @@ while [[ $# -gt 0 ]]; do
     --threads) threads=$2 ;;
     --lr) lr=$2 ;;
     --build) build=$2 ;;
-    *) echo "compare_pytorch.sh: unknown option $1" >&2; usage ;;
+    *) echo "compare_pytorch.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift 2
 done
