@@ -15,7 +15,10 @@
 // The ratio step / floor is the overhead of everything else (bias, ReLU, softmax cross-entropy,
 // bias gradients, the update, and for the Trainer the gather). "allocs_per_step" counts operator
 // new calls inside the timed loop, divided by the updates done.
-// Run: OPENBLAS_NUM_THREADS=1 bench_train --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+// Run (docs/performance.md shows the table and how to read it):
+//   OPENBLAS_NUM_THREADS=1 bench_train --benchmark_repetitions=9 --benchmark_enable_random_interleaving=true
+//       --benchmark_report_aggregates_only=true --benchmark_out=bench_train.json
+//   /usr/bin/python3 benchmarks/compare/bench_train_table.py bench_train.json
 #include <benchmark/benchmark.h>
 
 #include <atomic>
