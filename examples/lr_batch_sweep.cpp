@@ -55,7 +55,7 @@ namespace
         {"--optimizers", "LIST", "comma list of sgd, momentum, nesterov, adam, adamw, rmsprop, adagrad, lars, lamb (default sgd,adam)"},
         {"--lrs", "LIST", "comma list of learning rates (default 0.0005,0.001,0.002,0.005,...,0.5,1,2)"},
         {"--batch-sizes", "LIST", "comma list of batch sizes (default 16,32,64,128,256,512,1024,2048)"},
-        {"--seeds", "LIST", "comma list of run seeds (default 1,2)"},
+        {"--seeds", "LIST", "comma list of run seeds (default 1,2,3)"},
         {"--epochs", "N", "budget per run in epochs (default 5)"},
         {"--steps", "N", "budget per run in optimizer steps instead"},
         {"--samples", "N", "budget per run in training examples instead"},
@@ -372,11 +372,12 @@ namespace
 
     using NoiseKey = std::tuple<std::string, std::size_t, double>; // optimizer, batch size, lr
 
-    // Collects the per-run noise-scale files into one noise_scale.csv and returns the median over
-    // seeds of B_simple at the last epoch, per (optimizer, batch size, lr).
+    // Collects the per-run noise-scale files into one noise_scale.csv and returns, per
+    // (optimizer, batch size, lr), the median over seeds of each run's median B_simple over its
+    // epochs (one epoch's value is noisy, and B_simple drifts as training proceeds).
     std::map<NoiseKey, double> collect_noise_scale(const fs::path& out)
     {
-        std::map<NoiseKey, std::vector<double>> last;
+        std::map<NoiseKey, std::vector<double>> per_run;
         const fs::path dir = out / "noise_scale";
         if (!fs::exists(dir))
         {
@@ -397,7 +398,6 @@ namespace
         {
             std::ifstream in(file);
             std::string line;
-            std::string last_line;
             if (!std::getline(in, line))
             {
                 continue;
@@ -407,31 +407,34 @@ namespace
                 all << line << '\n';
                 header = true;
             }
+            std::optional<NoiseKey> key;
+            std::vector<double> values;
             while (std::getline(in, line))
             {
                 all << line << '\n';
-                last_line = line;
-            }
-            if (!last_line.empty())
-            {
                 std::vector<std::string> cells;
-                std::stringstream ss(last_line);
+                std::stringstream ss(line);
                 for (std::string c; std::getline(ss, c, ',');)
                 {
                     cells.push_back(c);
                 }
                 if (cells.size() >= 8)
                 {
+                    key = NoiseKey{cells[0], std::stoul(cells[2]), std::strtod(cells[1].c_str(), nullptr)};
                     const double b = std::strtod(cells[7].c_str(), nullptr);
                     if (std::isfinite(b) && b > 0.0)
                     {
-                        last[{cells[0], std::stoul(cells[2]), std::strtod(cells[1].c_str(), nullptr)}].push_back(b);
+                        values.push_back(b);
                     }
                 }
             }
+            if (key && !values.empty())
+            {
+                per_run[*key].push_back(xtrain::median(values));
+            }
         }
         std::map<NoiseKey, double> median;
-        for (auto& [key, values] : last)
+        for (auto& [key, values] : per_run)
         {
             median[key] = xtrain::median(values);
         }
@@ -484,7 +487,7 @@ namespace
             }
         }
         std::cout << "  (* after a best lr: it is at the edge of the grid, the optimum may lie outside it;\n"
-                     "   B_simple*: the gradient noise scale at the end of the run with the best lr)\n";
+                     "   B_simple*: the gradient noise scale of the runs at the best lr, median over epochs and seeds)\n";
     }
 
     void draw_figures(const fs::path& out)
@@ -593,7 +596,7 @@ int main(int argc, char** argv)
         {
             grid.batch_sizes.push_back(parse_count("--batch-sizes", s));
         }
-        for (const std::string& s : split_list("--seeds", f.count("--seeds") ? f.at("--seeds") : "1,2"))
+        for (const std::string& s : split_list("--seeds", f.count("--seeds") ? f.at("--seeds") : "1,2,3"))
         {
             grid.seeds.push_back(parse_count("--seeds", s, true));
         }

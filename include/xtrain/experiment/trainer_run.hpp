@@ -240,43 +240,57 @@ namespace xtrain
         std::size_t m_train_size;
     };
 
-    /** @brief The gradient noise scale at the end of one epoch. */
+    /** @brief The gradient noise scale measured over one epoch. */
     struct NoiseScaleRecord
     {
-        std::uint64_t epoch = 0;   ///< epochs completed
-        std::uint64_t step = 0;    ///< updates so far
-        double b_simple = 0.0;     ///< tr(Sigma) / |G|^2 (NaN while |G|^2 is not yet positive)
-        double grad_sq = 0.0;      ///< smoothed estimate of |G|^2
-        double trace_sigma = 0.0;  ///< smoothed estimate of tr(Sigma)
-        std::size_t measurements = 0; ///< gradient pairs measured so far
+        std::uint64_t epoch = 0;      ///< epochs completed
+        std::uint64_t step = 0;       ///< updates so far
+        double b_simple = 0.0;        ///< tr(Sigma) / |G|^2 over the epoch (NaN if the |G|^2 estimate is not positive)
+        double grad_sq = 0.0;         ///< estimate of |G|^2 over the epoch
+        double trace_sigma = 0.0;     ///< estimate of tr(Sigma) over the epoch
+        std::size_t measurements = 0; ///< gradient pairs measured in the epoch
     };
 
     /**
-     * @brief Measures the gradient noise scale B_simple during training (McCandlish et al. 2018).
+     * @brief Measures the gradient noise scale B_simple = tr(Sigma) / |G|^2 during training
+     * (McCandlish et al. 2018), one value per epoch.
      *
-     * Every `every` updates, next to the batch gradient G_B the trainer just computed, it computes
-     * the gradient of the first half of the same batch, G_{B/2}, into a buffer of its own; the two
-     * squared norms feed GradientNoiseScale's unbiased estimators. The extra half-batch forward and
-     * backward pass costs about 1/(2 x every) of the training time. It records one
-     * NoiseScaleRecord per epoch. Batches of one sample cannot be split and are skipped.
-     * `every = 0` switches it off.
+     * On measured updates, next to the batch gradient G_B the trainer just computed, it computes
+     * the gradient of the first half of the same batch, G_{B/2}, into a buffer of its own. Over an
+     * epoch it averages the two squared norms and turns the averages into |G|^2 and tr(Sigma) with
+     * McCandlish et al.'s unbiased estimators (GradientNoiseScale::squared_gradient_estimate and
+     * trace_estimate): a single pair is far too noisy at small batch sizes (the |G|^2 estimate is
+     * often negative), an epoch's worth is not. It measures every `every` updates, more often if
+     * that would give fewer than `min_per_epoch` measurements in an epoch; each measurement costs
+     * a half-batch forward and backward pass. Batches of one sample cannot be split and are
+     * skipped. `every = 0` switches it off.
      */
     template <class T>
     class NoiseScaleMonitor
     {
     public:
-        /** @brief Measures every @p every updates, smoothing with @p smoothing (see GradientNoiseScale). */
-        explicit NoiseScaleMonitor(std::size_t every = 8, double smoothing = 0.95)
+        /** @brief Measures every @p every updates, and at least @p min_per_epoch times per epoch. */
+        explicit NoiseScaleMonitor(std::size_t every = 8, std::size_t min_per_epoch = 32)
             : m_every(every)
-            , m_estimator(smoothing)
+            , m_min_per_epoch(std::max<std::size_t>(1, min_per_epoch))
         {
+        }
+
+        /** @brief Starts the epoch's sums and chooses its measuring interval. */
+        template <class Tr>
+        void on_epoch_begin(Tr& t)
+        {
+            m_sum_small = m_sum_big = 0.0;
+            m_count = 0;
+            const std::uint64_t per_epoch = t.updates_per_epoch();
+            m_interval = std::max<std::uint64_t>(1, std::min<std::uint64_t>(m_every, per_epoch / m_min_per_epoch));
         }
 
         /** @brief Measures on the current batch. */
         template <class Tr>
         void on_gradient(Tr& t, const Batch<T>& batch, const xt::xtensor<T, 1>& grad)
         {
-            if (m_every == 0 || batch.size < 2 || t.step() % m_every != 0)
+            if (m_every == 0 || batch.size < 2 || t.step() % m_interval != 0)
             {
                 return;
             }
@@ -287,11 +301,21 @@ namespace xtrain
             Batch<T> half = batch;
             half.size = batch.size / 2;
             t.model().loss_and_gradient(half, m_half_grad);
-            m_estimator.update(static_cast<double>(half.size), squared_norm(m_half_grad),
-                               static_cast<double>(batch.size), squared_norm(grad));
+            if (m_count == 0)
+            {
+                m_b_small = static_cast<double>(half.size);
+                m_b_big = static_cast<double>(batch.size);
+            }
+            // The partial last batch has other sizes; its pair is left out of the epoch's means.
+            if (static_cast<double>(batch.size) == m_b_big)
+            {
+                m_sum_small += squared_norm(m_half_grad);
+                m_sum_big += squared_norm(grad);
+                ++m_count;
+            }
         }
 
-        /** @brief Records the smoothed estimate. */
+        /** @brief Records the epoch's estimate. */
         template <class Tr>
         void on_epoch_end(Tr& t)
         {
@@ -299,14 +323,27 @@ namespace xtrain
             {
                 return;
             }
-            m_records.push_back(NoiseScaleRecord{t.epoch(), t.step(), m_estimator.b_simple(), m_estimator.squared_gradient(),
-                                                 m_estimator.trace_covariance(), m_estimator.updates()});
+            NoiseScaleRecord r;
+            r.epoch = t.epoch();
+            r.step = t.step();
+            r.measurements = m_count;
+            r.b_simple = r.grad_sq = r.trace_sigma = std::numeric_limits<double>::quiet_NaN();
+            if (m_count > 0)
+            {
+                const double small = m_sum_small / static_cast<double>(m_count);
+                const double big = m_sum_big / static_cast<double>(m_count);
+                r.grad_sq = GradientNoiseScale::squared_gradient_estimate(m_b_small, small, m_b_big, big);
+                r.trace_sigma = GradientNoiseScale::trace_estimate(m_b_small, small, m_b_big, big);
+                if (r.grad_sq > 0.0)
+                {
+                    r.b_simple = r.trace_sigma / r.grad_sq;
+                }
+            }
+            m_records.push_back(r);
         }
 
         /** @brief One record per completed epoch. */
         const std::vector<NoiseScaleRecord>& records() const noexcept { return m_records; }
-        /** @brief The estimator. */
-        const GradientNoiseScale& estimator() const noexcept { return m_estimator; }
 
     private:
         static double squared_norm(const xt::xtensor<T, 1>& g) noexcept
@@ -321,7 +358,13 @@ namespace xtrain
         }
 
         std::size_t m_every;
-        GradientNoiseScale m_estimator;
+        std::size_t m_min_per_epoch;
+        std::uint64_t m_interval = 1;
+        double m_sum_small = 0.0;
+        double m_sum_big = 0.0;
+        std::size_t m_count = 0;
+        double m_b_small = 0.0;
+        double m_b_big = 0.0;
         xt::xtensor<T, 1> m_half_grad;
         std::vector<NoiseScaleRecord> m_records;
     };
@@ -351,7 +394,7 @@ namespace xtrain
         /** @brief Warm-up starts at this fraction of the rate; NaN: B0/B under scaling (Goyal et al.), else 0.1. */
         double warmup_start_factor = std::numeric_limits<double>::quiet_NaN();
         double divergence_factor = 10.0;     ///< DivergenceGuard's bound, x the first loss
-        std::size_t noise_scale_every = 0;   ///< measure B_simple every N updates (0: off)
+        std::size_t noise_scale_every = 0;   ///< measure B_simple every N updates, at least 32 times an epoch (0: off)
         std::filesystem::path noise_scale_dir; ///< where per-run noise-scale CSV files go (empty: not written)
         std::size_t accumulation_steps = 1;  ///< micro-batches per update (the grid's B is the micro-batch)
 
