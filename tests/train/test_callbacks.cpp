@@ -118,6 +118,57 @@ TEST_CASE("a diverging learning rate marks the run diverged, without an exceptio
     CHECK_THROWS_WITH(DivergenceGuard(1.0), Catch::Contains("factor must be > 1 (got 1)"));
 }
 
+namespace
+{
+    // A model whose batch loss follows a script by update (its gradient is zero): drives the
+    // divergence guard's relapse rule through chosen running losses.
+    class ScriptedLoss
+    {
+    public:
+        using value_type = double;
+        explicit ScriptedLoss(std::vector<double> per_epoch, std::size_t updates_per_epoch)
+            : m_losses(std::move(per_epoch))
+            , m_per_epoch(updates_per_epoch)
+        {
+            ParamLayout l;
+            l.add("w", {1});
+            m_params = ParamBuffer<double>(l);
+        }
+        ParamBuffer<double>& parameters() { return m_params; }
+        const ParamBuffer<double>& parameters() const { return m_params; }
+        double loss_and_gradient(const Batch<double>&, xt::xtensor<double, 1>& grad)
+        {
+            grad.fill(0.0);
+            const std::size_t epoch = std::min(m_calls++ / m_per_epoch, m_losses.size() - 1);
+            return m_calls == 1 ? 2.0 : m_losses[epoch];
+        }
+
+    private:
+        std::vector<double> m_losses;
+        std::size_t m_per_epoch;
+        std::size_t m_calls = 0;
+        ParamBuffer<double> m_params;
+    };
+}
+
+TEST_CASE("a running loss that climbs back most of its descent counts as diverged", "[train][callbacks]")
+{
+    const auto data = make_regression<double>(40, 2, 1);
+    // The first loss is 2, the rest of epoch 0 runs at 1.0: a running loss of 1.25, a descent of
+    // 0.75. Epoch 1 at 1.6 climbs back 0.35 (less than half); epoch 2 at 1.9 climbs back 0.65.
+    Trainer relapsing(ScriptedLoss({1.0, 1.6, 1.9, 1.0}, 4), sgd(0.1), BatchSampler<dynamic>(40, 10),
+                      DivergenceGuard(10.0, 0.5));
+    relapsing.fit(data, Budget::epochs(4));
+    CHECK(relapsing.status() == RunStatus::diverged);
+    CHECK(relapsing.epoch() == 3);
+    CHECK_THAT(relapsing.status_message(), Catch::Contains("climbed back from") && Catch::Contains("of its descent"));
+    // Climbing back less than half the descent is ordinary noise.
+    Trainer wobbling(ScriptedLoss({1.0, 1.4, 1.2}, 4), sgd(0.1), BatchSampler<dynamic>(40, 10), DivergenceGuard(10.0, 0.5));
+    wobbling.fit(data, Budget::epochs(3));
+    CHECK(wobbling.status() == RunStatus::finished);
+    CHECK_THROWS_WITH(DivergenceGuard(10.0, 0.0), Catch::Contains("relapse must be > 0 (got 0)"));
+}
+
 TEST_CASE("NaN losses are caught at once", "[train][callbacks]")
 {
     auto data = make_regression<double>(32, 2, 1);

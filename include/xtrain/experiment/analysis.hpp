@@ -411,9 +411,9 @@ namespace xtrain
      * @brief The fit S(B) = S_min * (1 + B_noise / B) of steps to target against batch size
      *        (McCandlish et al. 2018, eq. 2.11; Shallue et al. 2019).
      *
-     * S is linear in 1/B: S = S_min + (S_min * B_noise) / B, so ordinary least squares of S on 1/B
-     * gives S_min (the intercept: the fewest steps any batch size can achieve) and
-     * B_noise = slope / S_min (the batch size around which doubling B stops halving the steps).
+     * S_min is the fewest steps any batch size can achieve; B_noise is the batch size around
+     * which doubling B stops halving the steps. Steps span decades across batch sizes, so the fit
+     * is made on log S (a least-squares fit of S itself is dominated by the smallest batches).
      */
     struct StepsFit
     {
@@ -422,44 +422,126 @@ namespace xtrain
         double r_squared = std::numeric_limits<double>::quiet_NaN(); ///< of S against 1/B
         std::size_t points = 0;                                     ///< batch sizes used
 
-        /** @brief True when S_min > 0 and B_noise >= 0 (the data fit the model's shape). */
-        bool valid() const noexcept { return s_min > 0.0 && b_noise >= 0.0; }
+        /** @brief The best B_noise lies at an end of the searched range (see fit_steps_to_target). */
+        bool at_range_end = false;
+        /** @brief True when the fit determines both parameters (S_min > 0, B_noise inside the searched range). */
+        bool valid() const noexcept { return points >= 2 && s_min > 0.0 && b_noise > 0.0 && !at_range_end; }
         /** @brief S(B) by the fit. */
         double predict(double batch_size) const noexcept { return s_min * (1.0 + b_noise / batch_size); }
     };
 
     /**
-     * @brief Fits S(B) = S_min (1 + B_noise / B) by least squares on (1/B, S).
+     * @brief Fits S(B) = S_min (1 + B_noise / B) by least squares on log S.
      *
+     * For a given B_noise the best log S_min is closed-form (the mean of log S - log(1 + B_noise/B)),
+     * so the fit is a one-dimensional search over log B_noise, from 1e-3 x the smallest to 1e3 x
+     * the largest batch size: a grid, then golden-section refinement. r_squared is that of log S.
      * Batch sizes whose steps are not finite (the target was never reached) are left out, as are
-     * non-positive values. Fewer than two batch sizes left, or a non-positive intercept, give an
-     * invalid fit (valid() false; s_min and b_noise still hold what least squares found).
+     * non-positive values. Fewer than two batch sizes left, or a best B_noise at an end of the
+     * range (steps that do not fall with B, or fall as 1/B throughout, determine no S_min and
+     * B_noise), give an invalid fit (valid() false; s_min and b_noise hold the end point found).
      * @throws std::invalid_argument if the sizes differ.
      */
     inline StepsFit fit_steps_to_target(const std::vector<double>& batch_sizes, const std::vector<double>& steps)
     {
         detail::require(batch_sizes.size() == steps.size(), "xtrain::fit_steps_to_target", "steps.size()",
                         steps.size(), "must equal batch_sizes.size() " + std::to_string(batch_sizes.size()));
-        constexpr double nan = std::numeric_limits<double>::quiet_NaN();
-        std::vector<double> inv;
-        std::vector<double> s;
+        std::vector<double> b;
+        std::vector<double> log_s;
         for (std::size_t i = 0; i < steps.size(); ++i)
         {
-            const bool ok = batch_sizes[i] > 0.0 && steps[i] > 0.0 && std::isfinite(batch_sizes[i])
-                         && std::isfinite(steps[i]);
-            inv.push_back(ok ? 1.0 / batch_sizes[i] : nan);
-            s.push_back(ok ? steps[i] : nan);
+            if (batch_sizes[i] > 0.0 && steps[i] > 0.0 && std::isfinite(batch_sizes[i]) && std::isfinite(steps[i]))
+            {
+                b.push_back(batch_sizes[i]);
+                log_s.push_back(std::log(steps[i]));
+            }
         }
-        const LineFit line = fit_line(inv, s);
         StepsFit f;
-        f.points = line.points;
-        if (!line.valid())
+        f.points = b.size();
+        if (b.size() < 2)
         {
             return f;
         }
-        f.s_min = line.intercept;
-        f.b_noise = line.intercept != 0.0 ? line.slope / line.intercept : nan;
-        f.r_squared = line.r_squared;
+        const double n = static_cast<double>(b.size());
+        // For a given B_noise the best log S_min is the mean residual; the fit's sum of squares
+        // is then a function of B_noise alone.
+        auto fit_at = [&](double b_noise, double& log_s_min) {
+            double mean = 0.0;
+            for (std::size_t i = 0; i < b.size(); ++i)
+            {
+                mean += log_s[i] - std::log1p(b_noise / b[i]);
+            }
+            log_s_min = mean / n;
+            double sse = 0.0;
+            for (std::size_t i = 0; i < b.size(); ++i)
+            {
+                const double r = log_s[i] - log_s_min - std::log1p(b_noise / b[i]);
+                sse += r * r;
+            }
+            return sse;
+        };
+        // Search log(B_noise) over six decades around the batch sizes: a coarse grid, then a
+        // golden-section refinement around the best grid point.
+        const double lo = std::log(*std::min_element(b.begin(), b.end()) * 1e-3);
+        const double hi = std::log(*std::max_element(b.begin(), b.end()) * 1e3);
+        const int grid = 240;
+        double ignored = 0.0;
+        int best = 0;
+        double best_sse = std::numeric_limits<double>::infinity();
+        for (int k = 0; k <= grid; ++k)
+        {
+            const double sse = fit_at(std::exp(lo + (hi - lo) * k / grid), ignored);
+            if (sse < best_sse)
+            {
+                best_sse = sse;
+                best = k;
+            }
+        }
+        double a = lo + (hi - lo) * std::max(0, best - 1) / grid;
+        double c = lo + (hi - lo) * std::min(grid, best + 1) / grid;
+        const double phi = 0.5 * (std::sqrt(5.0) - 1.0);
+        double x1 = c - phi * (c - a);
+        double x2 = a + phi * (c - a);
+        double f1 = fit_at(std::exp(x1), ignored);
+        double f2 = fit_at(std::exp(x2), ignored);
+        for (int it = 0; it < 200 && c - a > 1e-14; ++it)
+        {
+            if (f1 < f2)
+            {
+                c = x2;
+                x2 = x1;
+                f2 = f1;
+                x1 = c - phi * (c - a);
+                f1 = fit_at(std::exp(x1), ignored);
+            }
+            else
+            {
+                a = x1;
+                x1 = x2;
+                f1 = f2;
+                x2 = a + phi * (c - a);
+                f2 = fit_at(std::exp(x2), ignored);
+            }
+        }
+        const double u = 0.5 * (a + c);
+        double log_s_min = 0.0;
+        const double sse = fit_at(std::exp(u), log_s_min);
+        double mean = 0.0;
+        for (double v : log_s)
+        {
+            mean += v / n;
+        }
+        double sst = 0.0;
+        for (double v : log_s)
+        {
+            sst += (v - mean) * (v - mean);
+        }
+        f.b_noise = std::exp(u);
+        f.s_min = std::exp(log_s_min);
+        f.r_squared = sst > 0.0 ? 1.0 - sse / sst : std::numeric_limits<double>::quiet_NaN();
+        // At either end of the searched range the data do not show both regimes (steps that do
+        // not fall with B, or that fall as 1/B throughout): no S_min or B_noise can be read off.
+        f.at_range_end = best == 0 || best == grid;
         return f;
     }
 

@@ -394,6 +394,7 @@ namespace xtrain
         /** @brief Warm-up starts at this fraction of the rate; NaN: B0/B under scaling (Goyal et al.), else 0.1. */
         double warmup_start_factor = std::numeric_limits<double>::quiet_NaN();
         double divergence_factor = 10.0;     ///< DivergenceGuard's bound, x the first loss
+        double divergence_relapse = 0.5;     ///< DivergenceGuard's relapse fraction (see divergence_guard.hpp)
         std::size_t noise_scale_every = 0;   ///< measure B_simple every N updates, at least 32 times an epoch (0: off)
         std::filesystem::path noise_scale_dir; ///< where per-run noise-scale CSV files go (empty: not written)
         std::size_t accumulation_steps = 1;  ///< micro-batches per update (the grid's B is the micro-batch)
@@ -412,6 +413,7 @@ namespace xtrain
             detail::require(std::isnan(warmup_start_factor) || (warmup_start_factor >= 0.0 && warmup_start_factor <= 1.0),
                             where, "warmup_start_factor", warmup_start_factor, "must be in [0, 1]");
             detail::require(divergence_factor > 1.0, where, "divergence_factor", divergence_factor, "must be > 1");
+            detail::require(divergence_relapse > 0.0, where, "divergence_relapse", divergence_relapse, "must be > 0");
             detail::require(accumulation_steps >= 1, where, "accumulation_steps", accumulation_steps, "must be >= 1");
         }
 
@@ -452,7 +454,8 @@ namespace xtrain
             {
                 s += detail::concat(", accumulation x", accumulation_steps);
             }
-            return s + detail::concat(", divergence at ", divergence_factor, "x the first loss");
+            return s + detail::concat(", divergence at ", divergence_factor, "x the first loss or a relapse of ",
+                                      divergence_relapse, " of the descent");
         }
     };
 
@@ -524,7 +527,7 @@ namespace xtrain
                     }
                     using Schedule = LinearWarmup<FixedLR>;
                     Trainer trainer(make_model(spec.seed), std::move(optimizer), std::move(sampler),
-                                    DivergenceGuard(settings.divergence_factor),
+                                    DivergenceGuard(settings.divergence_factor, settings.divergence_relapse),
                                     LrScheduler<Schedule>(Schedule(FixedLR(lr), warmup_steps, start), ScheduleUnit::step),
                                     SweepReporter(sink, train.size()), NoiseScaleMonitor<T>(settings.noise_scale_every));
                     trainer.options().accumulation_steps = k;

@@ -5,6 +5,12 @@
  * In a learning-rate sweep the largest rates diverge: that is a result to record, not an error.
  * The guard marks the run `RunStatus::diverged` with a message saying when and why; no exception
  * is thrown, so a sweep simply goes on to the next run.
+ *
+ * Two signs count. A blow-up: a batch loss that is NaN, infinite, or above `factor` x the loss of
+ * the first update. And a relapse: a running training loss, at an evaluation point, that has
+ * climbed back more than `relapse` of the way from its lowest value to the initial loss. The
+ * second catches rates that are too large without a spike above the bound, such as a ReLU network
+ * whose units die after a few large steps: its loss returns to chance level and stays there.
  */
 #ifndef XTRAIN_TRAIN_CALLBACKS_DIVERGENCE_GUARD_HPP
 #define XTRAIN_TRAIN_CALLBACKS_DIVERGENCE_GUARD_HPP
@@ -19,20 +25,22 @@
 namespace xtrain
 {
     /**
-     * @brief Marks the run diverged when the batch loss is not finite, or exceeds
-     * `factor` x the loss of the first update (and at least `min_threshold`).
+     * @brief Marks the run diverged when the batch loss is not finite or exceeds `factor` x the loss
+     * of the first update, or when the running training loss relapses (see the file comment).
      */
     class DivergenceGuard
     {
     public:
-        /** @brief @p factor > 1: how far above the initial loss counts as diverged. */
-        explicit DivergenceGuard(double factor = 10.0, double min_threshold = 0.0)
+        /**
+         * @brief @p factor > 1: how far above the initial loss a batch loss may go; @p relapse > 0:
+         * the fraction of its descent the running loss may climb back (infinity switches it off).
+         */
+        explicit DivergenceGuard(double factor = 10.0, double relapse = 0.5)
             : m_factor(factor)
-            , m_min_threshold(min_threshold)
+            , m_relapse(relapse)
         {
             detail::require(factor > 1.0, "xtrain::DivergenceGuard", "factor", factor, "must be > 1");
-            detail::require(min_threshold >= 0.0, "xtrain::DivergenceGuard", "min_threshold", min_threshold,
-                            "must be >= 0");
+            detail::require(relapse > 0.0, "xtrain::DivergenceGuard", "relapse", relapse, "must be > 0");
         }
 
         /** @brief Checks the loss of the update just done. */
@@ -51,11 +59,35 @@ namespace xtrain
                 m_has_initial = true;
                 return;
             }
-            const double bound = std::max(m_factor * std::abs(m_initial), m_min_threshold);
+            const double bound = m_factor * std::abs(m_initial);
             if (bound > 0.0 && loss > bound)
             {
                 t.request_stop(RunStatus::diverged, detail::concat("the loss ", loss, " at step ", t.step(), " exceeded ",
                                                                    m_factor, " x the initial loss ", m_initial));
+            }
+        }
+
+        /** @brief Watches the running training loss for a relapse. */
+        template <class Tr>
+        void on_evaluate(Tr& t, const EvalRecord& r)
+        {
+            if (!m_has_initial || !std::isfinite(r.train_loss))
+            {
+                return;
+            }
+            if (!m_has_lowest || r.train_loss < m_lowest)
+            {
+                m_lowest = r.train_loss;
+                m_has_lowest = true;
+                return;
+            }
+            const double descent = m_initial - m_lowest;
+            if (descent > 0.0 && r.train_loss > m_lowest + m_relapse * descent)
+            {
+                t.request_stop(RunStatus::diverged,
+                               detail::concat("the training loss climbed back from ", m_lowest, " to ", r.train_loss,
+                                              " at step ", t.step(), ", more than ", m_relapse,
+                                              " of its descent from the initial loss ", m_initial));
             }
         }
 
@@ -68,6 +100,8 @@ namespace xtrain
             w.write_tag("divergence_guard");
             w.write(m_has_initial);
             w.write(m_initial);
+            w.write(m_has_lowest);
+            w.write(m_lowest);
         }
         /** @brief Restores what save() wrote. */
         void load(BinaryReader& r)
@@ -75,13 +109,17 @@ namespace xtrain
             r.expect_tag("divergence_guard");
             m_has_initial = r.read<bool>();
             m_initial = r.read<double>();
+            m_has_lowest = r.read<bool>();
+            m_lowest = r.read<double>();
         }
 
     private:
         double m_factor;
-        double m_min_threshold;
+        double m_relapse;
         double m_initial = 0.0;
         bool m_has_initial = false;
+        double m_lowest = 0.0;
+        bool m_has_lowest = false;
     };
 }
 
