@@ -20,6 +20,7 @@
 #include <cmath>
 #include <cstddef>
 
+#include <xtensor/xbuilder.hpp>
 #include <xtensor/xtensor.hpp>
 
 #include "xtrain/core/error.hpp"
@@ -76,14 +77,11 @@ namespace xtrain
         template <class T>
         void init(State<T>& s, std::size_t n) const
         {
-            s.exp_avg = xt::xtensor<T, 1>::from_shape({n});
-            s.exp_avg.fill(T(0));
-            s.exp_avg_sq = xt::xtensor<T, 1>::from_shape({n});
-            s.exp_avg_sq.fill(T(0));
+            s.exp_avg = xt::zeros<T>({n});
+            s.exp_avg_sq = xt::zeros<T>({n});
             if (amsgrad)
             {
-                s.max_exp_avg_sq = xt::xtensor<T, 1>::from_shape({n});
-                s.max_exp_avg_sq.fill(T(0));
+                s.max_exp_avg_sq = xt::zeros<T>({n});
             }
         }
 

@@ -16,6 +16,7 @@
 #include <cmath>
 #include <cstddef>
 
+#include <xtensor/xbuilder.hpp>
 #include <xtensor/xtensor.hpp>
 
 #include "xtrain/core/error.hpp"
@@ -67,10 +68,8 @@ namespace xtrain
         template <class T>
         void init(State<T>& s, std::size_t n) const
         {
-            s.exp_avg = xt::xtensor<T, 1>::from_shape({n});
-            s.exp_avg.fill(T(0));
-            s.exp_avg_sq = xt::xtensor<T, 1>::from_shape({n});
-            s.exp_avg_sq.fill(T(0));
+            s.exp_avg = xt::zeros<T>({n});
+            s.exp_avg_sq = xt::zeros<T>({n});
         }
 
         /** @brief One step over one segment (see the file comment for the equations). */

@@ -16,6 +16,7 @@
 #include <cmath>
 #include <cstddef>
 
+#include <xtensor/xbuilder.hpp>
 #include <xtensor/xtensor.hpp>
 
 #include "xtrain/core/error.hpp"
@@ -67,8 +68,7 @@ namespace xtrain
         {
             if (momentum != 0.0)
             {
-                s.velocity = xt::xtensor<T, 1>::from_shape({n});
-                s.velocity.fill(T(0));
+                s.velocity = xt::zeros<T>({n});
             }
         }
 

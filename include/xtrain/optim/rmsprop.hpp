@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstddef>
 
+#include <xtensor/xbuilder.hpp>
 #include <xtensor/xtensor.hpp>
 
 #include "xtrain/core/error.hpp"
@@ -67,17 +68,14 @@ namespace xtrain
         template <class T>
         void init(State<T>& s, std::size_t n) const
         {
-            s.square_avg = xt::xtensor<T, 1>::from_shape({n});
-            s.square_avg.fill(T(0));
+            s.square_avg = xt::zeros<T>({n});
             if (centered)
             {
-                s.grad_avg = xt::xtensor<T, 1>::from_shape({n});
-                s.grad_avg.fill(T(0));
+                s.grad_avg = xt::zeros<T>({n});
             }
             if (momentum > 0.0)
             {
-                s.momentum_buffer = xt::xtensor<T, 1>::from_shape({n});
-                s.momentum_buffer.fill(T(0));
+                s.momentum_buffer = xt::zeros<T>({n});
             }
         }
 

@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <stdexcept>
 
+#include <xtensor/xbuilder.hpp>
 #include <xtensor/xtensor.hpp>
 
 #include "xtrain/core/error.hpp"
@@ -80,8 +81,7 @@ namespace xtrain
         {
             if (momentum != 0.0)
             {
-                s.momentum_buffer = xt::xtensor<T, 1>::from_shape({n});
-                s.momentum_buffer.fill(T(0));
+                s.momentum_buffer = xt::zeros<T>({n});
             }
         }
 
@@ -94,20 +94,7 @@ namespace xtrain
             const T neg_lr = static_cast<T>(-c.lr);
             if (momentum == 0.0)
             {
-                detail::dispatch_flags(
-                    [&](auto decay) {
-                        XTRAIN_UNROLL4
-                        for (std::size_t i = 0; i < n; ++i)
-                        {
-                            T d = g[i];
-                            if constexpr (decltype(decay)::value)
-                            {
-                                d = detail::muladd(p[i], wd, d);
-                            }
-                            p[i] = detail::muladd(d, neg_lr, p[i]);
-                        }
-                    },
-                    c.weight_decay != 0.0);
+                detail::plain_descent(p, g, n, wd, neg_lr, c.weight_decay != 0.0);
                 return;
             }
             T* b = s.momentum_buffer.data() + c.offset;

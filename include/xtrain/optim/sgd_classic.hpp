@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <stdexcept>
 
+#include <xtensor/xbuilder.hpp>
 #include <xtensor/xtensor.hpp>
 
 #include "xtrain/core/error.hpp"
@@ -68,8 +69,7 @@ namespace xtrain
         {
             if (momentum != 0.0)
             {
-                s.velocity = xt::xtensor<T, 1>::from_shape({n});
-                s.velocity.fill(T(0));
+                s.velocity = xt::zeros<T>({n});
             }
         }
 
@@ -82,20 +82,7 @@ namespace xtrain
             const T neg_rate = static_cast<T>(-c.lr);
             if (momentum == 0.0)
             {
-                detail::dispatch_flags(
-                    [&](auto decay) {
-                        XTRAIN_UNROLL4
-                        for (std::size_t i = 0; i < n; ++i)
-                        {
-                            T d = g[i];
-                            if constexpr (decltype(decay)::value)
-                            {
-                                d = detail::muladd(p[i], wd, d);
-                            }
-                            p[i] = detail::muladd(d, neg_rate, p[i]);
-                        }
-                    },
-                    c.weight_decay != 0.0);
+                detail::plain_descent(p, g, n, wd, neg_rate, c.weight_decay != 0.0);
                 return;
             }
             T* v = s.velocity.data() + c.offset;

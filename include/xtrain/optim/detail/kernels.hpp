@@ -71,6 +71,30 @@ namespace xtrain::detail
         }
     }
 
+    /**
+     * @brief Plain gradient descent over p[0..n): p += neg_lr * (g + wd * p), weight decay only when asked.
+     *
+     * The step of SGD and of classic-momentum SGD when momentum is 0 (where the two rules agree).
+     */
+    template <class T>
+    inline void plain_descent(T* p, const T* g, std::size_t n, T wd, T neg_lr, bool decay) noexcept
+    {
+        dispatch_flags(
+            [&](auto with_decay) {
+                XTRAIN_UNROLL4
+                for (std::size_t i = 0; i < n; ++i)
+                {
+                    T d = g[i];
+                    if constexpr (decltype(with_decay)::value)
+                    {
+                        d = muladd(p[i], wd, d);
+                    }
+                    p[i] = muladd(d, neg_lr, p[i]);
+                }
+            },
+            decay);
+    }
+
     /** @brief Sum of squares of x[0..n), accumulated in double (four partial sums for speed). */
     template <class T>
     inline double sum_of_squares(const T* x, std::size_t n) noexcept
