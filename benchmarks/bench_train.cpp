@@ -21,13 +21,10 @@
 //   /usr/bin/python3 benchmarks/compare/bench_train_table.py bench_train.json
 #include <benchmark/benchmark.h>
 
-#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
 #include <ctime>
-#include <new>
 #include <vector>
 
 #include <xtrain/core.hpp>
@@ -36,75 +33,7 @@
 #include <xtrain/optim.hpp>
 #include <xtrain/train.hpp>
 
-// Counting allocation functions for this program, so that the step can show it allocates nothing.
-// g++ inlines them into this file's static initialisers and then mistakes the free() of a pointer
-// from the replaced operator new for a mismatch; the pairing here is correct by construction.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-namespace
-{
-    std::atomic<std::size_t> g_allocations{0};
-}
-void* operator new(std::size_t n)
-{
-    g_allocations.fetch_add(1, std::memory_order_relaxed);
-    if (void* p = std::malloc(n == 0 ? 1 : n))
-    {
-        return p;
-    }
-    throw std::bad_alloc();
-}
-void* operator new[](std::size_t n)
-{
-    return operator new(n);
-}
-void* operator new(std::size_t n, std::align_val_t al)
-{
-    g_allocations.fetch_add(1, std::memory_order_relaxed);
-    const auto a = static_cast<std::size_t>(al);
-    if (void* p = std::aligned_alloc(a, ((n == 0 ? 1 : n) + a - 1) / a * a))
-    {
-        return p;
-    }
-    throw std::bad_alloc();
-}
-void* operator new[](std::size_t n, std::align_val_t al)
-{
-    return operator new(n, al);
-}
-void operator delete(void* p) noexcept
-{
-    std::free(p);
-}
-void operator delete[](void* p) noexcept
-{
-    std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept
-{
-    std::free(p);
-}
-void operator delete[](void* p, std::size_t) noexcept
-{
-    std::free(p);
-}
-void operator delete(void* p, std::align_val_t) noexcept
-{
-    std::free(p);
-}
-void operator delete[](void* p, std::align_val_t) noexcept
-{
-    std::free(p);
-}
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept
-{
-    std::free(p);
-}
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept
-{
-    std::free(p);
-}
+#include "support/alloc_counter.hpp"
 
 namespace
 {
@@ -175,7 +104,7 @@ namespace
         const xtrain::Batch<float> batch = first_rows(b);
         model.loss_and_gradient(batch, grad); // allocates the model's buffers
         opt.step(model.parameters(), grad);   // and the optimizer's state (none for plain SGD)
-        const std::size_t before = g_allocations.load();
+        const std::size_t before = xtrain::test::total_allocations();
         for (auto _ : state)
         {
             const float loss = model.loss_and_gradient(batch, grad);
@@ -183,7 +112,7 @@ namespace
             opt.step(model.parameters(), grad);
             benchmark::ClobberMemory();
         }
-        set_counters(state, b, g_allocations.load() - before, state.iterations());
+        set_counters(state, b, xtrain::test::total_allocations() - before, state.iterations());
     }
 
     void BM_trainer_update(benchmark::State& state)
@@ -210,13 +139,13 @@ namespace
             return loss;
         };
         update();
-        const std::size_t before = g_allocations.load();
+        const std::size_t before = xtrain::test::total_allocations();
         for (auto _ : state)
         {
             benchmark::DoNotOptimize(update());
             benchmark::ClobberMemory();
         }
-        set_counters(state, b, g_allocations.load() - before, state.iterations());
+        set_counters(state, b, xtrain::test::total_allocations() - before, state.iterations());
     }
 
     void BM_trainer_fit(benchmark::State& state)
@@ -227,7 +156,7 @@ namespace
                                 xtrain::BatchSampler<xtrain::dynamic>(data.size(), b, {true, false, 1}));
         // The history keeps a record per update (the default); fit() reserves it, outside the loop.
         trainer.fit(data, xtrain::Budget::steps(updates_per_fit));
-        const std::size_t before = g_allocations.load();
+        const std::size_t before = xtrain::test::total_allocations();
         const auto start = std::chrono::steady_clock::now();
         const std::clock_t cpu_start = std::clock();
         for (auto _ : state)
@@ -237,7 +166,7 @@ namespace
         const double cpu_seconds = static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
         const std::chrono::duration<double> seconds = std::chrono::steady_clock::now() - start;
         const std::size_t updates = state.iterations() * updates_per_fit;
-        set_counters(state, b * updates_per_fit, g_allocations.load() - before, updates);
+        set_counters(state, b * updates_per_fit, xtrain::test::total_allocations() - before, updates);
         // The Time and CPU columns are per fit() call of 64 updates; these two are per update.
         state.counters["us_per_step"] = benchmark::Counter(1e6 * seconds.count() / static_cast<double>(updates));
         state.counters["cpu_us_per_step"] = benchmark::Counter(1e6 * cpu_seconds / static_cast<double>(updates));
@@ -252,14 +181,14 @@ namespace
         xt::xtensor<float, 1> grad = model.parameters().zeros_like();
         const xtrain::Batch<float> batch = first_rows(b);
         model.loss_and_gradient(batch, grad);
-        const std::size_t before = g_allocations.load();
+        const std::size_t before = xtrain::test::total_allocations();
         for (auto _ : state)
         {
             const float loss = model.loss_and_gradient(batch, grad);
             benchmark::DoNotOptimize(loss);
             benchmark::ClobberMemory();
         }
-        set_counters(state, b, g_allocations.load() - before, state.iterations());
+        set_counters(state, b, xtrain::test::total_allocations() - before, state.iterations());
     }
 
     void BM_gemm_floor(benchmark::State& state)
