@@ -8,11 +8,12 @@
 //   custom_model [--epochs N] [--limit N] [--lr X]
 #include <xtrain/xtrain.hpp>
 
+#include "fashion_mnist_common.hpp" // strict flag parsing shared by the examples
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <numeric>
 #include <string>
 #include <vector>
@@ -101,25 +102,44 @@ int main(int argc, char** argv)
     std::size_t epochs = 3;
     std::size_t limit = 0;
     double lr = 0.1;
+    const char* program = argv[0];
     for (int i = 1; i < argc; ++i)
     {
-        const bool has_value = i + 1 < argc;
-        if (std::strcmp(argv[i], "--epochs") == 0 && has_value)
+        const std::string flag = argv[i];
+        if (flag == "--help" || flag == "-h")
         {
-            epochs = std::strtoul(argv[++i], nullptr, 10);
+            std::printf("custom_model: logistic regression written by hand, trained by xtrain's Trainer\n\n"
+                        "usage: %s [--epochs N] [--limit N] [--lr X]\n"
+                        "  --epochs N   epochs to train (default %zu)\n"
+                        "  --limit N    train on the first N samples only (default: all)\n"
+                        "  --lr X       SGD's learning rate (default %g)\n",
+                        program, epochs, lr);
+            return 0;
         }
-        else if (std::strcmp(argv[i], "--limit") == 0 && has_value)
+        if (flag != "--epochs" && flag != "--limit" && flag != "--lr")
         {
-            limit = std::strtoul(argv[++i], nullptr, 10);
+            example::usage_error(program, "unknown flag " + flag);
         }
-        else if (std::strcmp(argv[i], "--lr") == 0 && has_value)
+        if (i + 1 >= argc)
         {
-            lr = std::strtod(argv[++i], nullptr);
+            example::usage_error(program, "missing value after " + flag);
+        }
+        const char* value = argv[++i];
+        if (flag == "--epochs")
+        {
+            epochs = example::parse_count(program, flag, value, /*zero_ok*/ false);
+        }
+        else if (flag == "--limit")
+        {
+            limit = example::parse_count(program, flag, value, /*zero_ok*/ true);
         }
         else
         {
-            std::fprintf(stderr, "usage: %s [--epochs N] [--limit N] [--lr X]\n", argv[0]);
-            return 2;
+            lr = example::parse_real(program, flag, value);
+            if (!(lr > 0.0))
+            {
+                example::usage_error(program, "--lr must be > 0, got '" + std::string(value) + "'");
+            }
         }
     }
 

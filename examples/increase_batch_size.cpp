@@ -221,18 +221,7 @@ namespace
 
 int main(int argc, char** argv)
 {
-    Settings s;
-    try
-    {
-        s = parse(argc, argv);
-    }
-    catch (const scenario::usage_error& e)
-    {
-        std::fprintf(stderr, "increase_batch_size: %s\n%s", e.what(), usage);
-        return 2;
-    }
-    try
-    {
+    return scenario::run_main("increase_batch_size", usage, argc, argv, parse, [](const Settings& s) {
         const auto data = scenario::load_data(s.limit);
         const GrowingBatch growing{s.batch, s.factor, s.milestones};
         std::string decay_title = "decay lr: B=" + std::to_string(s.batch) + ", lr " + number(s.lr);
@@ -332,19 +321,11 @@ int main(int argc, char** argv)
         }
         const auto [dm, ds] = scenario::mean_sd(diff);
         std::printf("final val accuracy, grow_batch - decay_lr, paired by seed: %+.4f +- %.4f\n", dm, ds);
-        scenario::write_text(out / "increase_batch_size.dat", dat);
-        scenario::write_text(out / "increase_batch_size.gp", gnuplot_script(s, titles, "increase_batch_size.dat"));
-        std::printf("\ncurves: %s/increase_<variant>.csv, %s/increase_batch_size.dat\n", out.string().c_str(), out.string().c_str());
-        std::printf("%s\n", scenario::draw(out, "increase_batch_size").c_str());
+        scenario::publish(out, "increase_batch_size", "increase", dat, gnuplot_script(s, titles, "increase_batch_size.dat"));
         if (!scenario::references_learned(runs, {"decay_lr", "grow_batch"}))
         {
             return 1;
         }
-    }
-    catch (const std::exception& e)
-    {
-        std::fprintf(stderr, "increase_batch_size: %s\n", e.what());
-        return 1;
-    }
-    return 0;
+        return 0;
+    });
 }

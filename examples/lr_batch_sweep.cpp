@@ -117,7 +117,8 @@ namespace
             }
             if (flag == nullptr)
             {
-                usage_error("unknown argument '" + std::string(argv[i]) + "'");
+                usage_error(std::string(arg.rfind("--", 0) == 0 ? "unknown flag '" : "unexpected argument '") + argv[i]
+                            + "' (flags start with --; see --help)");
             }
             if (given.count(arg))
             {

@@ -388,6 +388,49 @@ namespace scenario
     }
 
     /**
+     * @brief Writes NAME.dat and NAME.gp into @p out, says where the curves are (PREFIX_<variant>.csv
+     * and NAME.dat) and draws the figure.
+     */
+    inline void publish(const std::filesystem::path& out, const std::string& name, const std::string& csv_prefix,
+                        const std::string& dat, const std::string& gnuplot_script)
+    {
+        write_text(out / (name + ".dat"), dat);
+        write_text(out / (name + ".gp"), gnuplot_script);
+        std::printf("\ncurves: %s/%s_<variant>.csv, %s/%s.dat\n", out.string().c_str(), csv_prefix.c_str(),
+                    out.string().c_str(), name.c_str());
+        std::printf("%s\n", draw(out, name).c_str());
+    }
+
+    /**
+     * @brief A scenario's main(): settings = parse(argc, argv), then body(settings). A usage_error
+     * prints the message and the usage and returns 2; any other exception prints its message and
+     * returns 1; otherwise body's result is returned.
+     */
+    template <class Parse, class Body>
+    int run_main(const char* program, const char* usage, int argc, char** argv, Parse&& parse, Body&& body)
+    {
+        decltype(parse(argc, argv)) settings{};
+        try
+        {
+            settings = parse(argc, argv);
+        }
+        catch (const usage_error& e)
+        {
+            std::fprintf(stderr, "%s: %s\n%s", program, e.what(), usage);
+            return 2;
+        }
+        try
+        {
+            return body(settings);
+        }
+        catch (const std::exception& e)
+        {
+            std::fprintf(stderr, "%s: %s\n", program, e.what());
+            return 1;
+        }
+    }
+
+    /**
      * @brief False (with a message) when a reference run diverged or ended near chance: then the
      * comparison means nothing and something is broken (the smoke tests rely on this).
      */

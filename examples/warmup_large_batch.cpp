@@ -212,18 +212,7 @@ namespace
 
 int main(int argc, char** argv)
 {
-    Settings s;
-    try
-    {
-        s = parse(argc, argv);
-    }
-    catch (const scenario::usage_error& e)
-    {
-        std::fprintf(stderr, "warmup_large_batch: %s\n%s", e.what(), usage);
-        return 2;
-    }
-    try
-    {
+    return scenario::run_main("warmup_large_batch", usage, argc, argv, parse, [](const Settings& s) {
         const auto data = scenario::load_data(s.limit);
         const double k = static_cast<double>(s.large_batch) / static_cast<double>(s.small_batch);
         const double scaled = xtrain::linear_scaled_lr(s.lr0, s.large_batch, s.small_batch);
@@ -337,19 +326,11 @@ int main(int argc, char** argv)
                         variants[vi].batch_size, variants[vi].lr, static_cast<unsigned long long>(steps), lm, ls, am, as,
                         per_seed.c_str());
         }
-        scenario::write_text(out / "warmup_large_batch.dat", dat);
-        scenario::write_text(out / "warmup_large_batch.gp", gnuplot_script(s, variants, "warmup_large_batch.dat", diverged_at));
-        std::printf("\ncurves: %s/warmup_<variant>.csv, %s/warmup_large_batch.dat\n", out.string().c_str(), out.string().c_str());
-        std::printf("%s\n", scenario::draw(out, "warmup_large_batch").c_str());
+        scenario::publish(out, "warmup_large_batch", "warmup", dat, gnuplot_script(s, variants, "warmup_large_batch.dat", diverged_at));
         if (!scenario::references_learned(runs, {"small"}))
         {
             return 1;
         }
-    }
-    catch (const std::exception& e)
-    {
-        std::fprintf(stderr, "warmup_large_batch: %s\n", e.what());
-        return 1;
-    }
-    return 0;
+        return 0;
+    });
 }
