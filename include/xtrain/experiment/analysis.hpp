@@ -419,7 +419,7 @@ namespace xtrain
     {
         double s_min = std::numeric_limits<double>::quiet_NaN();    ///< asymptotic steps for B -> infinity
         double b_noise = std::numeric_limits<double>::quiet_NaN();  ///< critical batch size
-        double r_squared = std::numeric_limits<double>::quiet_NaN(); ///< of S against 1/B
+        double r_squared = std::numeric_limits<double>::quiet_NaN(); ///< of log S (see fit_steps_to_target)
         std::size_t points = 0;                                     ///< batch sizes used
 
         /** @brief The best B_noise lies at an end of the searched range (see fit_steps_to_target). */
