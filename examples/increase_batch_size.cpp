@@ -32,19 +32,19 @@
 
 namespace
 {
-    struct Settings
+    struct Settings : scenario::CommonSettings
     {
-        std::size_t epochs = 12;
-        std::vector<std::size_t> seeds = {1, 2, 3};
         std::size_t batch = 64;
         double lr = 0.04;
         double factor = 5.0;
         std::vector<std::size_t> milestones = {4, 8};
-        std::vector<std::size_t> hidden = {128, 128, 128, 128, 128};
-        std::size_t points_per_epoch = 4;
-        std::size_t jobs = 2;
-        std::size_t limit = 0;
-        std::string out = "increase_batch_size";
+
+        Settings()
+        {
+            epochs = 12;
+            seeds = {1, 2, 3};
+            out = "increase_batch_size";
+        }
     };
 
     const char* const usage =
@@ -60,56 +60,26 @@ namespace
     Settings parse(int argc, char** argv)
     {
         scenario::Flags f(argc, argv);
+        f.exit_on_help(usage);
         Settings s;
-        if (f.help())
-        {
-            std::fputs(usage, stdout);
-            std::exit(0);
-        }
-        s.epochs = f.size("epochs", s.epochs);
-        s.seeds = f.sizes("seeds", s.seeds);
+        scenario::read_common(f, s);
         s.batch = f.size("batch", s.batch);
         s.lr = f.real("lr", s.lr);
         s.factor = f.real("factor", s.factor);
         s.milestones = f.sizes("milestones", s.milestones);
-        s.hidden = f.sizes("hidden", s.hidden);
-        s.points_per_epoch = f.size("points-per-epoch", s.points_per_epoch);
-        s.jobs = f.size("jobs", s.jobs);
-        s.limit = f.size("limit", s.limit);
-        s.out = f.text("out", s.out);
         f.check_all_used();
-        auto need = [](bool ok, const std::string& what) {
-            if (!ok)
-            {
-                throw scenario::usage_error(what);
-            }
-        };
-        need(s.epochs > 0, "--epochs must be > 0");
-        need(!s.seeds.empty(), "--seeds needs at least one seed");
-        need(s.batch > 0, "--batch must be > 0");
-        need(s.lr > 0.0, "--lr must be > 0");
-        need(s.factor > 1.0, "--factor must be > 1");
-        need(s.points_per_epoch > 0, "--points-per-epoch must be > 0");
-        need(s.limit == 0 || s.limit >= 12, "--limit must be at least 12 (a validation sixth is split off)");
-        need(!s.out.empty(), "--out must name a folder");
-        for (std::size_t h : s.hidden)
-        {
-            need(h > 0, "--hidden widths must be > 0");
-        }
+        scenario::require(s.batch > 0, "--batch must be > 0");
+        scenario::require(s.lr > 0.0, "--lr must be > 0");
+        scenario::require(s.factor > 1.0, "--factor must be > 1");
         for (std::size_t m : s.milestones)
         {
-            need(m > 0 && m < s.epochs, "--milestones must lie strictly between 0 and --epochs");
+            scenario::require(m > 0 && m < s.epochs, "--milestones must lie strictly between 0 and --epochs");
         }
         std::sort(s.milestones.begin(), s.milestones.end());
         return s;
     }
 
-    std::string number(double v)
-    {
-        char buf[32];
-        std::snprintf(buf, sizeof buf, "%g", v);
-        return buf;
-    }
+    using scenario::number;
 
     // How many milestones epoch e has passed: the exponent of the factor in both schedules.
     std::size_t passed(const std::vector<std::size_t>& milestones, std::size_t epoch)

@@ -68,7 +68,15 @@ namespace scenario
             }
         }
 
-        bool help() const { return m_help; }
+        /** @brief With --help: prints @p usage to stdout and exits with status 0. */
+        void exit_on_help(const char* usage) const
+        {
+            if (m_help)
+            {
+                std::fputs(usage, stdout);
+                std::exit(0);
+            }
+        }
 
         std::size_t size(const std::string& name, std::size_t fallback)
         {
@@ -177,6 +185,59 @@ namespace scenario
         std::vector<Item> m_items;
         bool m_help = false;
     };
+
+    /** @brief Throws usage_error(@p what) unless @p ok. */
+    inline void require(bool ok, const std::string& what)
+    {
+        if (!ok)
+        {
+            throw usage_error(what);
+        }
+    }
+
+    /** @brief @p v as printf's %g writes it, for titles and legends. */
+    inline std::string number(double v)
+    {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%g", v);
+        return buf;
+    }
+
+    /** @brief The settings every scenario has; each program sets its own defaults and adds its recipe's. */
+    struct CommonSettings
+    {
+        std::size_t epochs = 0;
+        std::vector<std::size_t> seeds;
+        std::vector<std::size_t> hidden = {128, 128, 128, 128, 128};
+        std::size_t points_per_epoch = 4;
+        std::size_t jobs = 2;
+        std::size_t limit = 0;
+        std::string out;
+    };
+
+    /**
+     * @brief Reads --epochs, --seeds, --hidden, --points-per-epoch, --jobs, --limit and --out over
+     * the defaults in @p s, and checks them (usage_error naming the flag).
+     */
+    inline void read_common(Flags& f, CommonSettings& s)
+    {
+        s.epochs = f.size("epochs", s.epochs);
+        s.seeds = f.sizes("seeds", s.seeds);
+        s.hidden = f.sizes("hidden", s.hidden);
+        s.points_per_epoch = f.size("points-per-epoch", s.points_per_epoch);
+        s.jobs = f.size("jobs", s.jobs);
+        s.limit = f.size("limit", s.limit);
+        s.out = f.text("out", s.out);
+        require(s.epochs > 0, "--epochs must be > 0");
+        require(!s.seeds.empty(), "--seeds needs at least one seed");
+        require(s.points_per_epoch > 0, "--points-per-epoch must be > 0");
+        require(s.limit == 0 || s.limit >= 12, "--limit must be at least 12 (a validation sixth is split off)");
+        require(!s.out.empty(), "--out must name a folder");
+        for (std::size_t h : s.hidden)
+        {
+            require(h > 0, "--hidden widths must be > 0");
+        }
+    }
 
     /** @brief One point of a training curve. */
     struct CurvePoint

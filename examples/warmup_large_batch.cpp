@@ -34,20 +34,20 @@
 
 namespace
 {
-    struct Settings
+    struct Settings : scenario::CommonSettings
     {
-        std::size_t epochs = 10;
-        std::vector<std::size_t> seeds = {1, 2, 3, 4, 5};
         std::size_t small_batch = 32;
         std::size_t large_batch = 512;
         double lr0 = 0.01;
         double warmup_epochs = 2.0;
         std::vector<std::size_t> decay_epochs = {8};
-        std::vector<std::size_t> hidden = {128, 128, 128, 128, 128};
-        std::size_t points_per_epoch = 4;
-        std::size_t jobs = 2;
-        std::size_t limit = 0;
-        std::string out = "warmup_large_batch";
+
+        Settings()
+        {
+            epochs = 10;
+            seeds = {1, 2, 3, 4, 5};
+            out = "warmup_large_batch";
+        }
     };
 
     struct Variant
@@ -72,53 +72,24 @@ namespace
     Settings parse(int argc, char** argv)
     {
         scenario::Flags f(argc, argv);
+        f.exit_on_help(usage);
         Settings s;
-        if (f.help())
-        {
-            std::fputs(usage, stdout);
-            std::exit(0);
-        }
-        s.epochs = f.size("epochs", s.epochs);
-        s.seeds = f.sizes("seeds", s.seeds);
+        scenario::read_common(f, s);
         s.small_batch = f.size("small-batch", s.small_batch);
         s.large_batch = f.size("large-batch", s.large_batch);
         s.lr0 = f.real("lr0", s.lr0);
         s.warmup_epochs = f.real("warmup-epochs", s.warmup_epochs);
         s.decay_epochs = f.sizes("decay-epochs", s.decay_epochs);
-        s.hidden = f.sizes("hidden", s.hidden);
-        s.points_per_epoch = f.size("points-per-epoch", s.points_per_epoch);
-        s.jobs = f.size("jobs", s.jobs);
-        s.limit = f.size("limit", s.limit);
-        s.out = f.text("out", s.out);
         f.check_all_used();
-        auto need = [](bool ok, const std::string& what) {
-            if (!ok)
-            {
-                throw scenario::usage_error(what);
-            }
-        };
-        need(s.epochs > 0, "--epochs must be > 0");
-        need(!s.seeds.empty(), "--seeds needs at least one seed");
-        need(s.small_batch > 0 && s.large_batch > s.small_batch, "--large-batch must be larger than --small-batch (> 0)");
-        need(s.lr0 > 0.0, "--lr0 must be > 0");
-        need(s.warmup_epochs >= 0.0, "--warmup-epochs must be >= 0");
-        need(s.points_per_epoch > 0, "--points-per-epoch must be > 0");
-        need(s.limit == 0 || s.limit >= 12, "--limit must be at least 12 (a validation sixth is split off)");
-        need(!s.out.empty(), "--out must name a folder");
-        for (std::size_t h : s.hidden)
-        {
-            need(h > 0, "--hidden widths must be > 0");
-        }
+        scenario::require(s.small_batch > 0 && s.large_batch > s.small_batch,
+                          "--large-batch must be larger than --small-batch (> 0)");
+        scenario::require(s.lr0 > 0.0, "--lr0 must be > 0");
+        scenario::require(s.warmup_epochs >= 0.0, "--warmup-epochs must be >= 0");
         s.decay_epochs.erase(std::remove(s.decay_epochs.begin(), s.decay_epochs.end(), std::size_t(0)), s.decay_epochs.end());
         return s;
     }
 
-    std::string number(double v)
-    {
-        char buf[32];
-        std::snprintf(buf, sizeof buf, "%g", v);
-        return buf;
-    }
+    using scenario::number;
 
     // One run: the trainer of the variant, at the seed, to the budget.
     scenario::RunRecord train(const Settings& s, const Variant& v, std::uint64_t seed, const xtrain::Dataset<float>& train,
