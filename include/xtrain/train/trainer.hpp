@@ -271,16 +271,18 @@ namespace xtrain
             {
                 return result;
             }
+            // Batches view the rows in place (Dataset::rows), so nothing is copied; rows() trusts the
+            // labels or targets to cover every row, which is checked here once.
+            const std::size_t answers = data.is_classification() ? data.labels.size()
+                                      : data.is_regression()     ? data.targets.shape()[0]
+                                                                 : n;
+            if (answers != n)
+            {
+                throw data_error(detail::concat("xtrain::Trainer::evaluate: dataset '", data.name, "' has ", n,
+                                                " samples but ", answers,
+                                                data.is_classification() ? " labels" : " target rows"));
+            }
             const std::size_t cap = std::min(n, std::max<std::size_t>(1, m_options.eval_batch_size));
-            if (!m_eval_buffer || m_eval_buffer->capacity() < cap || m_eval_buffer->feature_dim() != data.feature_dim())
-            {
-                m_eval_buffer.emplace(data, cap);
-            }
-            if (m_eval_indices.size() < n)
-            {
-                m_eval_indices.resize(n);
-                std::iota(m_eval_indices.begin(), m_eval_indices.end(), std::size_t(0));
-            }
             constexpr bool predicts = has_predict_v<Model>;
             const bool count_correct = predicts && data.is_classification();
             if (count_correct && m_predictions.size() < cap)
@@ -293,7 +295,7 @@ namespace xtrain
             for (std::size_t first = 0; first < n; first += cap)
             {
                 const std::size_t b = std::min(cap, n - first);
-                const Batch<value_type> batch = m_eval_buffer->gather(data, m_eval_indices.data() + first, b);
+                const Batch<value_type> batch = data.rows(first, b);
                 loss_sum += static_cast<double>(eval_loss(batch)) * static_cast<double>(b);
                 if constexpr (predicts)
                 {
@@ -984,8 +986,6 @@ namespace xtrain
         TrainerOptions m_options;
 
         std::optional<BatchBuffer<value_type>> m_batch_buffer; // made by the first fit()
-        std::optional<BatchBuffer<value_type>> m_eval_buffer;  // made by the first evaluate()
-        std::vector<std::size_t> m_eval_indices;
         std::vector<label_type> m_predictions;
         gradient_type m_grad;
         gradient_type m_accum;
