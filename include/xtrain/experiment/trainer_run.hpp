@@ -84,54 +84,45 @@ namespace xtrain
     template <class F>
     decltype(auto) with_optimizer(std::string_view name, double lr, const OptimizerSettings& settings, F&& f)
     {
+        // Every rule takes the rate and the weight decay; the branches set what differs.
+        auto run = [&](auto h) -> decltype(auto) {
+            h.lr = lr;
+            h.weight_decay = settings.weight_decay;
+            return f(Optimizer<decltype(h)>(h));
+        };
         if (name == "sgd" || name == "momentum" || name == "nesterov")
         {
             SGD h;
-            h.lr = lr;
-            h.weight_decay = settings.weight_decay;
             if (name != "sgd")
             {
                 h.momentum = settings.momentum;
                 h.nesterov = name == "nesterov";
             }
-            return f(Optimizer<SGD>(h));
+            return run(h);
         }
         if (name == "adam" || name == "adamw")
         {
             Adam h;
-            h.lr = lr;
-            h.weight_decay = settings.weight_decay;
             h.decoupled_weight_decay = name == "adamw";
-            return f(Optimizer<Adam>(h));
+            return run(h);
         }
         if (name == "rmsprop")
         {
-            RMSprop h;
-            h.lr = lr;
-            h.weight_decay = settings.weight_decay;
-            return f(Optimizer<RMSprop>(h));
+            return run(RMSprop{});
         }
         if (name == "adagrad")
         {
-            Adagrad h;
-            h.lr = lr;
-            h.weight_decay = settings.weight_decay;
-            return f(Optimizer<Adagrad>(h));
+            return run(Adagrad{});
         }
         if (name == "lars")
         {
             LARS h;
-            h.lr = lr;
             h.momentum = settings.momentum;
-            h.weight_decay = settings.weight_decay;
-            return f(Optimizer<LARS>(h));
+            return run(h);
         }
         if (name == "lamb")
         {
-            LAMB h;
-            h.lr = lr;
-            h.weight_decay = settings.weight_decay;
-            return f(Optimizer<LAMB>(h));
+            return run(LAMB{});
         }
         std::string known;
         for (std::string_view n : sweep_optimizer_names)
@@ -346,17 +337,6 @@ namespace xtrain
         const std::vector<NoiseScaleRecord>& records() const noexcept { return m_records; }
 
     private:
-        static double squared_norm(const xt::xtensor<T, 1>& g) noexcept
-        {
-            double s = 0.0;
-            const T* p = g.data();
-            for (std::size_t i = 0; i < g.size(); ++i)
-            {
-                s += static_cast<double>(p[i]) * static_cast<double>(p[i]);
-            }
-            return s;
-        }
-
         std::size_t m_every;
         std::size_t m_min_per_epoch;
         std::uint64_t m_interval = 1;
@@ -531,6 +511,7 @@ namespace xtrain
                                     LrScheduler<Schedule>(Schedule(FixedLR(lr), warmup_steps, start), ScheduleUnit::step),
                                     SweepReporter(sink, train.size()), NoiseScaleMonitor<T>(settings.noise_scale_every));
                     trainer.options().accumulation_steps = k;
+                    trainer.options().record_steps = false;  // the sweep reads evaluations only
                     trainer.options().eval_batch_size = settings.eval_batch_size;
                     trainer.options().evals_per_epoch = settings.evals_per_epoch;
                     trainer.fit(train, settings.budget, validation);
