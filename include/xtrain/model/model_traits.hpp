@@ -27,6 +27,7 @@
 #include <xtensor/xtensor.hpp>
 
 #include "xtrain/core/batch.hpp"
+#include "xtrain/core/detect.hpp"
 #include "xtrain/core/param_buffer.hpp"
 #include "xtrain/core/serialize.hpp"
 
@@ -34,33 +35,10 @@ namespace xtrain
 {
     namespace detail::model_detect
     {
-        struct nonesuch
-        {
-            nonesuch() = delete;
-            ~nonesuch() = delete;
-            nonesuch(const nonesuch&) = delete;
-            void operator=(const nonesuch&) = delete;
-        };
-
-        template <class AlwaysVoid, template <class...> class Op, class... Args>
-        struct detector
-        {
-            using value_t = std::false_type;
-            using type = nonesuch;
-        };
-        template <template <class...> class Op, class... Args>
-        struct detector<std::void_t<Op<Args...>>, Op, Args...>
-        {
-            using value_t = std::true_type;
-            using type = Op<Args...>;
-        };
-
-        template <template <class...> class Op, class... Args>
-        using detected_t = typename detector<void, Op, Args...>::type;
-        template <template <class...> class Op, class... Args>
-        inline constexpr bool is_detected_v = detector<void, Op, Args...>::value_t::value;
-        template <class Expected, template <class...> class Op, class... Args>
-        inline constexpr bool is_detected_exact_v = std::is_same_v<Expected, detected_t<Op, Args...>>;
+        // The detection idiom is core's (core/detect.hpp); named here for the qualified uses below.
+        using detail::detected_t;
+        using detail::is_detected_exact_v;
+        using detail::is_detected_v;
 
         // One alias per member; T is the model's value_type (float when it has none, so that the
         // other checks stay well-formed and only the value_type assertion fires).
