@@ -213,6 +213,41 @@ TEST_CASE("ReduceLROnPlateau follows PyTorch's patience, threshold, cooldown and
     CHECK(acc(0) == rate(0.001));
 }
 
+TEST_CASE("ReduceLROnPlateau saved mid-run and loaded into a fresh one goes on identically", "[optim][schedules]")
+{
+    const std::vector<double> metrics = {10, 9.5, 9.2, 9.1, 9.1, 9.1, 9.1, 9.1, 8.0, 8.0, 8.0, 8.0, 8.0, 8.0};
+    ReduceLROnPlateau original(1.0, xtrain::PlateauMode::min, 0.5, 2, 0.1, xtrain::ThresholdMode::rel, 1, 0.1);
+    for (std::size_t i = 0; i < 6; ++i) // mid-cooldown after the first reduction
+    {
+        original.observe(metrics[i]);
+    }
+    REQUIRE(original.reductions() == 1);
+    std::stringstream ss;
+    xtrain::BinaryWriter w(ss);
+    original.save(w);
+
+    ReduceLROnPlateau resumed(1.0, xtrain::PlateauMode::min, 0.5, 2, 0.1, xtrain::ThresholdMode::rel, 1, 0.1);
+    xtrain::BinaryReader r(ss, "memory");
+    resumed.load(r);
+    CHECK(resumed(0) == original(0));
+    CHECK(resumed.best() == original.best());
+    for (std::size_t i = 6; i < metrics.size(); ++i)
+    {
+        INFO("observation " << i);
+        original.observe(metrics[i]);
+        resumed.observe(metrics[i]);
+        CHECK(resumed(i) == original(i));
+        CHECK(resumed.reductions() == original.reductions());
+    }
+
+    std::stringstream foreign;
+    xtrain::BinaryWriter fw(foreign);
+    fw.write_tag("StepLR");
+    xtrain::BinaryReader fr(foreign, "memory");
+    CHECK_THROWS_AS(resumed.load(fr), xtrain::checkpoint_error);
+    CHECK(resumed(0) == original(0)); // a refused load changes nothing
+}
+
 TEST_CASE("Schedule traits: what the trainer can detect", "[optim][schedules]")
 {
     const auto lambda = [](std::size_t t) { return 0.1 / (1.0 + static_cast<double>(t)); };

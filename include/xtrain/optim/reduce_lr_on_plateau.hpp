@@ -12,9 +12,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <limits>
 
 #include "xtrain/core/error.hpp"
+#include "xtrain/core/serialize.hpp"
 #include "xtrain/optim/policy.hpp"
 
 namespace xtrain
@@ -106,6 +108,36 @@ namespace xtrain
         std::size_t num_bad_epochs() const noexcept { return m_bad; }
         /** @brief How many times the rate has been lowered. */
         std::size_t reductions() const noexcept { return m_reductions; }
+
+        /**
+         * @brief Writes what observe() has changed (rate, best metric, counters), so that a run
+         * resumed from a checkpoint goes on lowering the rate where it left off. LrScheduler calls it.
+         */
+        void save(BinaryWriter& w) const
+        {
+            w.write_tag("ReduceLROnPlateau");
+            w.write<double>(m_lr);
+            w.write<double>(m_best);
+            w.write<std::uint64_t>(m_bad);
+            w.write<std::uint64_t>(m_cooldown_left);
+            w.write<std::uint64_t>(m_reductions);
+        }
+
+        /** @brief Restores what save() wrote; nothing changes if reading fails. @throws checkpoint_error */
+        void load(BinaryReader& r)
+        {
+            r.expect_tag("ReduceLROnPlateau");
+            const auto lr = r.read<double>();
+            const auto best = r.read<double>();
+            const auto bad = r.read<std::uint64_t>();
+            const auto cooldown_left = r.read<std::uint64_t>();
+            const auto reductions = r.read<std::uint64_t>();
+            m_lr = lr;
+            m_best = best;
+            m_bad = static_cast<std::size_t>(bad);
+            m_cooldown_left = static_cast<std::size_t>(cooldown_left);
+            m_reductions = static_cast<std::size_t>(reductions);
+        }
 
     private:
         double worst() const noexcept
