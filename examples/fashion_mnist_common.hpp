@@ -17,6 +17,7 @@
 #include <numeric>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace example
@@ -213,21 +214,14 @@ namespace example
         return data;
     }
 
-    // Calls f once with the optimizer --optimizer names: the choice made at run time is resolved
-    // here, once, and f's Trainer is compiled for each optimizer type.
+    // Calls f once with the optimizer --optimizer names (sgd: SGD with --momentum), through the
+    // library's xtrain::with_optimizer, which turns the run-time name into a compile-time policy.
     template <class F>
     int with_optimizer(const Options& o, F&& f)
     {
-        if (o.optimizer == "adam")
-        {
-            xtrain::Adam h;
-            h.lr = o.lr;
-            return f(xtrain::Optimizer<xtrain::Adam>(h));
-        }
-        xtrain::SGD h;
-        h.lr = o.lr;
-        h.momentum = o.momentum;
-        return f(xtrain::Optimizer<xtrain::SGD>(h));
+        xtrain::OptimizerSettings settings;
+        settings.momentum = o.momentum;
+        return xtrain::with_optimizer(o.optimizer == "adam" ? "adam" : "momentum", o.lr, settings, std::forward<F>(f));
     }
 
     // Prints each evaluation (every epoch end) to stdout as it happens, unless the progress bar

@@ -28,6 +28,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace
@@ -81,22 +82,16 @@ namespace
 
     using scenario::number;
 
-    // How many milestones epoch e has passed: the exponent of the factor in both schedules.
-    std::size_t passed(const std::vector<std::size_t>& milestones, std::size_t epoch)
-    {
-        return static_cast<std::size_t>(std::upper_bound(milestones.begin(), milestones.end(), epoch) - milestones.begin());
-    }
-
-    // The batch size the growing run uses in epoch e.
+    // The batch size the growing run uses in epoch e: B0 x factor^(milestones passed), the mirror
+    // image of the decaying run's MultiStepLR(lr, milestones, 1 / factor).
     struct GrowingBatch
     {
-        std::size_t b0;
-        double factor;
-        std::vector<std::size_t> milestones;
-        std::size_t operator()(std::size_t epoch) const
+        xtrain::MultiStepLR size;
+        GrowingBatch(std::size_t b0, double factor, std::vector<std::size_t> milestones)
+            : size(static_cast<double>(b0), std::move(milestones), factor)
         {
-            return static_cast<std::size_t>(std::lround(static_cast<double>(b0) * std::pow(factor, double(passed(milestones, epoch)))));
         }
+        std::size_t operator()(std::size_t epoch) const { return static_cast<std::size_t>(std::lround(size(epoch))); }
     };
 
     // Trains to the budget, evaluating points_per_epoch times per epoch, and keeps the curve.
