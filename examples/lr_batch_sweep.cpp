@@ -544,8 +544,10 @@ int main(int argc, char** argv)
                 inputs.emplace_back(d);
             }
             const xtrain::MergeReport m = xtrain::merge_results(inputs, out);
-            std::cout << "Merged " << inputs.size() << " results folders into " << out.string() << ".\n";
-            (void)m;
+            std::cout << "Merged " << inputs.size() << " results folders into " << out.string() << ": " << m.runs
+                      << " runs with a result, " << m.duplicates << " found in more than one folder (the first kept), "
+                      << m.failures << " failed everywhere, " << m.missing << " missing";
+            std::cout << (m.missing > 0 ? " (run the sweep with --out " + out.string() + " to finish them).\n" : ".\n");
             fs::create_directories(out / "noise_scale");
             for (const fs::path& in : inputs)
             {
