@@ -138,11 +138,17 @@ namespace
         for (auto _ : state)
         {
             std::size_t total = 0;
-            for (const char* f : {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
-                                  "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"})
+            for (const char* f : {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+                                  "t10k-labels-idx1-ubyte"})
             {
-                const std::string path = std::string(xtrain::datasets::fashion_mnist_default_dir) + "/" + f;
-                gzFile g = gzopen(path.c_str(), "rb");
+                // The file the reader would open (.gz or plain: gzread reads both).
+                const std::string path = xtrain::detail::find_idx_file(xtrain::datasets::fashion_mnist_default_dir, f);
+                gzFile g = path.empty() ? nullptr : gzopen(path.c_str(), "rb");
+                if (g == nullptr)
+                {
+                    state.SkipWithError(("cannot open " + (path.empty() ? std::string(f) : path)).c_str());
+                    return;
+                }
                 gzbuffer(g, 1U << 18);
                 int k = 0;
                 while ((k = gzread(g, buf.data(), static_cast<unsigned>(buf.size()))) > 0)

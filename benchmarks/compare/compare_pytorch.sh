@@ -102,4 +102,4 @@ for rep in $(seq 1 "$reps"); do
   done
 done
 
-"$python" "$here/summarize.py" "$results" "$out" --b1-samples "$b1_samples"
+"$python" "$here/summarize.py" "$results" "$out"

@@ -48,7 +48,6 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("results")
     p.add_argument("out")
-    p.add_argument("--b1-samples", type=int, default=0)
     a = p.parse_args()
 
     runs = parse(a.results)
