@@ -184,6 +184,37 @@ TEST_CASE("Model traits detect each member", "[model][requirement]")
     STATIC_REQUIRE(!has_predict_v<Regressor>); // regression: no classes to predict
     STATIC_REQUIRE(check_model<MLP<>>() && has_predict_v<MLP<>> && !has_set_training_v<MLP<>>);
     STATIC_REQUIRE(!has_predict_v<MLP<double, ReLU, MSE>>);
+    STATIC_REQUIRE(has_loss_and_predict_v<Mlp> && has_loss_and_predict_v<MLP<>>);
+    STATIC_REQUIRE(!has_loss_and_predict_v<Regressor> && !has_loss_and_predict_v<MLP<double, ReLU, MSE>>);
+    STATIC_REQUIRE(!has_loss_and_predict_v<Full>); // optional: hand-written models need not have it
+}
+
+TEST_CASE("loss_and_predict gives loss() and predict() from one forward pass, bit for bit", "[model][evaluate]")
+{
+    auto same = [](auto& model, const auto& data, std::size_t n) {
+        std::vector<label_type> p1(n, 99);
+        std::vector<label_type> p2(n, 98);
+        const auto l1 = model.loss(data.batch(0, n));
+        model.predict(data.batch(0, n), p1.data());
+        const auto l2 = model.loss_and_predict(data.batch(0, n), p2.data());
+        CHECK(l1 == l2);
+        CHECK(p1 == p2);
+        CHECK_THROWS_WITH(model.loss_and_predict(data.batch(0, n), nullptr), Catch::Contains("out is null"));
+    };
+    SECTION("Sequential with dropout (off in evaluation)")
+    {
+        Sequential<double, Conv2D<>, ReLU, MaxPool2D<>, Flatten, Dropout, Dense<>, SoftmaxCrossEntropy> model(
+            3, Conv2D<>(1, 4, 3, 1, 1), ReLU(), MaxPool2D<>(2), Flatten(), Dropout(0.5), Dense<>(4 * 5 * 5, 6),
+            SoftmaxCrossEntropy());
+        same(model, random_data<double>(24, {1, 10, 10}, 6, 0, 7), 24);
+    }
+    SECTION("MLP with run-time widths, a partial batch")
+    {
+        MLP<float, Tanh> model(5, {20, 16, 4});
+        const auto data = random_data<float>(40, {20}, 4, 0, 8);
+        same(model, data, 40);
+        same(model, data, 13);
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

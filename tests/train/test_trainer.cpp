@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "support/alloc_counter.hpp"
+#include "xtrain/model/mlp.hpp"
 #include "train_fixtures.hpp"
 
 using namespace xtrain;
@@ -278,6 +279,25 @@ TEST_CASE("evaluation reports mean loss and accuracy over the whole set", "[trai
         correct += pred[i] == data.labels(i) ? 1 : 0;
     }
     CHECK(r.accuracy == Approx(correct / 250.0));
+    // A model with loss_and_predict is run once per batch for both numbers: the same results.
+    MLP<double> mlp(3, {4, 8, 4});
+    MLP<double> twin = mlp;
+    Trainer m(std::move(mlp), sgd<double>(0.1), BatchSampler<dynamic>(250, 25));
+    m.options().eval_batch_size = 64;
+    const EvalResult e = m.evaluate(data);
+    CHECK(e.loss == Approx(static_cast<double>(twin.loss(all))).epsilon(1e-12));
+    twin.predict(all, pred.data());
+    std::size_t twin_correct = 0;
+    for (std::size_t i = 0; i < 250; ++i)
+    {
+        twin_correct += pred[i] == data.labels(i) ? 1 : 0;
+    }
+    CHECK(e.accuracy == Approx(twin_correct / 250.0));
+    // Evaluation views the rows in place, so labels that do not cover every row are refused first.
+    auto short_labels = data;
+    short_labels.labels = xt::xtensor<label_type, 1>::from_shape({249});
+    short_labels.labels.fill(0);
+    CHECK_THROWS_WITH(t.evaluate(short_labels), Catch::Contains("250 samples but 249 labels"));
     // A regression model has no accuracy.
     const auto reg = make_regression<double>(50, 2, 1);
     Trainer u(LinearRegression<double>(2), sgd<double>(0.1), BatchSampler<dynamic>(50, 10));

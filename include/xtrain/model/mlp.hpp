@@ -70,6 +70,9 @@ namespace xtrain
         /** @brief Writes the predicted class of each sample to @p out (classification loss only). */
         template <class L = loss_type, std::enable_if_t<L::classifies, int> = 0>
         void predict(const Batch<T>& batch, label_type* out);
+        /** @brief loss(batch), and predict(batch, out), from one forward pass (classification loss only). */
+        template <class L = loss_type, std::enable_if_t<L::classifies, int> = 0>
+        T loss_and_predict(const Batch<T>& batch, label_type* out);
 
         /** @brief Redraws all parameters from @p seed. */
         void initialize(std::uint64_t seed);
@@ -247,6 +250,22 @@ namespace xtrain
         const std::size_t n = prepare(batch, false, "xtrain::MLP::predict");
         forward(batch.features, n, ForwardMode::evaluation());
         detail::nn::argmax_rows(m_acts.back(), n, m_widths.back(), out);
+    }
+
+    template <class T, class Activation, class Loss>
+    template <class L, std::enable_if_t<L::classifies, int>>
+    T MLP<T, Activation, Loss>::loss_and_predict(const Batch<T>& batch, label_type* out)
+    {
+        if (out == nullptr)
+        {
+            throw std::invalid_argument("xtrain::MLP::loss_and_predict: out is null");
+        }
+        const std::size_t n = prepare(batch, false, "xtrain::MLP::loss_and_predict");
+        const std::size_t k = m_widths.back();
+        m_loss.check_batch(batch, k);
+        forward(batch.features, n, ForwardMode::evaluation());
+        detail::nn::argmax_rows(m_acts.back(), n, k, out);
+        return m_loss.loss(m_acts.back(), n, k, batch);
     }
 }
 

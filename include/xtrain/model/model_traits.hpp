@@ -56,6 +56,9 @@ namespace xtrain
         template <class M, class T>
         using predict_t = decltype(std::declval<M&>().predict(std::declval<const Batch<T>&>(),
                                                                std::declval<label_type*>()));
+        template <class M, class T>
+        using loss_and_predict_t = decltype(std::declval<M&>().loss_and_predict(std::declval<const Batch<T>&>(),
+                                                                                 std::declval<label_type*>()));
         template <class M>
         using set_training_t = decltype(std::declval<M&>().set_training(std::declval<bool>()));
         template <class M>
@@ -130,6 +133,17 @@ namespace xtrain
     inline constexpr bool has_predict_v =
         has_value_type_v<M>
         && detail::model_detect::is_detected_v<detail::model_detect::predict_t, M, detail::model_detect::scalar_t<M>>;
+
+    /**
+     * @brief True if M has `T loss_and_predict(const Batch<T>&, label_type* out)`: the mean loss and
+     * the predicted classes from one forward pass (optional; evaluation then runs the model once per
+     * batch instead of twice).
+     */
+    template <class M>
+    inline constexpr bool has_loss_and_predict_v
+        = has_value_type_v<M>
+        && detail::model_detect::is_detected_exact_v<detail::model_detect::scalar_t<M>, detail::model_detect::loss_and_predict_t,
+                                                     M, detail::model_detect::scalar_t<M>>;
 
     /** @brief True if M has `void set_training(bool)` (e.g. dropout off in evaluation). */
     template <class M>

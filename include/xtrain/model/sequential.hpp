@@ -189,6 +189,13 @@ namespace xtrain
         template <class L = loss_type, std::enable_if_t<L::classifies, int> = 0>
         void predict(const Batch<T>& batch, label_type* out);
 
+        /**
+         * @brief loss(batch), and predict(batch, out), from one forward pass (what evaluation needs).
+         * Only with a classification loss.
+         */
+        template <class L = loss_type, std::enable_if_t<L::classifies, int> = 0>
+        T loss_and_predict(const Batch<T>& batch, label_type* out);
+
         /** @brief Switches dropout on (true, the default) or off in loss_and_gradient(). */
         void set_training(bool on) noexcept { m_training = on; }
         /** @brief Whether loss_and_gradient() applies dropout. */
@@ -431,6 +438,23 @@ namespace xtrain
         activations acts{};
         forward(batch.features, n, ForwardMode::evaluation(), acts);
         detail::nn::argmax_rows(acts[num_layers], n, m_shapes[num_layers].size(), out);
+    }
+
+    template <class... Ls>
+    template <class L, std::enable_if_t<L::classifies, int>>
+    auto Sequential<Ls...>::loss_and_predict(const Batch<T>& batch, label_type* out) -> T
+    {
+        if (out == nullptr)
+        {
+            throw std::invalid_argument("xtrain::Sequential::loss_and_predict: out is null");
+        }
+        const std::size_t n = prepare(batch, false, "xtrain::Sequential::loss_and_predict");
+        const std::size_t k = m_shapes[num_layers].size();
+        m_loss.check_batch(batch, k);
+        activations acts{};
+        forward(batch.features, n, ForwardMode::evaluation(), acts);
+        detail::nn::argmax_rows(acts[num_layers], n, k, out);
+        return m_loss.loss(acts[num_layers], n, k, batch);
     }
 
     template <class... Ls>

@@ -283,7 +283,7 @@ namespace xtrain
                                                 data.is_classification() ? " labels" : " target rows"));
             }
             const std::size_t cap = std::min(n, std::max<std::size_t>(1, m_options.eval_batch_size));
-            constexpr bool predicts = has_predict_v<Model>;
+            constexpr bool predicts = has_predict_v<Model> || has_loss_and_predict_v<Model>;
             const bool count_correct = predicts && data.is_classification();
             if (count_correct && m_predictions.size() < cap)
             {
@@ -296,16 +296,24 @@ namespace xtrain
             {
                 const std::size_t b = std::min(cap, n - first);
                 const Batch<value_type> batch = data.rows(first, b);
+                if constexpr (has_loss_and_predict_v<Model>)
+                {
+                    if (count_correct)
+                    {
+                        // One forward pass for both, where the model offers it.
+                        loss_sum += static_cast<double>(m_model.loss_and_predict(batch, m_predictions.data()))
+                                  * static_cast<double>(b);
+                        correct += count_matches(batch, b);
+                        continue;
+                    }
+                }
                 loss_sum += static_cast<double>(eval_loss(batch)) * static_cast<double>(b);
-                if constexpr (predicts)
+                if constexpr (has_predict_v<Model>)
                 {
                     if (count_correct)
                     {
                         m_model.predict(batch, m_predictions.data());
-                        for (std::size_t i = 0; i < b; ++i)
-                        {
-                            correct += m_predictions[i] == batch.labels[i] ? 1U : 0U;
-                        }
+                        correct += count_matches(batch, b);
                     }
                 }
             }
@@ -854,6 +862,17 @@ namespace xtrain
                     cb.on_evaluate(*this, stored);
                 }
             });
+        }
+
+        // How many of the first b predictions (m_predictions) equal the batch's labels.
+        std::size_t count_matches(const Batch<value_type>& batch, std::size_t b) const noexcept
+        {
+            std::size_t correct = 0;
+            for (std::size_t i = 0; i < b; ++i)
+            {
+                correct += m_predictions[i] == batch.labels[i] ? 1U : 0U;
+            }
+            return correct;
         }
 
         value_type eval_loss(const Batch<value_type>& batch)
