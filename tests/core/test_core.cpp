@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <sstream>
 #include <string>
@@ -306,7 +307,12 @@ TEST_CASE("require() names the place, the parameter and the value", "[core][erro
     CHECK_THROWS_WITH(detail::require(false, "xtrain::SGD", "lr", -0.5, "must be >= 0"),
                       "xtrain::SGD: lr must be >= 0 (got -0.5)");
     CHECK_NOTHROW(detail::require(true, "xtrain::SGD", "lr", 0.5, "must be >= 0"));
-    CHECK(detail::concat("p=", 0.1) == "p=0.10000000000000001");
+    // Numbers in messages read as a user wrote them, and still read back to the same value.
+    CHECK(detail::concat("p=", 0.1) == "p=0.1");
+    CHECK(detail::concat("momentum ", 0.9, ", eps ", 1e-8f) == "momentum 0.9, eps 1e-08");
+    CHECK(detail::concat(1.0 / 3.0) == "0.3333333333333333");
+    CHECK(std::stod(detail::concat(1.0 / 3.0)) == 1.0 / 3.0);
+    CHECK(detail::concat(std::nan(""), " ", -std::numeric_limits<double>::infinity()) == "nan -inf");
 }
 
 TEST_CASE("the allocation counter sees operator new", "[core][support]")

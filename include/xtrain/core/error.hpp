@@ -10,8 +10,9 @@
 #ifndef XTRAIN_CORE_ERROR_HPP
 #define XTRAIN_CORE_ERROR_HPP
 
+#include <charconv>
+#include <cmath>
 #include <cstddef>
-#include <iomanip>
 #include <limits>
 #include <sstream>
 #include <stdexcept>
@@ -37,13 +38,34 @@ namespace xtrain
 
     namespace detail
     {
-        /** @brief Writes a value to a stream; floating-point values round-trip exactly. */
+        /**
+         * @brief The shortest text that reads back to exactly @p v (`std::to_chars`, locale-free):
+         * 0.9 is "0.9", not "0.90000000000000002"; "nan", "inf" and "-inf" when not finite.
+         */
+        template <class V>
+        std::string shortest_text(V v)
+        {
+            static_assert(std::is_floating_point_v<V>, "shortest_text takes a floating-point value");
+            if (std::isnan(v))
+            {
+                return "nan";
+            }
+            if (std::isinf(v))
+            {
+                return v > 0 ? "inf" : "-inf";
+            }
+            char buf[64];
+            const auto r = std::to_chars(buf, buf + sizeof(buf), v);
+            return std::string(buf, r.ptr);
+        }
+
+        /** @brief Writes a value to a stream; floating-point values in their shortest exact form. */
         template <class V>
         void put_value(std::ostream& os, const V& v)
         {
             if constexpr (std::is_floating_point_v<V>)
             {
-                os << std::setprecision(std::numeric_limits<V>::max_digits10) << v;
+                os << shortest_text(v);
             }
             else if constexpr (std::is_same_v<V, bool>)
             {
@@ -55,7 +77,7 @@ namespace xtrain
             }
         }
 
-        /** @brief Concatenates the arguments as text (floating-point at full precision). */
+        /** @brief Concatenates the arguments as text (floating-point in the shortest form that reads back exactly). */
         template <class... Args>
         std::string concat(const Args&... args)
         {

@@ -30,20 +30,7 @@ namespace xtrain
     namespace detail
     {
         /** @brief Shortest text that reads back to exactly @p v ("nan", "inf", "-inf" when not finite). */
-        inline std::string format_double(double v)
-        {
-            if (std::isnan(v))
-            {
-                return "nan";
-            }
-            if (std::isinf(v))
-            {
-                return v > 0 ? "inf" : "-inf";
-            }
-            char buf[64];
-            const auto r = std::to_chars(buf, buf + sizeof(buf), v);
-            return std::string(buf, r.ptr);
-        }
+        inline std::string format_double(double v) { return shortest_text(v); }
 
         /** @brief Decimal text of an unsigned integer. */
         inline std::string format_uint(std::uint64_t v)
