@@ -12,6 +12,7 @@
 #ifndef XTRAIN_CORE_SERIALIZE_HPP
 #define XTRAIN_CORE_SERIALIZE_HPP
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -22,6 +23,7 @@
 #include <string_view>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "xtrain/core/error.hpp"
 #include "xtrain/core/random.hpp"
@@ -267,6 +269,24 @@ namespace xtrain
                 fail(detail::concat(what, " claims ", n, " values, more than the limit of ", max_len));
             }
             return n;
+        }
+
+        /**
+         * @brief Reads a byte array written by write_array (of unsigned char) into @p out, in chunks,
+         * so that a damaged length fails at the end of the data instead of allocating it up front.
+         */
+        void read_byte_array(std::vector<unsigned char>& out, std::uint64_t max_len, std::string_view what)
+        {
+            const std::uint64_t n = read_array_length(max_len, what);
+            out.clear();
+            constexpr std::uint64_t chunk = std::uint64_t(1) << 20;
+            for (std::uint64_t done = 0; done < n;)
+            {
+                const std::uint64_t k = std::min(chunk, n - done);
+                out.resize(static_cast<std::size_t>(done + k));
+                read_bytes(out.data() + done, static_cast<std::size_t>(k));
+                done += k;
+            }
         }
 
         /** @brief Reads the state of a random engine written by write_rng. */

@@ -82,10 +82,11 @@ namespace xtrain
         running,     ///< inside fit()
         finished,    ///< the budget was reached
         stopped,     ///< a callback stopped the run (e.g. early stopping)
-        diverged     ///< the loss became NaN or infinite, or exceeded the divergence guard's bound
+        diverged,    ///< blew up: the loss became NaN or infinite, or stayed far above its start
+        stalled      ///< stopped because it cannot learn any more (e.g. a dead network)
     };
 
-    /** @brief "not_started", "running", "finished", "stopped" or "diverged". */
+    /** @brief "not_started", "running", "finished", "stopped", "diverged" or "stalled". */
     inline const char* to_string(RunStatus s) noexcept
     {
         switch (s)
@@ -100,6 +101,8 @@ namespace xtrain
             return "stopped";
         case RunStatus::diverged:
             return "diverged";
+        case RunStatus::stalled:
+            return "stalled";
         }
         return "unknown";
     }
@@ -112,6 +115,7 @@ namespace xtrain
         std::size_t evals_per_epoch = 1;    ///< evaluation points per epoch, evenly spaced in updates, the last at its end
         std::size_t eval_batch_size = 512;  ///< rows per forward pass during evaluation
         bool record_steps = true;           ///< keep a StepRecord per update in the history
+        bool evaluate_at_start = false;     ///< also evaluate before the first update (a row at step 0)
     };
 
     /** @brief Mean loss and accuracy of a model over a dataset. */
@@ -190,7 +194,7 @@ namespace xtrain
         const History& fit(const dataset_type& train, Budget budget, const dataset_type* validation = nullptr)
         {
             check_fit_arguments(train, budget);
-            if (m_status == RunStatus::diverged || m_status == RunStatus::stopped)
+            if (ended_early())
             {
                 return m_history;
             }
@@ -205,6 +209,11 @@ namespace xtrain
                     cb.on_fit_begin(*this);
                 }
             });
+            if (m_options.evaluate_at_start && m_step == 0 && m_history.evals.empty())
+            {
+                record_evaluation();
+                serve_requests();
+            }
 
             while (m_status == RunStatus::running)
             {
@@ -235,11 +244,7 @@ namespace xtrain
                     }
                 }
                 // A safe point: the update, its evaluation and all hooks are done.
-                if (!m_checkpoint_request.empty() && m_status == RunStatus::running)
-                {
-                    save_checkpoint(m_checkpoint_request);
-                    m_checkpoint_request.clear();
-                }
+                serve_requests();
             }
 
             // The last evaluation point is the end of the run, unless it was just recorded.
@@ -329,10 +334,12 @@ namespace xtrain
         /** @brief Stops the run after the current hook; used by callbacks (early stopping, divergence guard). */
         void request_stop(RunStatus why, std::string message)
         {
-            if (why != RunStatus::stopped && why != RunStatus::diverged && why != RunStatus::finished)
+            if (why != RunStatus::stopped && why != RunStatus::diverged && why != RunStatus::stalled
+                && why != RunStatus::finished)
             {
-                throw std::invalid_argument(detail::concat(
-                    "xtrain::Trainer::request_stop: the reason must be stopped, diverged or finished (got ", to_string(why), ")"));
+                throw std::invalid_argument(detail::concat("xtrain::Trainer::request_stop: the reason must be stopped, "
+                                                           "diverged, stalled or finished (got ",
+                                                           to_string(why), ")"));
             }
             if (m_status == RunStatus::running)
             {
@@ -346,6 +353,12 @@ namespace xtrain
          * evaluation and every hook have run (the point from which a resumed run continues exactly).
          */
         void request_checkpoint(std::string path) { m_checkpoint_request = std::move(path); }
+
+        /**
+         * @brief Like request_checkpoint, but the state goes into @p into (save_state's format), which
+         * must outlive the request: an in-memory point to go back to, e.g. to replay part of a run.
+         */
+        void request_state(std::string& into) { m_state_request = &into; }
 
         /** @brief The model. */
         Model& model() noexcept { return m_model; }
@@ -386,6 +399,13 @@ namespace xtrain
         const Batch<value_type>& current_batch() const noexcept { return m_batch; }
         /** @brief Where the run stands. */
         RunStatus status() const noexcept { return m_status; }
+        /** @brief True once a callback ended the run before its budget (stopped, diverged or stalled). */
+        bool ended_early() const noexcept
+        {
+            return m_status == RunStatus::stopped || m_status == RunStatus::diverged || m_status == RunStatus::stalled;
+        }
+        /** @brief Seconds spent evaluating (in the history's evaluation points) so far. */
+        double evaluation_seconds() const noexcept { return m_eval_seconds; }
         /** @brief Why the run stopped or diverged (empty otherwise). */
         const std::string& status_message() const noexcept { return m_status_message; }
         /**
@@ -426,6 +446,28 @@ namespace xtrain
          */
         void save_checkpoint(const std::string& path) const
         {
+            const std::string bytes = save_state();
+            const std::string tmp = path + ".tmp";
+            {
+                std::ofstream os(tmp, std::ios::binary | std::ios::trunc);
+                os.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+                os.flush();
+                if (!os)
+                {
+                    throw checkpoint_error(detail::concat("xtrain::Trainer::save_checkpoint: cannot write '", tmp, "'"));
+                }
+            }
+            if (std::rename(tmp.c_str(), path.c_str()) != 0)
+            {
+                std::remove(tmp.c_str());
+                throw checkpoint_error(
+                    detail::concat("xtrain::Trainer::save_checkpoint: cannot rename '", tmp, "' to '", path, "'"));
+            }
+        }
+
+        /** @brief The bytes save_checkpoint() writes, in memory. */
+        std::string save_state() const
+        {
             std::ostringstream buffer(std::ios::binary);
             BinaryWriter w(buffer);
             w.write_bytes(checkpoint_magic, sizeof checkpoint_magic);
@@ -460,24 +502,7 @@ namespace xtrain
             m_history.save(w);
             const std::uint32_t crc = w.crc();
             w.write(crc);
-
-            const std::string tmp = path + ".tmp";
-            {
-                std::ofstream os(tmp, std::ios::binary | std::ios::trunc);
-                const std::string bytes = buffer.str();
-                os.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-                os.flush();
-                if (!os)
-                {
-                    throw checkpoint_error(detail::concat("xtrain::Trainer::save_checkpoint: cannot write '", tmp, "'"));
-                }
-            }
-            if (std::rename(tmp.c_str(), path.c_str()) != 0)
-            {
-                std::remove(tmp.c_str());
-                throw checkpoint_error(
-                    detail::concat("xtrain::Trainer::save_checkpoint: cannot rename '", tmp, "' to '", path, "'"));
-            }
+            return buffer.str();
         }
 
         /**
@@ -488,9 +513,15 @@ namespace xtrain
          * version, a damaged file (checksum), another scalar type, another model structure, or a
          * state the optimizer, sampler or model refuses.
          */
-        void load_checkpoint(const std::string& path)
+        void load_checkpoint(const std::string& path) { load_state(read_file(path), path); }
+
+        /**
+         * @brief Restores the bytes of save_state() (or of a checkpoint file); @p source names them
+         * in error messages. All or nothing, like load_checkpoint.
+         */
+        void load_state(const std::string& bytes, const std::string& source = "the saved state")
         {
-            const std::string bytes = read_file(path);
+            const std::string& path = source;
             const std::size_t header = sizeof checkpoint_magic + sizeof(std::uint32_t);
             if (bytes.size() < header + sizeof(std::uint32_t) || bytes.compare(0, sizeof checkpoint_magic,
                                                                                checkpoint_magic, sizeof checkpoint_magic) != 0)
@@ -527,7 +558,7 @@ namespace xtrain
             const bool in_epoch = r.read<bool>();
             const auto batches_in_epoch = r.read<std::uint64_t>();
             const auto status_byte = r.read<std::uint8_t>();
-            if (status_byte > static_cast<std::uint8_t>(RunStatus::diverged))
+            if (status_byte > static_cast<std::uint8_t>(RunStatus::stalled))
             {
                 r.fail(detail::concat("unknown run status ", static_cast<int>(status_byte)));
             }
@@ -585,6 +616,25 @@ namespace xtrain
     private:
         using clock = std::chrono::steady_clock;
         static constexpr char checkpoint_magic[8] = {'X', 'T', 'R', 'A', 'I', 'N', 'C', 'K'};
+
+        // Writes the checkpoint or in-memory state asked for since the last safe point.
+        void serve_requests()
+        {
+            if (m_status != RunStatus::running)
+            {
+                return;
+            }
+            if (!m_checkpoint_request.empty())
+            {
+                save_checkpoint(m_checkpoint_request);
+                m_checkpoint_request.clear();
+            }
+            if (m_state_request != nullptr)
+            {
+                *m_state_request = save_state();
+                m_state_request = nullptr;
+            }
+        }
 
         template <class F>
         void call_hooks(F&& f)
@@ -847,7 +897,9 @@ namespace xtrain
             // A diverged model's predictions mean nothing; its row keeps NaN validation metrics.
             if (m_validation != nullptr && m_status != RunStatus::diverged)
             {
+                const auto t0 = clock::now();
                 const EvalResult v = evaluate(*m_validation);
+                m_eval_seconds += std::chrono::duration<double>(clock::now() - t0).count();
                 rec.val_loss = v.loss;
                 rec.val_accuracy = v.accuracy;
             }
@@ -1016,6 +1068,8 @@ namespace xtrain
         RunStatus m_status = RunStatus::not_started;
         std::string m_status_message;
         std::string m_checkpoint_request;
+        std::string* m_state_request = nullptr;
+        double m_eval_seconds = 0.0;
         std::uint64_t m_step = 0;
         std::uint64_t m_epoch = 0;
         std::uint64_t m_examples = 0;

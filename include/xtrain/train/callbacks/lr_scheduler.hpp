@@ -46,6 +46,17 @@ namespace xtrain
         {
         }
 
+        /**
+         * @brief Sets the rate of the coming update already, so that an evaluation before it (a row
+         * at step 0) reports the rate in effect, not the optimizer's initial one.
+         */
+        template <class Tr>
+        void on_fit_begin(Tr& t)
+        {
+            const auto index = m_unit == ScheduleUnit::step ? t.step() : t.epoch();
+            t.optimizer().set_lr(static_cast<double>(m_schedule(static_cast<std::size_t>(index))));
+        }
+
         /** @brief Per-epoch schedules: set the rate for the epoch starting. */
         template <class Tr>
         void on_epoch_begin(Tr& t)

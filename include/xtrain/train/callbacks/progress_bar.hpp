@@ -76,7 +76,10 @@ namespace xtrain
             }
             std::fprintf(stderr, "\repoch %llu  step %llu  train loss %.4g  val loss %.4g  val acc %.4f  %.1f s%s\n",
                          static_cast<unsigned long long>(r.epoch), static_cast<unsigned long long>(r.step), r.train_loss,
-                         r.val_loss, r.val_accuracy, r.wall_seconds, t.status() == RunStatus::diverged ? "  (diverged)" : "");
+                         r.val_loss, r.val_accuracy, r.wall_seconds,
+                         t.status() == RunStatus::diverged ? "  (diverged)"
+                         : t.status() == RunStatus::stalled ? "  (stalled)"
+                                                            : "");
         }
 
     private:
