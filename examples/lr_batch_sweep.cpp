@@ -66,7 +66,8 @@ namespace
         {"--scale-lr", "RULE", "none (default), linear or sqrt: scale each lr by B/B0 or sqrt(B/B0)"},
         {"--base-batch", "B0", "the B0 of --scale-lr (default: the smallest batch size)"},
         {"--warmup-epochs", "E", "linear warm-up of the lr over E epochs, per step (default 0)"},
-        {"--divergence", "X", "a run diverged when its loss is NaN/Inf or above X times its first loss (default 3)"},
+        {"--divergence", "X", "stop a run whose loss, smoothed over 4096 examples, stays above X times its start (default 3)"},
+        {"--no-early-stopping", nullptr, "train every run to the end of its budget (the guard only notes where it would stop)"},
         {"--noise-scale", "N", "measure the gradient noise scale every N steps, 0 to skip (default 8)"},
         {"--jobs", "N", "runs in parallel, one BLAS thread each (default: hardware threads)"},
         {"--shard", "K/N", "run only the runs whose index is K modulo N (for many machines)"},
@@ -643,11 +644,15 @@ int main(int argc, char** argv)
                 usage_error("--warmup-epochs must be >= 0");
             }
         }
-        settings.divergence_factor = f.count("--divergence") ? parse_double("--divergence", f.at("--divergence")) : 3.0;
-        if (settings.divergence_factor <= 1.0)
+        if (f.count("--divergence"))
         {
-            usage_error("--divergence must be > 1");
+            settings.divergence.factor = parse_double("--divergence", f.at("--divergence"));
+            if (settings.divergence.factor <= 1.0)
+            {
+                usage_error("--divergence must be > 1");
+            }
         }
+        settings.early_stopping = f.count("--no-early-stopping") == 0;
         settings.noise_scale_every = f.count("--noise-scale") ? parse_count("--noise-scale", f.at("--noise-scale"), true) : 8;
         settings.noise_scale_dir = out / "noise_scale";
 
@@ -656,7 +661,7 @@ int main(int argc, char** argv)
         const bool classify = data.train.is_classification();
         config.target = xtrain::parse_target(f.count("--target") ? f.at("--target") : (classify ? "val_accuracy=0.85" : "none"));
         config.dataset = data.description;
-        config.budget = settings.describe();
+        config.budget = settings.describe(grid.optimizers);
         config.notes["command"] = [&] {
             std::string c;
             for (int i = 0; i < argc; ++i)

@@ -3,6 +3,7 @@
 // gradient mean G and covariance Sigma are known in closed form.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <limits>
@@ -145,6 +146,197 @@ TEST_CASE("Best lr per batch size: medians over seeds, diverged seeds, ties, edg
     CHECK(summarize_by_batch(unmeasured, Metric::final_val_accuracy)[0].best_lr == 0.3);
 }
 
+TEST_CASE("The stability edge: stalled and diverged seeds, and the edge never contradicts itself",
+          "[experiment][analysis]")
+{
+    auto stalled = [](RunSummary r) {
+        r.status = RunOutcome::stalled;
+        return r;
+    };
+    std::vector<RunSummary> runs;
+    // B = 64: the smallest lr stalls (too slow for the budget), the best is 0.1, 0.3 trains,
+    // 1.0 has a seed that stalled (a dead network), 3.0 blew up. The slow lr below the best is
+    // not instability: the edge is 0.3; the first unstable lr 1.0; the first blow-up 3.0.
+    for (std::uint64_t s = 0; s < 3; ++s)
+    {
+        runs.push_back(stalled(run("sgd", 0.001, 64, s, 0.12)));
+        runs.push_back(run("sgd", 0.1, 64, s, 0.88));
+        runs.push_back(run("sgd", 0.3, 64, s, 0.85));
+        runs.push_back(s == 1 ? stalled(run("sgd", 1.0, 64, s, 0.10)) : run("sgd", 1.0, 64, s, 0.70));
+        runs.push_back(run("sgd", 3.0, 64, s, 0.1, true));
+    }
+    // B = 256: the best cell itself has a stalled seed: the edge is the largest lr below it
+    // without a failing seed.
+    for (std::uint64_t s = 0; s < 3; ++s)
+    {
+        runs.push_back(run("sgd", 0.1, 256, s, 0.80));
+        runs.push_back(s == 0 ? stalled(run("sgd", 0.3, 256, s, 0.11)) : run("sgd", 0.3, 256, s, 0.86));
+        runs.push_back(run("sgd", 1.0, 256, s, 0.1, true));
+    }
+    const auto table = summarize_by_batch(runs, Metric::final_val_accuracy);
+    REQUIRE(table.size() == 2);
+    const BatchSummary& b64 = table[0];
+    CHECK(b64.best_lr == 0.1);
+    CHECK(b64.largest_stable_lr == 0.3);
+    CHECK(b64.smallest_unstable_lr == 1.0);
+    CHECK(b64.smallest_diverged_lr == 3.0);
+    CHECK(b64.stalled_runs == 4);
+    CHECK(b64.diverged_runs == 3);
+    const BatchSummary& b256 = table[1];
+    CHECK(b256.best_lr == 0.3);
+    CHECK(b256.largest_stable_lr == 0.1);
+    CHECK(b256.smallest_unstable_lr == 0.3);
+    CHECK(b256.smallest_diverged_lr == 1.0);
+
+    // Any mix of outcomes: largest_stable_lr < smallest_unstable_lr <= smallest_diverged_lr,
+    // whichever of them are defined; the stable lr trains in every seed.
+    Rng rng(42);
+    const std::vector<double> lrs = {0.001, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0};
+    for (int trial = 0; trial < 300; ++trial)
+    {
+        std::vector<RunSummary> mix;
+        for (const double lr : lrs)
+        {
+            for (std::uint64_t s = 0; s < 3; ++s)
+            {
+                const double u = rng.uniform();
+                RunSummary r = run("sgd", lr, 32, s, 0.1 + 0.8 * rng.uniform(), u < 0.2);
+                mix.push_back(u >= 0.2 && u < 0.35 ? stalled(r) : r);
+            }
+        }
+        const BatchSummary b = summarize_by_batch(mix, Metric::final_val_accuracy)[0];
+        if (!std::isnan(b.largest_stable_lr) && !std::isnan(b.smallest_unstable_lr))
+        {
+            CHECK(b.largest_stable_lr < b.smallest_unstable_lr);
+        }
+        if (!std::isnan(b.smallest_unstable_lr) && !std::isnan(b.smallest_diverged_lr))
+        {
+            CHECK(b.smallest_unstable_lr <= b.smallest_diverged_lr);
+        }
+        if (!std::isnan(b.largest_stable_lr) && !std::isnan(b.smallest_diverged_lr))
+        {
+            CHECK(b.largest_stable_lr < b.smallest_diverged_lr);
+        }
+        for (const auto& r : mix)
+        {
+            if (r.key.lr == b.largest_stable_lr)
+            {
+                CHECK(r.status == RunOutcome::finished);
+            }
+        }
+    }
+}
+
+TEST_CASE("Best lr with the rates tied with it over seeds (a bootstrap), the same every time",
+          "[experiment][analysis]")
+{
+    std::vector<RunSummary> runs;
+    // B = 32: seeds disagree between 0.1 and 0.3 (paired: seed 0 prefers 0.3); 0.03 and 1.0 are
+    // clearly worse. B = 128: 0.1 is best in every seed.
+    const std::vector<std::vector<double>> acc32 = {{0.80, 0.90, 0.92, 0.60}, {0.81, 0.91, 0.89, 0.62}, {0.79, 0.90, 0.88, 0.61}};
+    const std::vector<double> lrs = {0.03, 0.1, 0.3, 1.0};
+    for (std::uint64_t s = 0; s < 3; ++s)
+    {
+        for (std::size_t k = 0; k < lrs.size(); ++k)
+        {
+            runs.push_back(run("sgd", lrs[k], 32, s, acc32[s][k]));
+            runs.push_back(run("sgd", lrs[k], 128, s, k == 1 ? 0.9 + 0.001 * static_cast<double>(s) : 0.7));
+        }
+    }
+    const auto table = summarize_by_batch(runs, Metric::final_val_accuracy);
+    REQUIRE(table.size() == 2);
+    CHECK(table[0].best_lr == 0.1);
+    CHECK(table[0].best_lr_lo == 0.1);
+    CHECK(table[0].best_lr_hi == 0.3);   // seed 0 alone (a draw of it three times) prefers 0.3
+    CHECK(table[1].best_lr_lo == 0.1);
+    CHECK(table[1].best_lr_hi == 0.1);
+    const auto again = summarize_by_batch(runs, Metric::final_val_accuracy);
+    CHECK(again[0].best_lr_hi == table[0].best_lr_hi);
+    // One seed: nothing to resample, the interval is the point.
+    const std::vector<RunSummary> one = {run("sgd", 0.1, 32, 0, 0.9), run("sgd", 0.3, 32, 0, 0.8)};
+    const BatchSummary b1 = summarize_by_batch(one, Metric::final_val_accuracy)[0];
+    CHECK(b1.best_lr_lo == 0.1);
+    CHECK(b1.best_lr_hi == 0.1);
+    // A best lr at the edge of the rates tried carries a warning, with a sentence for it.
+    CHECK(b1.best_at_edge);
+    REQUIRE(b1.warnings.size() == 1);
+    CHECK(b1.warnings[0] == "best_lr_at_edge");
+    CHECK_THAT(warning_text(b1.warnings[0]), Catch::Contains("edge of the lrs tried"));
+}
+
+TEST_CASE("Fits: unresolved steps are refused, too few points are not a fit, intervals over seeds",
+          "[experiment][analysis]")
+{
+    // S(B) = 500 (1 + 64 / B) with seed noise; B = 16 met the target at its first evaluation
+    // (resolution: all of its steps), so it must be left out and flagged.
+    std::vector<RunSummary> runs;
+    for (const std::size_t b : {16, 32, 64, 128, 256, 512})
+    {
+        for (std::uint64_t seed = 0; seed < 5; ++seed)
+        {
+            const double noise = 1.0 + 0.03 * (static_cast<double>(seed) - 2.0);
+            const auto steps = static_cast<std::uint64_t>(500.0 * (1.0 + 64.0 / static_cast<double>(b)) * noise);
+            RunSummary r = run("sgd", 0.1, b, seed, 0.9, false, b == 16 ? 40 : steps);
+            r.to_target.resolution = b == 16 ? 40 : 1;
+            runs.push_back(r);
+        }
+    }
+    const auto table = summarize_by_batch(runs, Metric::final_val_accuracy);
+    REQUIRE(table.size() == 6);
+    CHECK(table[0].target_resolution_limited);
+    CHECK(table[0].warnings == std::vector<std::string>{"target_resolution_limited"});
+    CHECK_FALSE(table[1].target_resolution_limited);
+    CHECK(table[1].steps_to_target_lo <= table[1].steps_to_target);
+    CHECK(table[1].steps_to_target <= table[1].steps_to_target_hi);
+    CHECK(table[1].steps_to_target_hi > table[1].steps_to_target_lo);
+    const auto fits = summarize_fits(runs, table, Metric::final_val_accuracy);
+    REQUIRE(fits.size() == 1);
+    const FitSummary& f = fits[0];
+    CHECK(f.refused_points == 1);
+    CHECK(f.steps.points == 5);
+    CHECK(f.steps.valid());
+    CHECK(f.steps.s_min == Approx(500.0).epsilon(0.02));
+    CHECK(f.steps.b_noise == Approx(64.0).epsilon(0.05));
+    CHECK(f.bootstrap_draws == 200);
+    CHECK(f.bootstrap_valid_fits > 150);
+    CHECK(f.s_min_lo <= f.steps.s_min);
+    CHECK(f.steps.s_min <= f.s_min_hi);
+    CHECK(f.b_noise_lo <= f.steps.b_noise);
+    CHECK(f.steps.b_noise <= f.b_noise_hi);
+    CHECK(f.s_min_hi / f.s_min_lo < 1.2);  // 3 % seed noise: a narrow interval
+    CHECK(std::find(f.warnings.begin(), f.warnings.end(), "target_resolution_limited") != f.warnings.end());
+    CHECK(std::find(f.warnings.begin(), f.warnings.end(), "best_lr_fit_too_few_points") == f.warnings.end());
+
+    // Two batch sizes determine two parameters exactly: no fit.
+    std::vector<RunSummary> two;
+    for (const auto& r : runs)
+    {
+        if (r.key.batch_size == 32 || r.key.batch_size == 64)
+        {
+            two.push_back(r);
+        }
+    }
+    const auto two_table = summarize_by_batch(two, Metric::final_val_accuracy);
+    const FitSummary f2 = summarize_fits(two, two_table, Metric::final_val_accuracy)[0];
+    CHECK(f2.steps.points == 2);
+    CHECK_FALSE(f2.steps.valid());
+    CHECK(std::find(f2.warnings.begin(), f2.warnings.end(), "steps_fit_too_few_points") != f2.warnings.end());
+    CHECK(std::find(f2.warnings.begin(), f2.warnings.end(), "best_lr_fit_too_few_points") != f2.warnings.end());
+    // Met before training (step 0) is never resolved; one step of resolution always is.
+    TargetHit h;
+    h.step = 0;
+    h.resolution = 0;
+    CHECK(h.resolution_limited());
+    h.step = 3;
+    h.resolution = 1;
+    CHECK_FALSE(h.resolution_limited());
+    h.step = 8;
+    h.resolution = 5;
+    CHECK(h.resolution_limited());
+    h.resolution = 4;
+    CHECK_FALSE(h.resolution_limited());
+}
+
 TEST_CASE("Log-log slope of the best lr: 1 for linear scaling, 1/2 for square-root scaling",
           "[experiment][analysis]")
 {
@@ -238,6 +430,7 @@ TEST_CASE("Steps to target: S(B) = S_min (1 + B_noise / B) recovered, runs that 
     // Too few points, or steps that grow with B (no positive S_min), are invalid.
     CHECK_FALSE(fit_steps_to_target({32}, {100}).valid());
     CHECK_FALSE(fit_steps_to_target({32, 64}, {inf, 100}).valid());
+    CHECK_FALSE(fit_steps_to_target({32, 64}, {300, 200}).valid());  // two points determine two parameters exactly
     CHECK_FALSE(fit_steps_to_target({16, 32, 64}, {10, 100, 1000}).valid());
     // Perfect scaling throughout (S = 8000 / B): no S_min can be read off either.
     CHECK_FALSE(fit_steps_to_target({16, 32, 64, 128}, {500, 250, 125, 62.5}).valid());

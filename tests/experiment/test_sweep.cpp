@@ -113,8 +113,24 @@ namespace
             const double miss = std::log(s.lr / best_lr(s));
             const double final_acc = std::max(0.1, 0.9 - 0.05 * miss * miss + seed_noise);
             const std::size_t steps_per_epoch = train_size / s.batch_size;
+            const double b = static_cast<double>(s.batch_size);
+            // Steps to a given progress follow S(B) = S_min (1 + B_noise / B) with B_noise = 32.
+            auto progress_at = [&](std::size_t step) {
+                return 1.0 - std::exp(-static_cast<double>(step) / (3.0 * (1.0 + 32.0 / b)));
+            };
+            bool reached = false;
             for (std::size_t e = 1; e <= epochs; ++e)
             {
+                // The target, checked after every step (as a run function may), is reported exactly.
+                for (std::size_t k = (e - 1) * steps_per_epoch + 1; k <= e * steps_per_epoch && !reached; ++k)
+                {
+                    if (!(diverges(s) && e >= 2) && sink.target().met(0.1 + (final_acc - 0.1) * progress_at(k)))
+                    {
+                        reached = true;
+                        sink.target_reached(TargetHit{static_cast<double>(k) / static_cast<double>(steps_per_epoch), k,
+                                                      k * s.batch_size, sink.elapsed_seconds()});
+                    }
+                }
                 EvalRow row;
                 row.epoch = static_cast<double>(e);
                 row.step = e * steps_per_epoch;
@@ -129,9 +145,7 @@ namespace
                     sink.record(row);
                     return RunResult::diverged("loss inf at epoch 2");
                 }
-                // Steps to a given progress follow S(B) = S_min (1 + B_noise / B) with B_noise = 32.
-                const double b = static_cast<double>(s.batch_size);
-                const double progress = 1.0 - std::exp(-static_cast<double>(e * steps_per_epoch) / (3.0 * (1.0 + 32.0 / b)));
+                const double progress = progress_at(e * steps_per_epoch);
                 row.train_loss = 2.3 * std::exp(-1.5 * progress * (final_acc - 0.1)) + 0.01 * s.lr;
                 row.val_loss = row.train_loss * 1.05;
                 row.val_accuracy = 0.1 + (final_acc - 0.1) * progress;
@@ -443,7 +457,7 @@ TEST_CASE("A small sweep writes tidy runs.csv, summary.csv, the per-batch tables
 
     const auto summary = lines_of(dir / "summary.csv");
     CHECK(summary.size() == 33);
-    CHECK(split(summary[0]).size() == 26);
+    CHECK(split(summary[0]).size() == 32);
     const auto by_batch = lines_of(dir / "summary_by_batch.csv");
     CHECK(by_batch.size() == 1 + 4);  // (sgd, adam) x (16, 64)
     CHECK(lines_of(dir / "fits.csv").size() == 1 + 2);
@@ -464,9 +478,16 @@ TEST_CASE("A small sweep writes tidy runs.csv, summary.csv, the per-batch tables
     CHECK(r->summary.status == RunOutcome::finished);
     CHECK(r->summary.eval_rows == 3);
     CHECK(r->summary.target_reached);
-    CHECK(r->summary.to_target.epoch == 2.0);
-    CHECK(r->summary.to_target.step == 8);
-    CHECK(r->summary.to_target.examples == 512);
+    // The fake checks the target after every step: met at step 5 of 4 per epoch, exactly (resolution 1),
+    // before the evaluation at step 8 that shows it.
+    CHECK(r->summary.to_target.epoch == 1.25);
+    CHECK(r->summary.to_target.step == 5);
+    CHECK(r->summary.to_target.examples == 320);
+    CHECK(r->summary.to_target.resolution == 1);
+    CHECK_FALSE(r->summary.to_target.resolution_limited());
+    CHECK(r->rows[1].step == 8);
+    CHECK(r->rows[1].val_accuracy >= 0.6);
+    CHECK(r->rows[0].val_accuracy < 0.6);
     CHECK(r->rows[2].step == 12);
 
     // Analysis over the folder: SGD's best lr per batch size follows the fake's optimum.
@@ -1173,32 +1194,45 @@ TEST_CASE("Figures: data files and gnuplot scripts from constructed results, and
     CHECK_THAT(g1, Catch::Contains("title 'B=64'"));
     CHECK_THAT(g1, Catch::Contains("set title 'sgd, lr = 0.1'"));
 
-    // Figure 2: every cell of sgd's panel; lr 1 at B = 16 and 64 diverged in both seeds.
+    // Figure 2: every cell of sgd's panel; lr 1 at B = 16 and 64 diverged in both seeds (the last
+    // column says every seed did: a large cross and no value).
     const std::string f2 = read_text(figs / "fig2_accuracy_heatmap.dat");
-    CHECK_THAT(f2, Catch::Contains("# optimizer=sgd diverged\n3 0 1 16 2 2\n3 1 1 64 2 2\n"));
+    CHECK_THAT(f2, Catch::Contains("# optimizer=sgd diverged\n3 0 1 16 2 2 1\n3 1 1 64 2 2 1\n"));
+    CHECK_THAT(f2, Catch::Contains("# optimizer=sgd stalled\n# (none)\n"));
     CHECK_THAT(f2, Catch::Contains("# optimizer=adam values\n0 0 0.001 16 "));
+    CHECK(f2.find("\n3 0 1 16 0.") == std::string::npos);  // no value where every seed blew up
     const std::string g2 = read_text(figs / "fig2_accuracy_heatmap.gp");
     CHECK_THAT(g2, Catch::Contains("set xtics ('0.001' 0, '0.01' 1, '0.1' 2, '1' 3)"));
     CHECK_THAT(g2, Catch::Contains("set ytics ('16' 0, '64' 1)"));
     CHECK_THAT(g2, Catch::Contains("with boxxyerror"));
-    CHECK_THAT(g2, Catch::Contains("index 3 using 1:2 with points pt 2"));
+    CHECK_THAT(g2, Catch::Contains("index 4 using ($7 > 0.5 ? $1 : $1 + 0.32)"));
+    CHECK_THAT(g2, Catch::Contains("x: a seed diverged, o: a seed stalled near chance"));
 
-    // Figure 3: the best lr per batch size as in summary_by_batch.csv, guides through the first point.
+    // Figure 3: the best lr per batch size as in summary_by_batch.csv with its tied range, guides
+    // through the first point; adam's best is the smallest rate tried (drawn hollow); two batch
+    // sizes do not make a slope.
     const std::string f3 = read_text(figs / "fig3_best_lr.dat");
     CHECK_THAT(f3, Catch::Contains("# optimizer=sgd best_lr\n16 0.1 "));
     CHECK_THAT(f3, Catch::Contains("\n64 0.1 "));
+    CHECK_THAT(f3, Catch::Contains("# optimizer=adam best_lr_at_edge\n16 0.001 "));
+    CHECK_THAT(f3, Catch::Contains("# optimizer=sgd best_lr_at_edge\n# (none)\n"));
     const std::string g3 = read_text(figs / "fig3_best_lr.gp");
     CHECK_THAT(g3, Catch::Contains("linear(x) = lr0 * x / b0"));
     CHECK_THAT(g3, Catch::Contains("sqrtrule(x) = lr0 * sqrt(x / b0)"));
     CHECK_THAT(g3, Catch::Contains("set logscale xy"));
-    CHECK_THAT(g3, Catch::Contains("'adam best lr (slope "));
+    CHECK_THAT(g3, Catch::Contains("'adam best lr (slope not determined: 2 batch sizes)'"));
+    CHECK_THAT(g3, Catch::Contains("using 1:2:5:6 with yerrorbars"));
+    CHECK_THAT(g3, Catch::Contains("'hollow: best lr at the edge of the rates tried'"));
 
-    // Figure 4: steps to target per batch size, with the fitted curve.
+    // Figure 4: steps to target per batch size (reported exactly by the fake), with the seeds'
+    // spread; two resolved batch sizes determine no fit, and none is drawn.
     const std::string f4 = read_text(figs / "fig4_steps_to_target.dat");
-    CHECK_THAT(f4, Catch::Contains("# optimizer=sgd\n16 16 256 1 0.01\n64 8 512 2 0.1\n"));
+    CHECK_THAT(f4, Catch::Contains("# optimizer=sgd resolved\n16 10 160 0.625 0.1 10 10\n64 5 320 1.25 0.1 5 5\n"));
     const std::string g4 = read_text(figs / "fig4_steps_to_target.gp");
-    CHECK_THAT(g4, Catch::Contains("s1(x) = "));
-    CHECK_THAT(g4, Catch::Contains("fit: S_min = "));
+    CHECK_THAT(g4, Catch::Contains("using 1:2:6:7 with yerrorbars"));
+    CHECK_THAT(g4, Catch::Contains("'sgd (fit not determined: 2 resolved batch sizes)'"));
+    CHECK(g4.find("fit: S_min = ") == std::string::npos);
+    CHECK(g4.find("s0(x) = ") == std::string::npos);
 
     // Without gnuplot (a program that does not exist), the message says how to get it.
     FigureOptions missing = o;

@@ -206,8 +206,10 @@ TEST_CASE("with_batch_sampler uses a compile-time size when listed, else a dynam
 TEST_CASE("A Trainer sweep writes every evaluation row, marks divergence and resumes after a stop",
           "[experiment][trainer_run]")
 {
-    const auto data = blobs(600, 1);
-    const auto val = blobs(200, 2);
+    // Training and validation from the same blobs: a trained model is well above chance (1/3).
+    const auto split = train_validation_split(blobs(800, 1), 0.25, 7);
+    const auto& data = split.train;
+    const auto& val = split.validation;
     SweepConfig config;
     config.grid = {{"sgd", "adam"}, {0.05, 500.0}, {16, 64}, {1, 2}, {}};
     config.model = "mlp 6-8-3";
@@ -221,7 +223,7 @@ TEST_CASE("A Trainer sweep writes every evaluation row, marks divergence and res
 
     const fs::path whole = fresh("whole");
     const SweepReport r = run_sweep(config, whole, fn, quiet());
-    CHECK(r.finished + r.diverged == 16);
+    CHECK(r.finished + r.diverged + r.stalled == 16);
     CHECK(r.failed == 0);
     const auto runs = csv_rows(whole / "runs.csv");
     const auto& header = runs.front();
@@ -236,26 +238,58 @@ TEST_CASE("A Trainer sweep writes every evaluation row, marks divergence and res
     {
         const auto& row = runs[i];
         rows_per_run[row[0] + row[lr] + row[b] + row[column(header, "seed")]] += 1;
+        REQUIRE((row[div] == "0" || row[div] == "1"));
         if (row[lr] == "500")
         {
-            diverged_rows += row[div] == "true" || row[div] == "1" ? 1 : 0;
+            diverged_rows += row[div] == "1" ? 1 : 0;
         }
         else
         {
-            CHECK(row[div] != "true");
+            CHECK(row[div] == "0");
         }
         CHECK(std::stod(row[epoch]) <= 2.0);
     }
     CHECK(diverged_rows > 0);
-    // Finished runs: 3 evaluation points per epoch over 2 epochs.
+    // Finished runs: a row before training, then 3 evaluation points per epoch over 2 epochs.
     for (const auto& [key, n] : rows_per_run)
     {
         if (key.find("500") == std::string::npos)
         {
-            CHECK(n == 6);
+            CHECK(n == 7);
         }
     }
-    CHECK(r.diverged == 8); // lr 500 diverges for both optimizers, every batch size and seed
+    // SGD at lr 500 blows up (NaN within a few steps) at every batch size and seed. Adam's steps are
+    // bounded by its rate: at lr 500 its loss is huge, yet it still separates the blobs, and a run
+    // that ends that far above chance must not be stopped early (a single-batch rule would have).
+    const auto summary = csv_rows(whole / "summary.csv");
+    const std::size_t opt = column(summary.front(), "optimizer");
+    const std::size_t status = column(summary.front(), "status");
+    const std::size_t slr = column(summary.front(), "lr");
+    const std::size_t acc = column(summary.front(), "val_accuracy");
+    for (std::size_t i = 1; i < summary.size(); ++i)
+    {
+        const auto& row = summary[i];
+        if (row[slr] == "500" && row[opt] == "sgd")
+        {
+            CHECK(row[status] == "diverged");
+        }
+        else
+        {
+            CHECK(row[status] == "finished");
+            CHECK(std::stod(row[acc]) > 0.6);
+        }
+    }
+    double adam_500_worst = 0.0;
+    for (std::size_t i = 1; i < runs.size(); ++i)
+    {
+        if (runs[i][0] == "adam" && runs[i][lr] == "500" && runs[i][column(header, "step")] != "0")
+        {
+            adam_500_worst = std::max(adam_500_worst, std::stod(runs[i][column(header, "train_loss")]));
+        }
+    }
+    CHECK(adam_500_worst > 100.0);
+    CHECK(r.diverged == 4);
+    CHECK(r.stalled == 0);
 
     // Stop after a few runs (as Ctrl-C does), then resume: the same rows as the whole sweep.
     const fs::path parts = fresh("stopped");
@@ -274,9 +308,9 @@ TEST_CASE("A Trainer sweep writes every evaluation row, marks divergence and res
     CHECK(first.interrupted);
     CHECK(first.not_run > 0);
     const SweepReport second = run_sweep(config, parts, fn, quiet());
-    CHECK(first.finished + first.diverged == 5);
+    CHECK(first.finished + first.diverged + first.stalled == 5);
     CHECK(second.already_done == 5);
-    CHECK(second.finished + second.diverged == 11);
+    CHECK(second.finished + second.diverged + second.stalled == 11);
     CHECK(rows_without_time(parts / "runs.csv") == rows_without_time(whole / "runs.csv"));
 }
 
@@ -345,12 +379,16 @@ TEST_CASE("Scaled learning rates and warm-up are what the rows report", "[experi
     {
         by_b[std::stoul(rows[i][b])].emplace_back(std::stod(rows[i][ep]), std::stod(rows[i][lr]));
     }
-    // After the warm-up epoch the rate is 0.01 x B / 8; during it, lower.
+    // After the warm-up epoch the rate is 0.01 x B / 8; during it, lower. The row before training
+    // reports the rate of the first update: the warm-up's start, B0 / B of the scaled rate.
     CHECK(by_b[8].back().second == Approx(0.01));
     CHECK(by_b[32].back().second == Approx(0.04));
-    CHECK(by_b[32].front().first < 1.0);
-    CHECK(by_b[32].front().second < 0.04);
-    CHECK(by_b[32].front().second > 0.01);
+    REQUIRE(by_b[32].size() == 9);
+    CHECK(by_b[32].front().first == 0.0);
+    CHECK(by_b[32].front().second == Approx(0.01));
+    CHECK(by_b[32][1].first < 1.0);
+    CHECK(by_b[32][1].second < 0.04);
+    CHECK(by_b[32][1].second > 0.01);
 
     RunSettings bad = settings;
     bad.base_batch_size = 0;
@@ -369,7 +407,7 @@ TEST_CASE("The gradient noise scale is measured per epoch and written per run", 
     RunSettings settings;
     settings.budget = Budget::epochs(3);
     settings.noise_scale_every = 2;
-    settings.divergence_factor = 1000.0; // single-sample losses swing widely
+    settings.divergence.factor = 1000.0; // single-sample losses swing widely
     const fs::path out = fresh("noise");
     settings.noise_scale_dir = out / "noise_scale";
     run_sweep(config, out, make_trainer_run(data, nullptr, mlp_factory(), settings), quiet(1));
@@ -492,4 +530,136 @@ TEST_CASE("NoiseScaleMonitor finds the true noise scale of a linear regression a
     CHECK(sum_g2 / static_cast<double>(epochs) == Approx(g2).epsilon(0.03));
     CHECK(sum_tr / static_cast<double>(epochs) == Approx(trace).epsilon(0.08));
     CHECK((sum_tr / sum_g2) == Approx(truth).epsilon(0.1));
+}
+
+TEST_CASE("Steps to target are resolved by going back to the last miss and bisecting",
+          "[experiment][trainer_run]")
+{
+    // A linear classifier at a small rate: the validation loss falls steadily, so the first step
+    // that meets the target is well defined. Evaluating after every update finds it directly.
+    const auto split = train_validation_split(blobs(640, 4, 3.0), 0.25, 3);
+    const auto linear = [](std::uint64_t seed) { return MLP<float>(seed, {6, 3}); };
+    SweepConfig config;
+    config.grid = {{"sgd"}, {0.02}, {8, 32}, {1}, {}};
+    config.target = parse_target("val_loss=0.5");
+    RunSettings dense;
+    dense.budget = Budget::epochs(3);
+    dense.evals_per_epoch = 60;  // after every update at B = 8 and at B = 32
+    dense.target_precision = 0.0;
+    const fs::path exact = fresh("bisect_dense");
+    run_sweep(config, exact, make_trainer_run(split.train, &split.validation, linear, dense), quiet(1));
+    RunSettings coarse = dense;
+    coarse.evals_per_epoch = 1;
+    coarse.target_precision = 1e-9;  // down to one step
+    const fs::path found = fresh("bisect_coarse");
+    run_sweep(config, found, make_trainer_run(split.train, &split.validation, linear, coarse), quiet(1));
+    RunSettings rough = coarse;
+    rough.target_precision = 0.0;  // evaluation resolution only
+    const fs::path unresolved = fresh("bisect_off");
+    run_sweep(config, unresolved, make_trainer_run(split.train, &split.validation, linear, rough), quiet(1));
+
+    const ResultSet a = load_results(exact);
+    const ResultSet b = load_results(found);
+    const ResultSet c = load_results(unresolved);
+    for (const std::size_t batch : {8, 32})
+    {
+        const RunKey key{"sgd", 0.02, batch, 1, ""};
+        const RunSummary& sa = a.find(key)->summary;
+        const RunSummary& sb = b.find(key)->summary;
+        const RunSummary& sc = c.find(key)->summary;
+        REQUIRE(sa.target_reached);
+        REQUIRE(sb.target_reached);
+        CHECK(sa.to_target.resolution == 1);
+        CHECK(sb.to_target.step == sa.to_target.step);  // the same step, from 3 evaluations instead of 180
+        CHECK(sb.to_target.resolution == 1);
+        CHECK(sb.to_target.examples == sa.to_target.examples);
+        CHECK(sb.to_target.epoch == Approx(sa.to_target.epoch));
+        CHECK(std::isfinite(sb.refine_seconds));
+        CHECK(b.find(key)->rows.size() == 4);  // the bisection adds no rows: step 0 and 3 epochs
+        // Without it, the hit is the first epoch end at or after the target, known to an epoch.
+        CHECK(sc.to_target.step >= sa.to_target.step);
+        CHECK(sc.to_target.resolution > 1);
+        CHECK(std::isnan(sc.refine_seconds));
+        CHECK(std::isfinite(sc.eval_seconds));
+    }
+}
+
+TEST_CASE("With early stopping off every run trains to the end, and the guard says where it would have stopped",
+          "[experiment][trainer_run]")
+{
+    const auto split = train_validation_split(blobs(400, 5), 0.25, 5);
+    SweepConfig config;
+    config.grid = {{"sgd"}, {0.05, 500.0}, {16}, {1}, {}};
+    RunSettings guarded;
+    guarded.budget = Budget::epochs(3);
+    RunSettings unguarded = guarded;
+    unguarded.early_stopping = false;
+    CHECK(guarded.describe() != unguarded.describe());  // the fingerprint tells the two apart
+    CHECK_THAT(unguarded.describe(), Catch::Contains("no early stopping"));
+    const fs::path g = fresh("guard_on");
+    const fs::path u = fresh("guard_off");
+    run_sweep(config, g, make_trainer_run(split.train, &split.validation, mlp_factory(), guarded), quiet(1));
+    run_sweep(config, u, make_trainer_run(split.train, &split.validation, mlp_factory(), unguarded), quiet(1));
+    const ResultSet a = load_results(g);
+    const ResultSet b = load_results(u);
+    const RunRecord* stopped = a.find(RunKey{"sgd", 500.0, 16, 1, ""});
+    const RunRecord* twin = b.find(RunKey{"sgd", 500.0, 16, 1, ""});
+    REQUIRE(stopped != nullptr);
+    REQUIRE(twin != nullptr);
+    CHECK(stopped->summary.status == RunOutcome::diverged);
+    CHECK(stopped->summary.guard_step > 0);
+    CHECK(stopped->summary.last.step == stopped->summary.guard_step);
+    // The twin went on to the end of its budget (3 epochs of 19 updates), and says where the guard
+    // would have stopped it: the same step, since the two are the same run up to there.
+    CHECK(twin->summary.last.step == 57);
+    CHECK(twin->summary.guard_step == stopped->summary.guard_step);
+    CHECK_THAT(twin->summary.note, Catch::Contains("early stopping off: the guard would have stopped it at step"));
+    CHECK(twin->summary.status == RunOutcome::diverged);  // its loss is still not finite at the end
+    // A run that trains is the same run either way.
+    const RunRecord* fine_a = a.find(RunKey{"sgd", 0.05, 16, 1, ""});
+    const RunRecord* fine_b = b.find(RunKey{"sgd", 0.05, 16, 1, ""});
+    CHECK(fine_a->summary.guard_step == 0);
+    CHECK(fine_a->summary.last.val_accuracy == fine_b->summary.last.val_accuracy);
+    CHECK(fine_a->summary.status == RunOutcome::finished);
+}
+
+TEST_CASE("A grid the run function cannot run is refused before anything is written", "[experiment][trainer_run]")
+{
+    const auto data = blobs(100, 6);
+    RunSettings settings;
+    settings.budget = Budget::epochs(1);
+    const RunFunction fn = make_trainer_run(data, nullptr, mlp_factory(), settings);
+    SweepConfig config;
+    config.grid = {{"sgd", "SGD"}, {0.1}, {16}, {1}, {}};
+    const fs::path out = fresh("refused_grid");
+    CHECK_THROWS_WITH(run_sweep(config, out, fn, quiet(1)),
+                      Catch::Contains("unknown optimizer 'SGD' (known: sgd, momentum, nesterov, adam, adamw"));
+    CHECK_FALSE(fs::exists(out));
+    config.grid.optimizers = {"sgd"};
+    config.grid.schedules = {"cosine"};
+    CHECK_THROWS_WITH(run_sweep(config, out, fn, quiet(1)), Catch::Contains("schedules (e.g. 'cosine')"));
+    CHECK_FALSE(fs::exists(out));
+}
+
+TEST_CASE("A test set scores every run's final model", "[experiment][trainer_run]")
+{
+    const auto all = blobs(600, 7);
+    const auto split = train_validation_split(all, 0.2, 7);
+    const auto test = blobs(150, 7);  // the same blobs (same seed), other draws would be a new set
+    SweepConfig config;
+    config.grid = {{"sgd"}, {0.05, 500.0}, {16}, {1}, {}};
+    RunSettings settings;
+    settings.budget = Budget::epochs(2);
+    const fs::path out = fresh("test_split");
+    run_sweep(config, out, make_trainer_run(split.train, &split.validation, mlp_factory(), settings, BatchSizes<>{}, &test),
+              quiet(1));
+    const ResultSet set = load_results(out);
+    const RunSummary& good = set.find(RunKey{"sgd", 0.05, 16, 1, ""})->summary;
+    const RunSummary& bad = set.find(RunKey{"sgd", 500.0, 16, 1, ""})->summary;
+    CHECK(good.test_accuracy > 0.8);
+    CHECK(std::isfinite(good.test_loss));
+    CHECK(bad.status == RunOutcome::diverged);
+    CHECK(std::isnan(bad.test_accuracy));
+    CHECK(csv_rows(out / "summary.csv").front()[column(csv_rows(out / "summary.csv").front(), "test_accuracy")]
+          == "test_accuracy");
 }

@@ -15,6 +15,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -44,21 +45,28 @@ namespace xtrain
         double wall_seconds = 0.0;         ///< seconds since the run started
     };
 
-    /** @brief How a run ended. */
+    /**
+     * @brief How a run ended.
+     *
+     * `diverged` and `stalled` are results, recorded and analysed like `finished`; only `failed`
+     * is not a result.
+     */
     enum class RunOutcome
     {
-        finished,  ///< the budget was used up
-        diverged,  ///< stopped because the loss blew up: a result, not an error
-        failed     ///< the run function threw: not a result; retried on the next invocation
+        finished,  ///< trained: the budget was used up, and the run got somewhere
+        diverged,  ///< blew up: a loss that is not finite, or far above its start for good
+        failed,    ///< the run function threw: not a result; retried on the next invocation
+        stalled    ///< trained to the end, or stopped as a dead network, at or near chance
     };
 
-    /** @brief "finished", "diverged" or "failed". */
+    /** @brief "finished", "diverged", "stalled" or "failed". */
     inline const char* run_outcome_name(RunOutcome s) noexcept
     {
         switch (s)
         {
         case RunOutcome::finished: return "finished";
         case RunOutcome::diverged: return "diverged";
+        case RunOutcome::stalled: return "stalled";
         case RunOutcome::failed: break;
         }
         return "failed";
@@ -67,13 +75,37 @@ namespace xtrain
     /** @brief What a run function returns. */
     struct RunResult
     {
-        RunOutcome status = RunOutcome::finished;  ///< finished or diverged (failed is set by the sweep)
+        RunOutcome status = RunOutcome::finished;  ///< finished, diverged or stalled (failed is set by the sweep)
         std::string note;                        ///< free text kept in summary.csv, e.g. why it diverged
+        /** @brief Loss of the final model on a test set (NaN: not measured). */
+        double test_loss = std::numeric_limits<double>::quiet_NaN();
+        /** @brief Accuracy of the final model on a test set (NaN: not measured). */
+        double test_accuracy = std::numeric_limits<double>::quiet_NaN();
+        /** @brief Seconds the run spent evaluating (NaN: not measured). */
+        double eval_seconds = std::numeric_limits<double>::quiet_NaN();
+        /** @brief Seconds spent resolving the time to target more finely than the evaluations (NaN: none). */
+        double refine_seconds = std::numeric_limits<double>::quiet_NaN();
+        /**
+         * @brief The step at which an early-stopping rule stopped the run (or, with early stopping
+         * off, would have stopped it); 0 if it never did.
+         */
+        std::uint64_t guard_step = 0;
 
-        /** @brief The run used its whole budget. */
-        static RunResult finished(std::string note = {}) { return RunResult{RunOutcome::finished, std::move(note)}; }
-        /** @brief The run diverged; @p note says how (e.g. "loss inf at step 120"). */
-        static RunResult diverged(std::string note = {}) { return RunResult{RunOutcome::diverged, std::move(note)}; }
+        /** @brief The run used its whole budget and got somewhere. */
+        static RunResult finished(std::string note = {}) { return make(RunOutcome::finished, std::move(note)); }
+        /** @brief The run blew up; @p note says how (e.g. "loss inf at step 120"). */
+        static RunResult diverged(std::string note = {}) { return make(RunOutcome::diverged, std::move(note)); }
+        /** @brief The run ended at or near chance (or its network died); @p note says how. */
+        static RunResult stalled(std::string note = {}) { return make(RunOutcome::stalled, std::move(note)); }
+
+    private:
+        static RunResult make(RunOutcome status, std::string note)
+        {
+            RunResult r;
+            r.status = status;
+            r.note = std::move(note);
+            return r;
+        }
     };
 
     /**

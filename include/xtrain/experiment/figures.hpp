@@ -14,15 +14,22 @@
  *    rate per optimizer (the lr of the grid closest, on a log scale, to the one asked for), median
  *    over seeds; one panel per optimizer.
  * 2. fig2_accuracy_heatmap: the metric (final validation accuracy by default) over learning rate x
- *    batch size, median over the seeds that did not diverge, one heatmap per optimizer side by
- *    side; a red cross marks a cell where at least one seed diverged (an empty cell with a cross:
- *    all diverged).
- * 3. fig3_best_lr: best learning rate against batch size, log-log, per optimizer (with the slope
- *    of the least-squares fit in the legend), the largest stable learning rate dashed, and guide
- *    lines of slope 1 (linear scaling) and 1/2 (square-root scaling) through the first point.
- * 4. fig4_steps_to_target: steps to target against batch size, log-log, per optimizer, with the
- *    fitted curve S_min (1 + B_noise / B). Skipped (with a reason) when the sweep has no target
- *    or no batch size reached it.
+ *    batch size (the grid's rates), median over the seeds that did not diverge, one heatmap per
+ *    optimizer side by side. Each outcome has its own mark: a red cross in the corner of a cell
+ *    where a seed blew up (a large cross, and no value, where every seed did), an open grey circle
+ *    where a seed stalled near chance.
+ * 3. fig3_best_lr: best learning rate against batch size, log-log, per optimizer, with error bars
+ *    spanning the rates statistically tied with it (bootstrap over seeds) and the slope of the
+ *    least-squares fit in the legend (only when it rests on 3 or more batch sizes); a best rate at
+ *    the edge of the rates tried is drawn hollow (the optimum may lie outside them); the largest
+ *    stable learning rate dashed; guide lines of slope 1 (linear scaling) and 1/2 (square-root
+ *    scaling) through the first point.
+ * 4. fig4_steps_to_target: steps to target against batch size, log-log, per optimizer, with error
+ *    bars from the fewest to the most steps over the seeds, and the fitted curve
+ *    S_min (1 + B_noise / B) with its bootstrap intervals, drawn only when the fit is determined
+ *    (3 or more resolved batch sizes). Points met at the first evaluation (not resolved) are drawn
+ *    hollow and left out of the fit. Skipped (with a reason) when the sweep has no target or no
+ *    batch size reached it.
  */
 #ifndef XTRAIN_EXPERIMENT_FIGURES_HPP
 #define XTRAIN_EXPERIMENT_FIGURES_HPP
@@ -438,22 +445,30 @@ namespace xtrain
             const double mid = (lo + hi) / 2;
             dat = std::string("# Figure 2: ") + metric_name(d.metric)
                 + " over lr x batch size, median over the seeds that did not diverge\n"
-                  "# two blocks per optimizer: cells with a value, then cells where a seed diverged\n"
+                  "# three blocks per optimizer: cells with a value, cells where a seed diverged, cells where a seed stalled\n"
                   "# columns (values): lr_index batch_index lr batch_size value seeds diverged label_rgb\n"
-                  "# columns (diverged): lr_index batch_index lr batch_size seeds diverged\n";
-            std::vector<std::pair<bool, bool>> has(d.optimizers.size(), {false, false});
+                  "# columns (diverged): lr_index batch_index lr batch_size seeds diverged all_diverged\n"
+                  "# columns (stalled): lr_index batch_index lr batch_size seeds stalled\n";
+            struct Marks
+            {
+                bool values = false;
+                bool diverged = false;
+                bool stalled = false;
+            };
+            std::vector<Marks> has(d.optimizers.size());
             for (std::size_t p = 0; p < d.optimizers.size(); ++p)
             {
                 std::string values;
                 std::string diverged;
+                std::string stalled;
                 for (const auto& c : cells)
                 {
-                    if (c.optimizer != d.optimizers[p])
-                    {
-                        continue;
-                    }
                     const auto li = static_cast<std::size_t>(std::find(lrs.begin(), lrs.end(), c.lr) - lrs.begin());
                     const auto bi = static_cast<std::size_t>(std::find(bss.begin(), bss.end(), c.batch_size) - bss.begin());
+                    if (c.optimizer != d.optimizers[p] || li == lrs.size() || bi == bss.size())
+                    {
+                        continue;  // another panel, or a rate added by refinement (not a column of the grid)
+                    }
                     const std::string pos = std::to_string(li) + " " + std::to_string(bi) + " " + format_double(c.lr) + " "
                                           + std::to_string(c.batch_size);
                     if (std::isfinite(c.value_stable))
@@ -465,13 +480,19 @@ namespace xtrain
                     }
                     if (c.diverged > 0)
                     {
-                        diverged += pos + " " + std::to_string(c.seeds) + " " + std::to_string(c.diverged) + "\n";
+                        diverged += pos + " " + std::to_string(c.seeds) + " " + std::to_string(c.diverged) + " "
+                                  + (c.diverged == c.seeds ? "1" : "0") + "\n";
+                    }
+                    if (c.stalled > 0)
+                    {
+                        stalled += pos + " " + std::to_string(c.seeds) + " " + std::to_string(c.stalled) + "\n";
                     }
                 }
-                has[p] = {!values.empty(), !diverged.empty()};
+                has[p] = Marks{!values.empty(), !diverged.empty(), !stalled.empty()};
                 dat += (p ? "\n\n" : "") + std::string("# optimizer=") + d.optimizers[p] + " values\n"
                      + (values.empty() ? "# (none)\n" : values);
                 dat += "\n\n# optimizer=" + d.optimizers[p] + " diverged\n" + (diverged.empty() ? "# (none)\n" : diverged);
+                dat += "\n\n# optimizer=" + d.optimizers[p] + " stalled\n" + (stalled.empty() ? "# (none)\n" : stalled);
             }
             std::vector<std::string> lr_labels;
             for (const double lr : lrs)
@@ -493,7 +514,7 @@ namespace xtrain
                              width, height);
             gp += "  set multiplot layout " + std::to_string(rows) + "," + std::to_string(cols) + " title "
                 + gp_string(std::string(metric_name(d.metric)) + ", median over seeds that did not diverge"
-                            + schedule_suffix(d) + "; crosses: a seed diverged")
+                            + schedule_suffix(d) + "; x: a seed diverged, o: a seed stalled near chance")
                 + "\n";
             gp += "  set palette defined (0 '#440154', 0.25 '#3b528b', 0.5 '#21918c', 0.75 '#5ec962', 1 '#fde725')\n";
             gp += "  set cbrange [" + format_double(lo) + ":" + format_double(hi == lo ? lo + 1e-9 : hi) + "]\n";
@@ -505,18 +526,27 @@ namespace xtrain
             for (std::size_t p = 0; p < d.optimizers.size(); ++p)
             {
                 gp += "  set title " + gp_string(d.optimizers[p]) + "\n";
-                const std::string v = "'fig2_accuracy_heatmap.dat' index " + std::to_string(2 * p);
-                const std::string x = "'fig2_accuracy_heatmap.dat' index " + std::to_string(2 * p + 1);
+                const std::string v = "'fig2_accuracy_heatmap.dat' index " + std::to_string(3 * p);
+                const std::string x = "'fig2_accuracy_heatmap.dat' index " + std::to_string(3 * p + 1);
+                const std::string o = "'fig2_accuracy_heatmap.dat' index " + std::to_string(3 * p + 2);
                 std::string parts;
-                if (has[p].first)
+                auto add = [&parts](const std::string& part) {
+                    parts += (parts.empty() ? "" : ", \\\n       ") + part;
+                };
+                if (has[p].values)
                 {
-                    parts += v + " using 1:2:(0.5):(0.5):5 with boxxyerror fs solid 1.0 noborder fc palette, \\\n       ";
-                    parts += v + " using 1:2:(sprintf('%.3g', $5)):8 with labels tc rgb variable font ',9'";
+                    add(v + " using 1:2:(0.5):(0.5):5 with boxxyerror fs solid 1.0 noborder fc palette");
+                    add(v + " using 1:2:(sprintf('%.3g', $5)):8 with labels tc rgb variable font ',9'");
                 }
-                if (has[p].second)
+                if (has[p].diverged)
                 {
-                    parts += std::string(parts.empty() ? "" : ", \\\n       ") + x
-                           + " using 1:2 with points pt 2 ps 2.5 lw 2 lc rgb '#d62728'";
+                    // In the corner of a cell that still shows a value; large and central where every seed blew up.
+                    add(x + " using ($7 > 0.5 ? $1 : $1 + 0.32):($7 > 0.5 ? $2 : $2 + 0.27):($7 > 0.5 ? 2.5 : 1.1) with points pt 2 ps "
+                            "variable lw 2 lc rgb '#d62728'");
+                }
+                if (has[p].stalled)
+                {
+                    add(o + " using ($1 - 0.32):($2 + 0.27) with points pt 6 ps 1.1 lw 2 lc rgb '#7f7f7f'");
                 }
                 gp += parts.empty() ? "  plot NaN\n" : "  plot " + parts + "\n";
             }
@@ -532,19 +562,27 @@ namespace xtrain
             std::sort(bss.begin(), bss.end());
             dat = std::string("# Figure 3: best lr (by ") + metric_name(d.metric)
                 + ", median over seeds) and largest stable lr against batch size\n"
-                  "# two blocks per optimizer: best lr, then largest stable lr\n"
-                  "# columns (best): batch_size best_lr best_value best_at_edge\n"
+                  "# three blocks per optimizer: best lr, largest stable lr, best lr at the edge of the rates tried\n"
+                  "# columns (best, edge): batch_size best_lr best_value best_at_edge best_lr_lo best_lr_hi\n"
                   "# columns (stable): batch_size largest_stable_lr\n";
             double anchor_b = std::numeric_limits<double>::quiet_NaN();
             double anchor_lr = anchor_b;
             double lr_lo = std::numeric_limits<double>::infinity();
             double lr_hi = -lr_lo;
-            std::vector<std::pair<bool, bool>> has(d.optimizers.size(), {false, false});
+            struct Series
+            {
+                bool best = false;
+                bool stable = false;
+                bool edge = false;
+            };
+            std::vector<Series> has(d.optimizers.size());
             std::vector<LineFit> fits;
+            bool any_edge = false;
             for (std::size_t p = 0; p < d.optimizers.size(); ++p)
             {
                 std::string best;
                 std::string stable;
+                std::string edge;
                 for (const auto& b : d.table)
                 {
                     if (b.optimizer != d.optimizers[p])
@@ -553,15 +591,18 @@ namespace xtrain
                     }
                     if (std::isfinite(b.best_lr))
                     {
-                        best += std::to_string(b.batch_size) + " " + format_double(b.best_lr) + " "
-                              + format_double(b.best_value) + " " + (b.best_at_edge ? "1" : "0") + "\n";
+                        const std::string line = std::to_string(b.batch_size) + " " + format_double(b.best_lr) + " "
+                                               + format_double(b.best_value) + " " + (b.best_at_edge ? "1" : "0") + " "
+                                               + format_double(b.best_lr_lo) + " " + format_double(b.best_lr_hi) + "\n";
+                        best += line;
+                        edge += b.best_at_edge ? line : "";
                         if (std::isnan(anchor_b))
                         {
                             anchor_b = static_cast<double>(b.batch_size);
                             anchor_lr = b.best_lr;
                         }
-                        lr_lo = std::min(lr_lo, b.best_lr);
-                        lr_hi = std::max(lr_hi, b.best_lr);
+                        lr_lo = std::min({lr_lo, b.best_lr, b.best_lr_lo});
+                        lr_hi = std::max({lr_hi, b.best_lr, b.best_lr_hi});
                     }
                     if (std::isfinite(b.largest_stable_lr))
                     {
@@ -570,11 +611,13 @@ namespace xtrain
                         lr_hi = std::max(lr_hi, b.largest_stable_lr);
                     }
                 }
-                has[p] = {!best.empty(), !stable.empty()};
+                has[p] = Series{!best.empty(), !stable.empty(), !edge.empty()};
+                any_edge = any_edge || !edge.empty();
                 fits.push_back(best_lr_scaling(d.table, d.optimizers[p], d.schedule));
                 dat += (p ? "\n\n" : "") + std::string("# optimizer=") + d.optimizers[p] + " best_lr\n"
                      + (best.empty() ? "# (none)\n" : best);
                 dat += "\n\n# optimizer=" + d.optimizers[p] + " largest_stable_lr\n" + (stable.empty() ? "# (none)\n" : stable);
+                dat += "\n\n# optimizer=" + d.optimizers[p] + " best_lr_at_edge\n" + (edge.empty() ? "# (none)\n" : edge);
             }
             if (std::isnan(anchor_b))
             {
@@ -583,7 +626,8 @@ namespace xtrain
             }
             gp = gp_prologue("fig3_best_lr", "Figure 3: best learning rate against batch size, log-log", 1000, 520);
             gp += "  set title " + gp_string("Best learning rate against batch size (" + std::string(metric_name(d.metric))
-                                             + ", median over seeds" + schedule_suffix(d) + ")")
+                                             + ", median over seeds" + schedule_suffix(d)
+                                             + "; bars: rates tied with the best over seeds)")
                 + "\n";
             gp += "  set logscale xy\n  set xlabel 'batch size'\n  set ylabel 'learning rate'\n  set grid\n";
             gp += "  set xtics " + value_tics(bss) + "\n";
@@ -598,19 +642,36 @@ namespace xtrain
             for (std::size_t p = 0; p < d.optimizers.size(); ++p)
             {
                 const std::string lt = std::to_string(p + 1);
-                if (has[p].first)
+                const std::string file = "'fig3_best_lr.dat' index ";
+                if (has[p].best)
                 {
-                    const std::string slope = fits[p].valid() ? " (slope " + short_number(std::round(fits[p].slope * 100) / 100) + ")" : "";
-                    gp += ", \\\n       'fig3_best_lr.dat' index " + std::to_string(2 * p)
-                        + " using 1:2 with linespoints lw 2 pt 7 lt " + lt + " title "
-                        + gp_string(d.optimizers[p] + " best lr" + slope);
+                    const bool determined = fits[p].valid() && fits[p].points >= 3;
+                    const std::string slope = determined
+                        ? " (slope " + short_number(std::round(fits[p].slope * 100) / 100) + ")"
+                        : " (slope not determined: " + std::to_string(fits[p].points) + " batch sizes)";
+                    gp += ", \\\n       " + file + std::to_string(3 * p) + " using 1:2 with lines lw 2 lt " + lt
+                        + " title " + gp_string(d.optimizers[p] + " best lr" + slope);
+                    gp += ", \\\n       " + file + std::to_string(3 * p) + " using 1:2:5:6 with yerrorbars pt 7 lt " + lt
+                        + " notitle";
                 }
-                if (has[p].second)
+                if (has[p].edge)
                 {
-                    gp += ", \\\n       'fig3_best_lr.dat' index " + std::to_string(2 * p + 1)
+                    gp += ", \\\n       " + file + std::to_string(3 * p + 2)
+                        + " using 1:2 with points pt 7 ps 1.6 lc rgb 'white' notitle";
+                    gp += ", \\\n       " + file + std::to_string(3 * p + 2) + " using 1:2 with points pt 6 ps 1.6 lw 2 lt "
+                        + lt + " notitle";
+                }
+                if (has[p].stable)
+                {
+                    gp += ", \\\n       " + file + std::to_string(3 * p + 1)
                         + " using 1:2 with linespoints dt 2 lw 1 pt 6 lt " + lt + " title "
                         + gp_string(d.optimizers[p] + " largest stable lr");
                 }
+            }
+            if (any_edge)
+            {
+                gp += ", \\\n       NaN with points pt 6 ps 1.6 lw 2 lc rgb 'black' title "
+                      "'hollow: best lr at the edge of the rates tried'";
             }
             gp += "\n" + gp_epilogue();
             return true;
@@ -628,66 +689,113 @@ namespace xtrain
             std::vector<std::size_t> bss = set.meta.config.grid.batch_sizes;
             std::sort(bss.begin(), bss.end());
             dat = "# Figure 4: steps to " + set.meta.config.target.str()
-                + " against batch size (best lr per batch size, median over seeds)\n"
-                  "# columns: batch_size steps_to_target examples_to_target epochs_to_target lr\n";
-            std::vector<bool> has(d.optimizers.size(), false);
-            std::vector<StepsFit> fits;
+                + " against batch size (fastest lr per batch size, median over seeds)\n"
+                  "# two blocks per optimizer: resolved points (in the fit), then points met at the first evaluation\n"
+                  "# columns: batch_size steps_to_target examples_to_target epochs_to_target lr steps_lo steps_hi\n"
+                  "# (steps_hi is the plot's top when a seed never reached the target)\n";
+            struct Series
+            {
+                bool resolved = false;
+                bool limited = false;
+            };
+            std::vector<Series> has(d.optimizers.size());
+            const std::vector<FitSummary> all_fits = summarize_fits(d.summaries, d.table, d.metric);
+            std::vector<FitSummary> fits;
             double s_lo = std::numeric_limits<double>::infinity();
             double s_hi = -s_lo;
+            for (const auto& b : d.table)
+            {
+                if (std::isfinite(b.steps_to_target))
+                {
+                    s_lo = std::min({s_lo, b.steps_to_target, b.steps_to_target_lo});
+                    s_hi = std::max({s_hi, b.steps_to_target, std::isfinite(b.steps_to_target_hi) ? b.steps_to_target_hi : 0.0});
+                }
+            }
             for (std::size_t p = 0; p < d.optimizers.size(); ++p)
             {
-                std::string lines;
+                std::string resolved;
+                std::string limited;
                 for (const auto& b : d.table)
                 {
                     if (b.optimizer == d.optimizers[p] && std::isfinite(b.steps_to_target))
                     {
-                        lines += std::to_string(b.batch_size) + " " + format_double(b.steps_to_target) + " "
-                               + format_double(b.examples_to_target) + " " + format_double(b.epochs_to_target) + " "
-                               + format_double(b.lr_to_target) + "\n";
-                        s_lo = std::min(s_lo, b.steps_to_target);
-                        s_hi = std::max(s_hi, b.steps_to_target);
+                        const double top = std::isfinite(b.steps_to_target_hi) ? b.steps_to_target_hi : s_hi * 2;
+                        (b.target_resolution_limited ? limited : resolved)
+                            += std::to_string(b.batch_size) + " " + format_double(b.steps_to_target) + " "
+                             + format_double(b.examples_to_target) + " " + format_double(b.epochs_to_target) + " "
+                             + format_double(b.lr_to_target) + " " + format_double(b.steps_to_target_lo) + " "
+                             + format_double(top) + "\n";
                     }
                 }
-                has[p] = !lines.empty();
-                fits.push_back(steps_to_target_fit(d.table, d.optimizers[p], d.schedule));
-                dat += (p ? "\n\n" : "") + std::string("# optimizer=") + d.optimizers[p] + "\n"
-                     + (lines.empty() ? "# (none)\n" : lines);
+                has[p] = Series{!resolved.empty(), !limited.empty()};
+                FitSummary f;
+                for (const auto& candidate : all_fits)
+                {
+                    f = candidate.optimizer == d.optimizers[p] ? candidate : f;
+                }
+                fits.push_back(f);
+                dat += (p ? "\n\n" : "") + std::string("# optimizer=") + d.optimizers[p] + " resolved\n"
+                     + (resolved.empty() ? "# (none)\n" : resolved);
+                dat += "\n\n# optimizer=" + d.optimizers[p] + " first_evaluation\n" + (limited.empty() ? "# (none)\n" : limited);
             }
             if (!(s_lo <= s_hi))
             {
                 why = "no batch size reached the target " + set.meta.config.target.str();
                 return false;
             }
-            gp = gp_prologue("fig4_steps_to_target", "Figure 4: steps to target against batch size, log-log", 1000, 520);
+            gp = gp_prologue("fig4_steps_to_target", "Figure 4: steps to target against batch size, log-log", 1100, 520);
             gp += "  set title " + gp_string("Steps to " + set.meta.config.target.str()
-                                             + " against batch size (best lr per batch size" + schedule_suffix(d) + ")")
+                                             + " against batch size (fastest lr per batch size" + schedule_suffix(d)
+                                             + "; bars: fewest to most steps over seeds)")
                 + "\n";
             gp += "  set logscale xy\n  set xlabel 'batch size'\n  set ylabel 'steps to target'\n  set grid\n";
             gp += "  set xtics " + value_tics(bss) + "\n";
             gp += "  set xrange [" + format_double(static_cast<double>(bss.front()) / 1.3) + ":"
                 + format_double(static_cast<double>(bss.back()) * 1.3) + "]\n";
             gp += "  set yrange [" + format_double(s_lo / 2) + ":" + format_double(s_hi * 2) + "]\n";
+            gp += "  set bars 0.5\n";
             gp += "  set key outside right top\n  set samples 200\n";
             std::string plots;
+            bool any_limited = false;
+            auto interval = [](double lo, double hi) {
+                return std::isfinite(lo) && std::isfinite(hi)
+                    ? " [" + short_number(std::round(lo * 10) / 10) + ", " + short_number(std::round(hi * 10) / 10) + "]"
+                    : std::string();
+            };
             for (std::size_t p = 0; p < d.optimizers.size(); ++p)
             {
-                if (!has[p])
-                {
-                    continue;
-                }
                 const std::string lt = std::to_string(p + 1);
-                plots += std::string(plots.empty() ? "" : ", \\\n       ") + "'fig4_steps_to_target.dat' index "
-                       + std::to_string(p) + " using 1:2 with points pt 7 ps 1.2 lt " + lt + " title "
-                       + gp_string(d.optimizers[p]);
-                if (fits[p].valid())
+                const std::string file = "'fig4_steps_to_target.dat' index ";
+                const StepsFit& sf = fits[p].steps;
+                if (has[p].resolved)
+                {
+                    const std::string title = sf.valid() ? d.optimizers[p]
+                                                         : d.optimizers[p] + " (fit not determined: "
+                                                               + std::to_string(sf.points) + " resolved batch sizes)";
+                    plots += std::string(plots.empty() ? "" : ", \\\n       ") + file + std::to_string(2 * p)
+                           + " using 1:2:6:7 with yerrorbars pt 7 ps 1.2 lt " + lt + " title " + gp_string(title);
+                }
+                if (has[p].limited)
+                {
+                    any_limited = true;
+                    plots += std::string(plots.empty() ? "" : ", \\\n       ") + file + std::to_string(2 * p + 1)
+                           + " using 1:2 with points pt 6 ps 1.4 lw 2 lt " + lt + " notitle";
+                }
+                if (sf.valid())
                 {
                     const std::string f = "s" + std::to_string(p);
-                    gp += "  " + f + "(x) = " + format_double(fits[p].s_min) + " * (1 + " + format_double(fits[p].b_noise)
-                        + " / x)\n";
+                    gp += "  " + f + "(x) = " + format_double(sf.s_min) + " * (1 + " + format_double(sf.b_noise) + " / x)\n";
                     plots += ", \\\n       " + f + "(x) with lines lw 2 lt " + lt + " title "
-                           + gp_string(d.optimizers[p] + " fit: S_min = " + short_number(std::round(fits[p].s_min))
-                                       + ", B_noise = " + short_number(std::round(fits[p].b_noise * 10) / 10));
+                           + gp_string(d.optimizers[p] + " fit: S_min = " + short_number(std::round(sf.s_min))
+                                       + interval(fits[p].s_min_lo, fits[p].s_min_hi) + ", B_noise = "
+                                       + short_number(std::round(sf.b_noise * 10) / 10)
+                                       + interval(fits[p].b_noise_lo, fits[p].b_noise_hi));
                 }
+            }
+            if (any_limited)
+            {
+                plots += ", \\\n       NaN with points pt 6 ps 1.4 lw 2 lc rgb 'black' title "
+                         "'hollow: met at the first evaluation (not resolved, left out of the fit)'";
             }
             gp += "  plot " + plots + "\n" + gp_epilogue();
             return true;

@@ -32,6 +32,7 @@
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -49,23 +50,25 @@ namespace xtrain
     inline constexpr const char* runs_csv_header =
         "optimizer,lr,batch_size,seed,epoch,step,examples_seen,train_loss,val_loss,val_accuracy,"
         "lr_in_effect,wall_seconds,diverged,schedule";
-    /** @brief Header of summary.csv (one row per finished or diverged run). */
+    /** @brief Header of summary.csv (one row per finished, diverged or stalled run). */
     inline constexpr const char* summary_csv_header =
         "optimizer,lr,batch_size,seed,schedule,status,diverged,eval_rows,epoch,step,examples_seen,"
         "train_loss,val_loss,val_accuracy,lr_in_effect,wall_seconds,best_val_accuracy,min_val_loss,"
         "run_seconds,target,target_reached,epochs_to_target,steps_to_target,examples_to_target,"
-        "seconds_to_target,note";
+        "seconds_to_target,target_resolution_steps,test_loss,test_accuracy,eval_seconds,refine_seconds,guard_step,note";
     /** @brief Header of failures.csv (runs whose function threw, and have not succeeded since). */
     inline constexpr const char* failures_csv_header = "optimizer,lr,batch_size,seed,schedule,message";
     /** @brief Header of summary_by_batch.csv (one row per optimizer, schedule and batch size). */
     inline constexpr const char* summary_by_batch_csv_header =
-        "optimizer,schedule,batch_size,metric,lrs_tried,best_lr,best_value,best_seeds,best_at_edge,"
-        "largest_stable_lr,smallest_diverged_lr,steps_to_target,examples_to_target,epochs_to_target,"
-        "lr_to_target";
+        "optimizer,schedule,batch_size,metric,lrs_tried,best_lr,best_lr_lo,best_lr_hi,best_value,best_seeds,"
+        "best_at_edge,largest_stable_lr,smallest_unstable_lr,smallest_diverged_lr,diverged_runs,stalled_runs,"
+        "steps_to_target,steps_to_target_lo,steps_to_target_hi,examples_to_target,epochs_to_target,lr_to_target,"
+        "target_resolution_limited,warnings";
     /** @brief Header of fits.csv (one row per optimizer and schedule). */
     inline constexpr const char* fits_csv_header =
-        "optimizer,schedule,metric,best_lr_slope,best_lr_intercept,best_lr_r2,best_lr_points,s_min,b_noise,"
-        "steps_r2,steps_points,steps_fit_valid";
+        "optimizer,schedule,metric,best_lr_slope,best_lr_slope_lo,best_lr_slope_hi,best_lr_intercept,best_lr_r2,"
+        "best_lr_points,s_min,s_min_lo,s_min_hi,b_noise,b_noise_lo,b_noise_hi,steps_r2,steps_points,"
+        "steps_points_refused,steps_fit_valid,bootstrap_draws,bootstrap_valid_fits,warnings";
 
     /** @brief One run with everything recorded about it. */
     struct RunRecord
@@ -211,6 +214,17 @@ namespace xtrain
                  + format_uint(k.seed);
         }
 
+        /** @brief Warning codes as one CSV cell: "a;b" (codes have no commas). */
+        inline std::string warnings_cell(const std::vector<std::string>& codes)
+        {
+            std::string out;
+            for (const auto& c : codes)
+            {
+                out += (out.empty() ? "" : ";") + c;
+            }
+            return out;
+        }
+
         inline std::string runs_csv_line(const RunKey& k, const EvalRow& r, bool diverged)
         {
             std::string s = key_fields_runs(k);
@@ -242,12 +256,15 @@ namespace xtrain
             if (s.target_reached)
             {
                 o += ",1," + format_double(s.to_target.epoch) + "," + format_uint(s.to_target.step) + ","
-                   + format_uint(s.to_target.examples) + "," + format_double(s.to_target.seconds);
+                   + format_uint(s.to_target.examples) + "," + format_double(s.to_target.seconds) + ","
+                   + format_uint(s.to_target.resolution);
             }
             else
             {
-                o += ",0,,,,";
+                o += ",0,,,,,";
             }
+            o += "," + format_double(s.test_loss) + "," + format_double(s.test_accuracy) + ","
+               + format_double(s.eval_seconds) + "," + format_double(s.refine_seconds) + "," + format_uint(s.guard_step);
             o += "," + csv_field(s.note);
             o += '\n';
             return o;
@@ -286,6 +303,27 @@ namespace xtrain
             }
 
             const std::string& str(std::size_t i) const { return m_fields[i]; }
+
+            /** @brief The position of column @p name in the header (a programming error if absent). */
+            std::size_t col(std::string_view name) const
+            {
+                for (std::size_t i = 0; i < m_names.size(); ++i)
+                {
+                    if (m_names[i] == name)
+                    {
+                        return i;
+                    }
+                }
+                throw std::logic_error(concat("xtrain: no column '", name, "' in the header of ", m_file));
+            }
+            /** @brief The text of column @p name. */
+            const std::string& str(std::string_view name) const { return m_fields[col(name)]; }
+            /** @brief Column @p name as a number. */
+            double real(std::string_view name) const { return real(col(name)); }
+            /** @brief Column @p name as a non-negative integer. */
+            std::uint64_t uint(std::string_view name) const { return uint(col(name)); }
+            /** @brief Column @p name as 0 or 1. */
+            bool flag(std::string_view name) const { return flag(col(name)); }
 
             double real(std::size_t i) const
             {
@@ -387,49 +425,73 @@ namespace xtrain
                     CsvRow row(path.string(), i + 2, summary_csv_header);
                     row.load(lines[i]);
                     RunSummary s;
-                    s.key = row.key(4);
+                    s.key = row.key(row.col("schedule"));
                     const RunSpec spec = spec_in_grid(grid, s.key, row);
-                    if (row.str(5) == "finished")
+                    const std::string& status = row.str("status");
+                    if (status == "finished")
                     {
                         s.status = RunOutcome::finished;
                     }
-                    else if (row.str(5) == "diverged")
+                    else if (status == "diverged")
                     {
                         s.status = RunOutcome::diverged;
                     }
+                    else if (status == "stalled")
+                    {
+                        s.status = RunOutcome::stalled;
+                    }
                     else
                     {
-                        row.fail("column status must be finished or diverged (got \"" + row.str(5) + "\")");
+                        row.fail("column status must be finished, diverged or stalled (got \"" + status + "\")");
                     }
-                    if (row.flag(6) != s.diverged())
+                    if (row.flag("diverged") != s.diverged())
                     {
                         row.fail("columns status and diverged disagree");
                     }
-                    s.eval_rows = static_cast<std::size_t>(row.uint(7));
-                    s.last = EvalRow{row.real(8),  row.uint(9),   row.uint(10), row.real(11),
-                                     row.real(12), row.real(13), row.real(14), row.real(15)};
-                    s.best_val_accuracy = row.real(16);
-                    s.min_val_loss = row.real(17);
-                    s.run_seconds = row.real(18);
+                    s.eval_rows = static_cast<std::size_t>(row.uint("eval_rows"));
+                    s.last = EvalRow{row.real("epoch"),      row.uint("step"),         row.uint("examples_seen"),
+                                     row.real("train_loss"), row.real("val_loss"),     row.real("val_accuracy"),
+                                     row.real("lr_in_effect"), row.real("wall_seconds")};
+                    s.best_val_accuracy = row.real("best_val_accuracy");
+                    s.min_val_loss = row.real("min_val_loss");
+                    s.run_seconds = row.real("run_seconds");
                     try
                     {
-                        s.target = parse_target(row.str(19));
+                        s.target = parse_target(row.str("target"));
                     }
                     catch (const std::invalid_argument& e)
                     {
                         row.fail(e.what());
                     }
-                    s.target_reached = row.flag(20);
+                    s.target_reached = row.flag("target_reached");
+                    const char* hit_columns[] = {"epochs_to_target", "steps_to_target", "examples_to_target",
+                                                 "seconds_to_target", "target_resolution_steps"};
                     if (s.target_reached)
                     {
-                        s.to_target = TargetHit{row.real(21), row.uint(22), row.uint(23), row.real(24)};
+                        s.to_target = TargetHit{row.real("epochs_to_target"), row.uint("steps_to_target"),
+                                                row.uint("examples_to_target"), row.real("seconds_to_target"),
+                                                row.uint("target_resolution_steps")};
+                        if (s.to_target.resolution > s.to_target.step)
+                        {
+                            row.fail("target_resolution_steps is larger than steps_to_target");
+                        }
                     }
-                    else if (!row.str(21).empty() || !row.str(22).empty() || !row.str(23).empty()
-                             || !row.str(24).empty())
+                    else
                     {
-                        row.fail("target_reached is 0 but the *_to_target columns are not empty");
+                        for (const char* c : hit_columns)
+                        {
+                            if (!row.str(c).empty())
+                            {
+                                row.fail("target_reached is 0 but the *_to_target columns are not empty");
+                            }
+                        }
                     }
-                    s.note = row.str(25);
+                    s.test_loss = row.real("test_loss");
+                    s.test_accuracy = row.real("test_accuracy");
+                    s.eval_seconds = row.real("eval_seconds");
+                    s.refine_seconds = row.real("refine_seconds");
+                    s.guard_step = row.uint("guard_step");
+                    s.note = row.str("note");
                     if (!summaries.emplace(spec.index, s).second)
                     {
                         row.fail("run " + s.key.str() + " has a second summary row (two processes wrote this folder?)");
@@ -451,10 +513,11 @@ namespace xtrain
                     }
                     CsvRow row(path.string(), i + 2, runs_csv_header);
                     row.load(lines[i]);
-                    const RunSpec spec = spec_in_grid(grid, row.key(13), row);
-                    const EvalRow r{row.real(4), row.uint(5), row.uint(6),  row.real(7),
-                                    row.real(8), row.real(9), row.real(10), row.real(11)};
-                    const bool diverged = row.flag(12);
+                    const RunSpec spec = spec_in_grid(grid, row.key(row.col("schedule")), row);
+                    const EvalRow r{row.real("epoch"),      row.uint("step"),         row.uint("examples_seen"),
+                                    row.real("train_loss"), row.real("val_loss"),     row.real("val_accuracy"),
+                                    row.real("lr_in_effect"), row.real("wall_seconds")};
+                    const bool diverged = row.flag("diverged");
                     if (spec.index != current)
                     {
                         if (blocks.count(spec.index) != 0)
@@ -516,8 +579,8 @@ namespace xtrain
                     }
                     CsvRow row(path.string(), i + 2, failures_csv_header);
                     row.load(lines[i]);
-                    const RunSpec spec = spec_in_grid(grid, row.key(4), row);
-                    latest[spec.index] = FailedRun{spec, row.str(5)};
+                    const RunSpec spec = spec_in_grid(grid, row.key(row.col("schedule")), row);
+                    latest[spec.index] = FailedRun{spec, row.str("message")};
                 }
                 std::set<std::size_t> done;
                 for (const auto& r : set.runs)
@@ -587,34 +650,35 @@ namespace xtrain
         const Metric m = metric ? *metric : default_metric(summaries);
         const std::vector<BatchSummary> table = summarize_by_batch(summaries, m);
         std::string by_batch = std::string(summary_by_batch_csv_header) + "\n";
-        std::vector<std::pair<std::string, std::string>> groups;
+        using detail::format_double;
+        using detail::format_uint;
         for (const auto& b : table)
         {
-            using detail::format_double;
-            using detail::format_uint;
             by_batch += b.optimizer + "," + b.schedule + "," + format_uint(b.batch_size) + "," + metric_name(m) + ","
-                      + format_uint(b.lrs_tried) + "," + format_double(b.best_lr) + "," + format_double(b.best_value)
-                      + "," + format_uint(b.best_seeds) + "," + (b.best_at_edge ? "1" : "0") + ","
-                      + format_double(b.largest_stable_lr) + "," + format_double(b.smallest_diverged_lr) + ","
-                      + format_double(b.steps_to_target) + "," + format_double(b.examples_to_target) + ","
-                      + format_double(b.epochs_to_target) + "," + format_double(b.lr_to_target) + "\n";
-            if (groups.empty() || groups.back() != std::make_pair(b.optimizer, b.schedule))
-            {
-                groups.emplace_back(b.optimizer, b.schedule);
-            }
+                      + format_uint(b.lrs_tried) + "," + format_double(b.best_lr) + "," + format_double(b.best_lr_lo)
+                      + "," + format_double(b.best_lr_hi) + "," + format_double(b.best_value) + ","
+                      + format_uint(b.best_seeds) + "," + (b.best_at_edge ? "1" : "0") + ","
+                      + format_double(b.largest_stable_lr) + "," + format_double(b.smallest_unstable_lr) + ","
+                      + format_double(b.smallest_diverged_lr) + "," + format_uint(b.diverged_runs) + ","
+                      + format_uint(b.stalled_runs) + "," + format_double(b.steps_to_target) + ","
+                      + format_double(b.steps_to_target_lo) + "," + format_double(b.steps_to_target_hi) + ","
+                      + format_double(b.examples_to_target) + "," + format_double(b.epochs_to_target) + ","
+                      + format_double(b.lr_to_target) + "," + (b.target_resolution_limited ? "1" : "0") + ","
+                      + detail::warnings_cell(b.warnings) + "\n";
         }
         std::string fits = std::string(fits_csv_header) + "\n";
-        for (const auto& [opt, sched] : groups)
+        for (const FitSummary& f : summarize_fits(summaries, table, m))
         {
-            using detail::format_double;
-            using detail::format_uint;
-            const LineFit lf = best_lr_scaling(table, opt, sched);
-            const StepsFit sf = steps_to_target_fit(table, opt, sched);
-            fits += opt + "," + sched + "," + metric_name(m) + "," + format_double(lf.slope) + ","
-                  + format_double(lf.intercept) + "," + format_double(lf.r_squared) + "," + format_uint(lf.points)
-                  + "," + format_double(sf.s_min) + "," + format_double(sf.b_noise) + ","
-                  + format_double(sf.r_squared) + "," + format_uint(sf.points) + "," + (sf.valid() ? "1" : "0")
-                  + "\n";
+            const LineFit& lf = f.best_lr;
+            const StepsFit& sf = f.steps;
+            fits += f.optimizer + "," + f.schedule + "," + metric_name(m) + "," + format_double(lf.slope) + ","
+                  + format_double(f.slope_lo) + "," + format_double(f.slope_hi) + "," + format_double(lf.intercept) + ","
+                  + format_double(lf.r_squared) + "," + format_uint(lf.points) + "," + format_double(sf.s_min) + ","
+                  + format_double(f.s_min_lo) + "," + format_double(f.s_min_hi) + "," + format_double(sf.b_noise) + ","
+                  + format_double(f.b_noise_lo) + "," + format_double(f.b_noise_hi) + "," + format_double(sf.r_squared)
+                  + "," + format_uint(sf.points) + "," + format_uint(f.refused_points) + "," + (sf.valid() ? "1" : "0")
+                  + "," + format_uint(f.bootstrap_draws) + "," + format_uint(f.bootstrap_valid_fits) + ","
+                  + detail::warnings_cell(f.warnings) + "\n";
         }
         std::filesystem::create_directories(dir);
         detail::write_file_atomic(dir / "runs.csv", rows);

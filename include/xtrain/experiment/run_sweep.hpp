@@ -33,6 +33,7 @@
 #include <ostream>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -51,8 +52,58 @@
 
 namespace xtrain
 {
-    /** @brief The function a sweep calls for each run. */
-    using RunFunction = std::function<RunResult(const RunSpec&, EvalSink&)>;
+    /**
+     * @brief The function a sweep calls for each run, `RunResult fn(const RunSpec&, EvalSink&)`, and
+     * optionally a check of the grid that the sweep calls before it writes anything.
+     *
+     * Any callable converts to it. A run function that only knows some optimizers or schedules
+     * (make_trainer_run) gives a check that refuses a grid naming others, so that a typo ("SGD"
+     * for "sgd") is reported up front instead of as a failure of every run.
+     */
+    class RunFunction
+    {
+    public:
+        /** @brief The call signature. */
+        using signature = RunResult(const RunSpec&, EvalSink&);
+        /** @brief A check of the grid; throws std::invalid_argument naming what it refuses. */
+        using GridCheck = std::function<void(const SweepGrid&)>;
+
+        /** @brief An empty function (run_sweep refuses it). */
+        RunFunction() = default;
+
+        /** @brief Any callable with the run function's signature. */
+        template <class F, class = std::enable_if_t<!std::is_same_v<std::decay_t<F>, RunFunction>
+                                                    && std::is_invocable_r_v<RunResult, F&, const RunSpec&, EvalSink&>>>
+        RunFunction(F f)  // NOLINT(google-explicit-constructor): any callable is a run function
+            : m_run(std::move(f))
+        {
+        }
+
+        /** @brief A callable and the check of the grids it can run. */
+        template <class F>
+        RunFunction(F f, GridCheck check) : m_run(std::move(f)), m_check(std::move(check))
+        {
+        }
+
+        /** @brief Runs one run. */
+        RunResult operator()(const RunSpec& spec, EvalSink& sink) const { return m_run(spec, sink); }
+
+        /** @brief @throws std::invalid_argument if the function cannot run @p grid. */
+        void check(const SweepGrid& grid) const
+        {
+            if (m_check)
+            {
+                m_check(grid);
+            }
+        }
+
+        /** @brief True unless empty. */
+        explicit operator bool() const noexcept { return static_cast<bool>(m_run); }
+
+    private:
+        std::function<signature> m_run;
+        GridCheck m_check;
+    };
 
     /** @brief How progress is shown. */
     enum class ProgressMode
@@ -99,6 +150,7 @@ namespace xtrain
         std::size_t repaired = 0;       ///< incomplete runs found and dropped on opening (rerun)
         std::size_t finished = 0;       ///< runs finished in this call
         std::size_t diverged = 0;       ///< runs diverged in this call
+        std::size_t stalled = 0;        ///< runs stalled (near chance) in this call
         std::size_t failed = 0;         ///< runs whose function threw in this call
         std::size_t not_run = 0;        ///< runs of the shard left without a result attempt (stopped)
         bool interrupted = false;       ///< stopped by SweepOptions::stop or sweep_interrupted
@@ -191,6 +243,7 @@ namespace xtrain
                 --m_running;
                 ++m_done;
                 m_diverged += status == RunOutcome::diverged ? 1 : 0;
+                m_stalled += status == RunOutcome::stalled ? 1 : 0;
                 m_failed += status == RunOutcome::failed ? 1 : 0;
                 if (m_log == nullptr)
                 {
@@ -279,7 +332,8 @@ namespace xtrain
                     return;
                 }
                 *m_log << "\r\x1b[K" << "sweep: " << (m_before + m_done) << "/" << m_total << " done, " << m_running
-                       << " running, " << m_diverged << " diverged, " << m_failed << " failed; elapsed "
+                       << " running, " << m_diverged << " diverged, " << m_stalled << " stalled, " << m_failed
+                       << " failed; elapsed "
                        << format_duration(elapsed()) << ", ETA " << format_duration(eta());
                 m_live_shown = true;
             }
@@ -302,6 +356,7 @@ namespace xtrain
             std::size_t m_done = 0;
             std::size_t m_running = 0;
             std::size_t m_diverged = 0;
+            std::size_t m_stalled = 0;
             std::size_t m_failed = 0;
             bool m_live_shown = false;
             std::chrono::steady_clock::time_point m_start;
@@ -341,8 +396,9 @@ namespace xtrain
     {
         config.validate();
         options.shard.validate();
-        detail::require(static_cast<bool>(fn), "xtrain::run_sweep", "fn", "an empty std::function",
+        detail::require(static_cast<bool>(fn), "xtrain::run_sweep", "fn", "an empty function",
                         "must be a callable run function");
+        fn.check(config.grid);  // before anything is written
         const auto t0 = std::chrono::steady_clock::now();
         ResultsFolder folder(out, config, "sweep, shard " + options.shard.str());
 
@@ -467,7 +523,9 @@ namespace xtrain
                         folder.append(std::move(rec));
                         {
                             std::lock_guard<std::mutex> lock(report_mutex);
-                            (status == RunOutcome::diverged ? report.diverged : report.finished) += 1;
+                            (status == RunOutcome::diverged  ? report.diverged
+                             : status == RunOutcome::stalled ? report.stalled
+                                                             : report.finished) += 1;
                         }
                         progress.finished(spec, status, text, seconds);
                     }
@@ -534,14 +592,15 @@ namespace xtrain
         }
 
         folder.finalize(options.summary_metric);
-        const std::size_t attempted = report.finished + report.diverged + report.failed;
+        const std::size_t attempted = report.finished + report.diverged + report.stalled + report.failed;
         report.not_run = pending.size() - attempted;
         report.interrupted = interrupted.load();
         report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
         std::string tail = "sweep: " + std::to_string(attempted) + " run" + (attempted == 1 ? "" : "s") + " in "
                          + format_duration(report.seconds) + " (" + std::to_string(report.finished) + " finished, "
-                         + std::to_string(report.diverged) + " diverged, " + std::to_string(report.failed)
+                         + std::to_string(report.diverged) + " diverged, " + std::to_string(report.stalled)
+                         + " stalled, " + std::to_string(report.failed)
                          + " failed" + (report.failed ? ": see failures.csv" : "") + ")";
         if (report.interrupted)
         {

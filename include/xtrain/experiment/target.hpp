@@ -134,6 +134,22 @@ namespace xtrain
         std::uint64_t step = 0;      ///< optimizer steps taken
         std::uint64_t examples = 0;  ///< training examples seen
         double seconds = 0.0;        ///< wall-clock seconds since the run started
+        /**
+         * @brief Steps between the last check that found the target not yet met and this hit: the
+         * first hit lies in (step - resolution, step]. 1 for a target checked after every update;
+         * 0 when the target was met before the first update.
+         */
+        std::uint64_t resolution = 1;
+
+        /**
+         * @brief True when the hit is not resolved: met before training, or known only to within
+         * more than half of its steps (e.g. at the first evaluation point). A fit of steps to
+         * target against batch size must not use such a point.
+         */
+        bool resolution_limited() const noexcept
+        {
+            return step == 0 || (resolution > 1 && 2 * resolution > step);
+        }
     };
 }
 

@@ -13,11 +13,16 @@
  * named in the grid at the cell's learning rate (scaled with the batch size if asked), a shuffled
  * `BatchSampler` seeded with the run's seed (so every batch size sees the same data order), a
  * per-step learning-rate schedule (linear warm-up, if asked), a divergence guard, and reports every
- * evaluation point to the sweep. A diverged run is returned as a result, not thrown.
+ * evaluation point to the sweep, the first one before any update. A run that blew up or stalled
+ * is returned as a result, not thrown. When the target is first met between two evaluation points,
+ * the run goes back to the earlier one (an in-memory copy of the trainer's state) and bisects the
+ * interval, so that the steps to target are known to within `target_precision` of themselves.
  */
 #ifndef XTRAIN_EXPERIMENT_TRAINER_RUN_HPP
 #define XTRAIN_EXPERIMENT_TRAINER_RUN_HPP
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -52,6 +57,7 @@
 #include "xtrain/optim/schedules.hpp"
 #include "xtrain/optim/sgd.hpp"
 #include "xtrain/train/callbacks/divergence_guard.hpp"
+#include "xtrain/experiment/target.hpp"
 #include "xtrain/train/callbacks/lr_scheduler.hpp"
 #include "xtrain/train/trainer.hpp"
 
@@ -197,13 +203,23 @@ namespace xtrain
     class SweepReporter
     {
     public:
-        /** @brief Reports to @p sink; @p train_size converts examples seen into (fractional) epochs. */
-        SweepReporter(EvalSink& sink, std::size_t train_size) : m_sink(&sink), m_train_size(train_size) {}
+        /**
+         * @brief Reports to @p sink; @p train_size converts examples seen into (fractional) epochs.
+         * With @p record false it only polls the stop flag (a replay of part of a run).
+         */
+        SweepReporter(EvalSink& sink, std::size_t train_size, bool record = true)
+            : m_sink(&sink), m_train_size(train_size), m_record(record)
+        {
+        }
 
         /** @brief One row of runs.csv. */
         template <class Tr>
         void on_evaluate(Tr&, const EvalRecord& r)
         {
+            if (!m_record)
+            {
+                return;
+            }
             EvalRow row;
             row.epoch = static_cast<double>(r.examples_seen) / static_cast<double>(m_train_size);
             row.step = r.step;
@@ -229,6 +245,65 @@ namespace xtrain
     private:
         EvalSink* m_sink;
         std::size_t m_train_size;
+        bool m_record;
+    };
+
+    /**
+     * @brief Watches the evaluation points for the first that meets a target, and keeps (when asked)
+     * an in-memory copy of the trainer's state at the last point that did not: the place to go back
+     * to and look between the two.
+     */
+    class TargetTracker
+    {
+    public:
+        /** @brief Watches @p target; keeps the trainer's state at the last miss if @p keep_state. */
+        explicit TargetTracker(Target target = {}, bool keep_state = false)
+            : m_target(target), m_keep_state(keep_state)
+        {
+        }
+
+        /** @brief Checks the evaluation point. */
+        template <class Tr>
+        void on_evaluate(Tr& t, const EvalRecord& r)
+        {
+            if (!m_target.enabled() || m_hit)
+            {
+                return;
+            }
+            if (m_target.met(value(r)))
+            {
+                m_hit = r;
+                return;
+            }
+            m_miss = r;
+            if (m_keep_state)
+            {
+                t.request_state(m_state);
+            }
+        }
+
+        /** @brief The target's metric at an evaluation point. */
+        double value(const EvalRecord& r) const noexcept
+        {
+            return m_target.metric == TargetMetric::val_accuracy ? r.val_accuracy
+                 : m_target.metric == TargetMetric::val_loss     ? r.val_loss
+                                                                 : r.train_loss;
+        }
+        /** @brief The target. */
+        const Target& target() const noexcept { return m_target; }
+        /** @brief The first evaluation point that met the target. */
+        const std::optional<EvalRecord>& hit() const noexcept { return m_hit; }
+        /** @brief The last evaluation point before it (or so far) that did not. */
+        const std::optional<EvalRecord>& miss() const noexcept { return m_miss; }
+        /** @brief The trainer's state at miss() (empty unless kept). */
+        const std::string& state_at_miss() const noexcept { return m_state; }
+
+    private:
+        Target m_target;
+        bool m_keep_state;
+        std::optional<EvalRecord> m_hit;
+        std::optional<EvalRecord> m_miss;
+        std::string m_state;
     };
 
     /** @brief The gradient noise scale measured over one epoch. */
@@ -373,8 +448,27 @@ namespace xtrain
         double warmup_epochs = 0.0;           ///< linear warm-up, per step, over this many epochs
         /** @brief Warm-up starts at this fraction of the rate; NaN: B0/B under scaling (Goyal et al.), else 0.1. */
         double warmup_start_factor = std::numeric_limits<double>::quiet_NaN();
-        double divergence_factor = 10.0;     ///< DivergenceGuard's bound, x the first loss
-        double divergence_relapse = 0.5;     ///< DivergenceGuard's relapse fraction (see divergence_guard.hpp)
+        /** @brief When a run is stopped early (DivergenceGuard's rule: blow-up factor, smoothing, dead networks). */
+        DivergenceRule divergence;
+        /**
+         * @brief false: no run is stopped before its budget (the guard only notes where it would
+         * have stopped, in guard_step); outcomes are judged at the end. For checking the guard.
+         */
+        bool early_stopping = true;
+        /**
+         * @brief A run that ends less than this fraction of the way from chance to perfect is
+         * `stalled`: validation accuracy below chance + f (1 - chance), chance being the share of
+         * the validation set's most common class; without accuracies, a final loss above (1 - f)
+         * x the loss before training.
+         */
+        double stall_fraction = 0.1;
+        /**
+         * @brief Steps to target are resolved to within this fraction of themselves (or one step) by
+         * bisecting, from an in-memory copy of the state, the evaluation interval in which the
+         * target was first met; 0 leaves them at evaluation resolution. Not for train_loss targets
+         * (their value depends on the evaluation spacing).
+         */
+        double target_precision = 0.02;
         std::size_t noise_scale_every = 0;   ///< measure B_simple every N updates, at least 32 times an epoch (0: off)
         std::filesystem::path noise_scale_dir; ///< where per-run noise-scale CSV files go (empty: not written)
         std::size_t accumulation_steps = 1;  ///< micro-batches per update (the grid's B is the micro-batch)
@@ -392,8 +486,11 @@ namespace xtrain
                             "must be finite and >= 0");
             detail::require(std::isnan(warmup_start_factor) || (warmup_start_factor >= 0.0 && warmup_start_factor <= 1.0),
                             where, "warmup_start_factor", warmup_start_factor, "must be in [0, 1]");
-            detail::require(divergence_factor > 1.0, where, "divergence_factor", divergence_factor, "must be > 1");
-            detail::require(divergence_relapse > 0.0, where, "divergence_relapse", divergence_relapse, "must be > 0");
+            divergence.validate();
+            detail::require(stall_fraction >= 0.0 && stall_fraction < 1.0, where, "stall_fraction", stall_fraction,
+                            "must be in [0, 1)");
+            detail::require(target_precision >= 0.0 && target_precision < 1.0, where, "target_precision",
+                            target_precision, "must be in [0, 1)");
             detail::require(accumulation_steps >= 1, where, "accumulation_steps", accumulation_steps, "must be >= 1");
         }
 
@@ -412,11 +509,23 @@ namespace xtrain
             return lr;
         }
 
-        /** @brief A short text for SweepConfig::budget: everything here that changes results. */
-        std::string describe() const
+        /**
+         * @brief A short text for SweepConfig::budget: everything here that changes results. With
+         * the grid's @p optimizers, only the hyperparameters they use are named (momentum only for
+         * momentum, nesterov and lars).
+         */
+        std::string describe(const std::vector<std::string>& optimizers = {}) const
         {
             std::string s = budget.describe() + ", " + std::to_string(evals_per_epoch) + " evaluations/epoch";
-            s += detail::concat(", momentum ", optimizer.momentum, ", weight decay ", optimizer.weight_decay);
+            const bool momentum = optimizers.empty()
+                || std::any_of(optimizers.begin(), optimizers.end(), [](const std::string& o) {
+                       return o == "momentum" || o == "nesterov" || o == "lars";
+                   });
+            if (momentum)
+            {
+                s += detail::concat(", momentum ", optimizer.momentum);
+            }
+            s += detail::concat(", weight decay ", optimizer.weight_decay);
             if (scaling != LrScaling::none)
             {
                 s += detail::concat(", lr scaled ", scaling == LrScaling::linear ? "linearly" : "by sqrt",
@@ -434,8 +543,25 @@ namespace xtrain
             {
                 s += detail::concat(", accumulation x", accumulation_steps);
             }
-            return s + detail::concat(", divergence at ", divergence_factor, "x the first loss or a relapse of ",
-                                      divergence_relapse, " of the descent");
+            if (!early_stopping)
+            {
+                s += ", no early stopping";
+            }
+            else
+            {
+                s += detail::concat(", stopped when the loss smoothed over ", divergence.smoothing_examples,
+                                    " examples stays above ", divergence.factor, "x its start");
+                if (divergence.stop_dead)
+                {
+                    s += " or the network is dead";
+                }
+            }
+            s += detail::concat(", stalled below ", stall_fraction, " of the way from chance");
+            if (target_precision > 0.0)
+            {
+                s += detail::concat(", steps to target to ", target_precision);
+            }
+            return s;
         }
     };
 
@@ -467,6 +593,88 @@ namespace xtrain
     }
 
     /**
+     * @brief The accuracy of always predicting the most common class of @p data: the chance level a
+     *        `stalled` run is judged against. NaN for a dataset without class labels.
+     */
+    template <class T>
+    double chance_accuracy(const Dataset<T>& data)
+    {
+        if (!data.is_classification() || data.labels.size() == 0)
+        {
+            return std::numeric_limits<double>::quiet_NaN();
+        }
+        std::vector<std::size_t> counts(std::max<std::size_t>(1, data.num_classes), 0);
+        for (const auto label : data.labels)
+        {
+            const auto c = static_cast<std::size_t>(label);
+            if (c >= counts.size())
+            {
+                counts.resize(c + 1, 0);
+            }
+            ++counts[c];
+        }
+        return static_cast<double>(*std::max_element(counts.begin(), counts.end()))
+             / static_cast<double>(data.labels.size());
+    }
+
+    namespace detail
+    {
+        /**
+         * @brief Whether a run that trained to the end of its budget is `stalled` (RunSettings::stall_fraction):
+         * @p note says why when it is.
+         */
+        inline bool ended_near_chance(const std::vector<EvalRow>& rows, double chance, double fraction, std::string& note)
+        {
+            if (rows.empty())
+            {
+                return false;
+            }
+            const EvalRow& last = rows.back();
+            if (std::isfinite(last.val_accuracy) && std::isfinite(chance))
+            {
+                const double bar = chance + fraction * (1.0 - chance);
+                if (last.val_accuracy < bar)
+                {
+                    note = concat("ended at val_accuracy ", last.val_accuracy, ", below ", bar, " (chance ", chance,
+                                  " + ", fraction, " of the way to 1)");
+                    return true;
+                }
+                return false;
+            }
+            const bool val = std::isfinite(last.val_loss) && std::isfinite(rows.front().val_loss);
+            const double start = val ? rows.front().val_loss : std::numeric_limits<double>::quiet_NaN();
+            const double end = val ? last.val_loss : last.train_loss;
+            if (std::isfinite(start) && std::isfinite(end) && start > 0.0 && end > (1.0 - fraction) * start)
+            {
+                note = concat("ended at ", val ? "val_loss " : "train_loss ", end, ", above ", 1.0 - fraction,
+                              " x the loss before training ", start);
+                return true;
+            }
+            return false;
+        }
+
+        /** @brief The wall time at @p step, interpolated between the rows around it. */
+        inline double wall_at_step(const std::vector<EvalRow>& rows, std::uint64_t step)
+        {
+            const EvalRow* before = nullptr;
+            for (const EvalRow& r : rows)
+            {
+                if (r.step >= step)
+                {
+                    if (before == nullptr || r.step == before->step)
+                    {
+                        return r.wall_seconds;
+                    }
+                    const double f = static_cast<double>(step - before->step) / static_cast<double>(r.step - before->step);
+                    return before->wall_seconds + f * (r.wall_seconds - before->wall_seconds);
+                }
+                before = &r;
+            }
+            return rows.empty() ? 0.0 : rows.back().wall_seconds;
+        }
+    }
+
+    /**
      * @brief A sweep run function that trains `make_model(seed)` on @p train with the Trainer.
      *
      * @param train the training set (must outlive the sweep)
@@ -474,22 +682,27 @@ namespace xtrain
      * @param make_model `Model make_model(std::uint64_t seed)`: a fresh model for a run seed
      * @param settings what the grid does not vary
      * @param sizes batch sizes to compile as `BatchSampler<S>` (others run as `BatchSampler<dynamic>`)
+     * @param test if given, each run's final model is also scored on it (test_loss, test_accuracy)
      *
      * Paired sampling: the data order, the initialisation and every other random stream come from
      * the run's seed only, so cells with the same seed differ only in optimizer, lr and batch size.
+     * The run function refuses, before anything is written, a grid that names an optimizer it does
+     * not know (listing the ones it knows) or any schedule.
      * @throws std::invalid_argument (from validate()) for impossible settings.
      */
     template <class T, class MakeModel, std::size_t... Sizes>
     RunFunction make_trainer_run(const Dataset<T>& train, const detail::identity_t<Dataset<T>>* validation, MakeModel make_model,
-                                 RunSettings settings, BatchSizes<Sizes...> sizes = {})
+                                 RunSettings settings, BatchSizes<Sizes...> sizes = {},
+                                 const detail::identity_t<Dataset<T>>* test = nullptr)
     {
         settings.validate();
         if (!settings.noise_scale_dir.empty())
         {
             std::filesystem::create_directories(settings.noise_scale_dir);
         }
-        return [&train, validation, make_model = std::move(make_model), settings, sizes](const RunSpec& spec,
-                                                                                         EvalSink& sink) -> RunResult {
+        const double chance = chance_accuracy(validation != nullptr ? *validation : train);
+        auto run = [&train, validation, test, chance, make_model = std::move(make_model), settings,
+                    sizes](const RunSpec& spec, EvalSink& sink) -> RunResult {
             const double lr = settings.scaled_lr(spec.lr, spec.batch_size);
             const SamplerOptions sampling{/*shuffle*/ true, /*drop_last*/ false, /*seed*/ spec.seed};
             return with_optimizer(spec.optimizer, lr, settings.optimizer, [&](auto optimizer) {
@@ -506,28 +719,149 @@ namespace xtrain
                             : 0.1;
                     }
                     using Schedule = LinearWarmup<FixedLR>;
-                    Trainer trainer(make_model(spec.seed), std::move(optimizer), std::move(sampler),
-                                    DivergenceGuard(settings.divergence_factor, settings.divergence_relapse),
-                                    LrScheduler<Schedule>(Schedule(FixedLR(lr), warmup_steps, start), ScheduleUnit::step),
-                                    SweepReporter(sink, train.size()), NoiseScaleMonitor<T>(settings.noise_scale_every));
-                    trainer.options().accumulation_steps = k;
-                    trainer.options().record_steps = false;  // the sweep reads evaluations only
-                    trainer.options().eval_batch_size = settings.eval_batch_size;
-                    trainer.options().evals_per_epoch = settings.evals_per_epoch;
+                    DivergenceRule rule = settings.divergence;
+                    rule.stop_runs = settings.early_stopping;
+                    // The run, and (for resolving the time to target) a replay of part of it: the same
+                    // types, so that one can load the other's state.
+                    const Target& target = sink.target();
+                    const bool refine = settings.target_precision > 0.0 && target.enabled()
+                                     && target.metric != TargetMetric::train_loss;
+                    auto make_trainer = [&](bool primary) {
+                        Trainer t(make_model(spec.seed), optimizer, sampler, DivergenceGuard(rule),
+                                  LrScheduler<Schedule>(Schedule(FixedLR(lr), warmup_steps, start), ScheduleUnit::step),
+                                  SweepReporter(sink, train.size(), primary),
+                                  NoiseScaleMonitor<T>(primary ? settings.noise_scale_every : 0),
+                                  TargetTracker(target, primary && refine));
+                        t.options().accumulation_steps = k;
+                        t.options().record_steps = false;  // the sweep reads evaluations only
+                        t.options().eval_batch_size = settings.eval_batch_size;
+                        t.options().evals_per_epoch = settings.evals_per_epoch;
+                        t.options().evaluate_at_start = primary;
+                        return t;
+                    };
+                    auto trainer = make_trainer(true);
                     trainer.fit(train, settings.budget, validation);
                     if (!settings.noise_scale_dir.empty() && settings.noise_scale_every != 0)
                     {
                         write_noise_scale_csv(settings.noise_scale_dir / ("run-" + std::to_string(spec.index) + ".csv"),
-                                              spec, trainer.template callback<3>().records());
+                                              spec, trainer.template callback<NoiseScaleMonitor<T>>().records());
                     }
+                    RunResult result;
+                    const DivergenceGuard& guard = trainer.template callback<DivergenceGuard>();
                     if (trainer.status() == RunStatus::diverged)
                     {
-                        return RunResult::diverged(trainer.status_message());
+                        result = RunResult::diverged(trainer.status_message());
                     }
-                    return RunResult::finished();
+                    else if (trainer.status() == RunStatus::stalled)
+                    {
+                        result = RunResult::stalled(trainer.status_message());
+                    }
+                    else
+                    {
+                        std::string why;
+                        result = detail::ended_near_chance(sink.rows(), chance, settings.stall_fraction, why)
+                                   ? RunResult::stalled(why)
+                                   : RunResult::finished();
+                        if (guard.first_stop())
+                        {
+                            const auto& stop = *guard.first_stop();
+                            result.note += detail::concat(result.note.empty() ? "" : "; ", "early stopping off: the guard would have ",
+                                                          "stopped it at step ", stop.step, " as ", to_string(stop.status),
+                                                          " (", stop.message, ")");
+                            if (stop.status == RunStatus::diverged && !std::isfinite(trainer.last_loss()))
+                            {
+                                result.status = RunOutcome::diverged;
+                            }
+                        }
+                    }
+                    if (guard.first_stop())
+                    {
+                        result.guard_step = guard.first_stop()->step;
+                    }
+                    result.eval_seconds = trainer.evaluation_seconds();
+                    if (test != nullptr && trainer.status() != RunStatus::diverged)
+                    {
+                        const EvalResult e = trainer.evaluate(*test);
+                        result.test_loss = e.loss;
+                        result.test_accuracy = e.accuracy;
+                    }
+
+                    // Steps to target: bisect the evaluation interval in which the target was first met.
+                    const TargetTracker& tracker = trainer.template callback<TargetTracker>();
+                    if (refine && tracker.hit() && tracker.miss() && !tracker.state_at_miss().empty())
+                    {
+                        const auto t0 = std::chrono::steady_clock::now();
+                        std::uint64_t lo = tracker.miss()->step;
+                        std::uint64_t hi = tracker.hit()->step;
+                        EvalRecord hit = *tracker.hit();
+                        auto close_enough = [&] {
+                            return hi - lo <= 1 || static_cast<double>(hi - lo) <= settings.target_precision * static_cast<double>(hi);
+                        };
+                        if (!close_enough())
+                        {
+                            auto replay = make_trainer(false);
+                            std::string lo_state = tracker.state_at_miss();
+                            bool at_lo = false;
+                            while (!close_enough())
+                            {
+                                const std::uint64_t mid = lo + (hi - lo) / 2;
+                                if (!at_lo)
+                                {
+                                    replay.load_state(lo_state, "the state at step " + std::to_string(lo));
+                                }
+                                replay.fit(train, Budget::steps(mid), validation);
+                                const EvalRecord& r = replay.history().evals.back();
+                                if (replay.status() != RunStatus::finished || r.step != mid)
+                                {
+                                    break;  // cannot happen for a deterministic model; keep what is known
+                                }
+                                if (target.met(tracker.value(r)))
+                                {
+                                    hi = mid;
+                                    hit = r;
+                                    at_lo = false;
+                                }
+                                else
+                                {
+                                    lo = mid;
+                                    lo_state = replay.save_state();
+                                    at_lo = true;
+                                }
+                            }
+                        }
+                        sink.target_reached(TargetHit{static_cast<double>(hit.examples_seen) / static_cast<double>(train.size()),
+                                                      hi, hit.examples_seen, detail::wall_at_step(sink.rows(), hi), hi - lo});
+                        result.eval_seconds = trainer.evaluation_seconds();
+                        result.refine_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+                    }
+                    return result;
                 });
             });
         };
+        auto check = [](const SweepGrid& grid) {
+            for (const std::string& name : grid.optimizers)
+            {
+                if (std::find(std::begin(sweep_optimizer_names), std::end(sweep_optimizer_names), name)
+                    == std::end(sweep_optimizer_names))
+                {
+                    std::string known;
+                    for (std::string_view n : sweep_optimizer_names)
+                    {
+                        known += (known.empty() ? "" : ", ") + std::string(n);
+                    }
+                    throw std::invalid_argument(detail::concat("the grid names an unknown optimizer '", name,
+                                                               "' (known: ", known, ")"));
+                }
+            }
+            if (!grid.schedules.empty())
+            {
+                throw std::invalid_argument(detail::concat(
+                    "the grid names schedules (e.g. '", grid.schedules.front(),
+                    "') but make_trainer_run knows none: every run follows RunSettings' warm-up; leave "
+                    "SweepGrid::schedules empty"));
+            }
+        };
+        return RunFunction(std::move(run), std::move(check));
     }
 }
 

@@ -1,22 +1,50 @@
 /**
  * @file divergence_guard.hpp
- * @brief Stops a run whose loss has become NaN or infinite, or has grown far above where it began.
+ * @brief Stops a run early only when it cannot recover: a loss that is not finite, a smoothed loss
+ *        far above where it started for a sustained stretch, or a network whose parameters have
+ *        stopped changing.
  *
- * In a learning-rate sweep the largest rates diverge: that is a result to record, not an error.
- * The guard marks the run `RunStatus::diverged` with a message saying when and why; no exception
- * is thrown, so a sweep simply goes on to the next run.
+ * In a learning-rate sweep the largest rates fail: that is a result to record, not an error. The
+ * guard ends such runs early, to save their compute, with a status and a message saying when and
+ * why; no exception is thrown, so a sweep simply goes on to the next run. A stopped run must be one
+ * that would not have trained had it been left to the end of its budget (the sweep's self-check
+ * measures exactly that), so no single batch decides anything: at B = 8 one confidently
+ * misclassified image can lift a batch loss to 3x its start in a run that trains well.
  *
- * Two signs count. A blow-up: a batch loss that is NaN, infinite, or above `factor` x the loss of
- * the first update. And a relapse: a running training loss, at an evaluation point, that has
- * climbed back more than `relapse` of the way from its lowest value to the initial loss. The
- * second catches rates that are too large without a spike above the bound, such as a ReLU network
- * whose units die after a few large steps: its loss returns to chance level and stays there.
+ * The three rules:
+ * - **not finite**: a batch loss that is NaN or infinite. Parameters that produced it are NaN or
+ *   overflowing; status `diverged`.
+ * - **blow-up**: the training loss smoothed over the last `smoothing_examples` examples (an
+ *   exponential moving average over ceil(smoothing_examples / B) updates, at least 8 and at most
+ *   512) stays above `factor` x the start loss for a whole epoch (and at least as many updates as
+ *   it averages). The start loss is the validation loss of the evaluation before the first update
+ *   (TrainerOptions::evaluate_at_start), or, without one, the mean loss of the first updates
+ *   covering at least 32 examples. Status `diverged`. Shorter excursions are common and harmless:
+ *   Adam at a large batch and rate can spike to 50x its start loss in its first quarter epoch and
+ *   still train to 0.5 accuracy, so only a loss that stays up while the whole training set goes by
+ *   counts.
+ * - **dead network**: over a whole epoch (measured between evaluation points), at most
+ *   `live_parameter_limit` of the trainable parameters (segments whose lr_scale is not 0) changed.
+ *   A ReLU network whose units all died has a zero gradient for every weight but the output
+ *   layer's bias, on every sample: it can only make a constant prediction, and the same data will
+ *   never bring it back. The default limit is the size of the model's last parameter tensor when
+ *   that is a vector (the output bias of every built-in model), else 0. Status `stalled`. With
+ *   weight decay the dead weights keep shrinking, so the rule does not fire; such a run trains to
+ *   the end of its budget and is judged there.
  */
 #ifndef XTRAIN_TRAIN_CALLBACKS_DIVERGENCE_GUARD_HPP
 #define XTRAIN_TRAIN_CALLBACKS_DIVERGENCE_GUARD_HPP
 
+#include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <limits>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <vector>
 
 #include "xtrain/core/error.hpp"
 #include "xtrain/core/serialize.hpp"
@@ -24,23 +52,76 @@
 
 namespace xtrain
 {
+    /** @brief The rules of a DivergenceGuard (see divergence_guard.hpp). */
+    struct DivergenceRule
+    {
+        /** @brief Blow-up: the smoothed loss must stay above this multiple of the start loss (> 1). */
+        double factor = 3.0;
+        /** @brief Examples the loss is smoothed over (it must stay above the bound for an epoch, and at least this long). */
+        double smoothing_examples = 4096.0;
+        /** @brief Stop a network whose trainable parameters stopped changing for a whole epoch. */
+        bool stop_dead = true;
+        /** @brief Parameters that may still change in a dead network; -1: the model's last tensor if it is a vector. */
+        long long live_parameter_limit = -1;
+        /** @brief false: never stop a run, only note where a rule would have (DivergenceGuard::first_stop). */
+        bool stop_runs = true;
+
+        /** @brief @throws std::invalid_argument naming the first impossible setting. */
+        void validate() const
+        {
+            detail::require(factor > 1.0, "xtrain::DivergenceRule", "factor", factor, "must be > 1");
+            detail::require(smoothing_examples >= 1.0 && std::isfinite(smoothing_examples), "xtrain::DivergenceRule",
+                            "smoothing_examples", smoothing_examples, "must be finite and >= 1");
+            detail::require(live_parameter_limit >= -1, "xtrain::DivergenceRule", "live_parameter_limit",
+                            live_parameter_limit, "must be >= 0, or -1 for the model's output bias");
+        }
+    };
+
     /**
-     * @brief Marks the run diverged when the batch loss is not finite or exceeds `factor` x the loss
-     * of the first update, or when the running training loss relapses (see the file comment).
+     * @brief Ends a run as `diverged` (loss not finite, or a sustained blow-up of the smoothed loss)
+     * or `stalled` (a dead network); see the file comment for the rules.
      */
     class DivergenceGuard
     {
     public:
-        /**
-         * @brief @p factor > 1: how far above the initial loss a batch loss may go; @p relapse > 0:
-         * the fraction of its descent the running loss may climb back (infinity switches it off).
-         */
-        explicit DivergenceGuard(double factor = 10.0, double relapse = 0.5)
-            : m_factor(factor)
-            , m_relapse(relapse)
+        /** @brief Where and why a rule fired first. */
+        struct Stop
         {
-            detail::require(factor > 1.0, "xtrain::DivergenceGuard", "factor", factor, "must be > 1");
-            detail::require(relapse > 0.0, "xtrain::DivergenceGuard", "relapse", relapse, "must be > 0");
+            std::uint64_t step = 0;      ///< updates done when it fired
+            std::uint64_t examples = 0;  ///< examples seen when it fired
+            RunStatus status = RunStatus::diverged;  ///< diverged or stalled
+            std::string message;         ///< the reason, as in Trainer::status_message()
+        };
+
+        /** @brief The default rule: factor 3 over 4096 examples, dead networks stopped. */
+        DivergenceGuard() : DivergenceGuard(DivergenceRule{}) {}
+
+        /** @brief The default rule with another blow-up @p factor (> 1). */
+        explicit DivergenceGuard(double factor) : DivergenceGuard(with_factor(factor)) {}
+
+        /** @brief The given rule. @throws std::invalid_argument for an impossible setting. */
+        explicit DivergenceGuard(const DivergenceRule& rule) : m_rule(rule) { m_rule.validate(); }
+
+        /** @brief The rule in use. */
+        const DivergenceRule& rule() const noexcept { return m_rule; }
+
+        /** @brief Takes the start loss from an evaluation before the first update; watches for a dead network. */
+        template <class Tr>
+        void on_evaluate(Tr& t, const EvalRecord& r)
+        {
+            if (r.step == 0)
+            {
+                if (!m_has_start && std::isfinite(r.val_loss))
+                {
+                    m_start = r.val_loss;
+                    m_has_start = true;
+                }
+                return;
+            }
+            if (m_rule.stop_dead)
+            {
+                watch_for_dead_network(t, r);
+            }
         }
 
         /** @brief Checks the loss of the update just done. */
@@ -50,76 +131,280 @@ namespace xtrain
             const double loss = t.last_loss();
             if (!std::isfinite(loss))
             {
-                t.request_stop(RunStatus::diverged, detail::concat("the loss became ", loss, " at step ", t.step()));
+                fire(t, RunStatus::diverged, detail::concat("the loss became ", loss, " at step ", t.step()));
                 return;
             }
-            if (!m_has_initial)
+            const double batch = static_cast<double>(std::max<std::size_t>(1, t.current_batch().size));
+            if (m_window == 0)
             {
-                m_initial = loss;
-                m_has_initial = true;
-                return;
+                const double updates = std::ceil(m_rule.smoothing_examples / batch);
+                m_window = static_cast<std::uint64_t>(std::clamp(updates, 8.0, 512.0));
             }
-            const double bound = m_factor * std::abs(m_initial);
-            if (bound > 0.0 && loss > bound)
+            if (!m_has_start)
             {
-                t.request_stop(RunStatus::diverged, detail::concat("the loss ", loss, " at step ", t.step(), " exceeded ",
-                                                                   m_factor, " x the initial loss ", m_initial));
+                // Without an evaluation before the first update: the first updates covering 32 examples.
+                m_first_sum += loss * batch;
+                m_first_examples += batch;
+                if (m_first_examples >= 32.0)
+                {
+                    m_start = m_first_sum / m_first_examples;
+                    m_has_start = true;
+                }
+            }
+            // Bias-corrected exponential moving average with a time constant of m_window updates.
+            const double beta = 1.0 - 1.0 / static_cast<double>(m_window);
+            m_ema = beta * m_ema + (1.0 - beta) * loss;
+            m_ema_weight = beta * m_ema_weight + (1.0 - beta);
+            ++m_updates;
+            const double smoothed = m_ema / m_ema_weight;
+            const double bound = m_rule.factor * m_start;
+            if (m_has_start && bound > 0.0 && m_updates >= m_window && smoothed > bound)
+            {
+                ++m_above;
+                m_above_examples += static_cast<std::uint64_t>(batch);
+                if (m_above >= m_window && m_above_examples >= t.sampler().num_samples())
+                {
+                    fire(t, RunStatus::diverged,
+                         detail::concat("the training loss, smoothed over ", m_window, " updates, stayed above ",
+                                        m_rule.factor, " x its start ", m_start, " for ", m_above, " updates (",
+                                        m_above_examples, " examples, ", smoothed, " at step ", t.step(), ")"));
+                }
+            }
+            else
+            {
+                m_above = 0;
+                m_above_examples = 0;
             }
         }
 
-        /** @brief Watches the running training loss for a relapse. */
-        template <class Tr>
-        void on_evaluate(Tr& t, const EvalRecord& r)
-        {
-            if (!m_has_initial || !std::isfinite(r.train_loss))
-            {
-                return;
-            }
-            if (!m_has_lowest || r.train_loss < m_lowest)
-            {
-                m_lowest = r.train_loss;
-                m_has_lowest = true;
-                return;
-            }
-            const double descent = m_initial - m_lowest;
-            if (descent > 0.0 && r.train_loss > m_lowest + m_relapse * descent)
-            {
-                t.request_stop(RunStatus::diverged,
-                               detail::concat("the training loss climbed back from ", m_lowest, " to ", r.train_loss,
-                                              " at step ", t.step(), ", more than ", m_relapse,
-                                              " of its descent from the initial loss ", m_initial));
-            }
-        }
+        /** @brief The first time a rule fired (whether or not it stopped the run, see DivergenceRule::stop_runs). */
+        const std::optional<Stop>& first_stop() const noexcept { return m_first_stop; }
 
-        /** @brief The loss of the first update (NaN before it). */
-        double initial_loss() const noexcept { return m_has_initial ? m_initial : std::nan(""); }
+        /** @brief The loss the blow-up rule compares with (NaN until known). */
+        double start_loss() const noexcept { return m_has_start ? m_start : std::nan(""); }
+        /** @brief The smoothed training loss (NaN before the first update). */
+        double smoothed_loss() const noexcept { return m_ema_weight > 0.0 ? m_ema / m_ema_weight : std::nan(""); }
 
-        /** @brief Keeps the initial loss in checkpoints. */
+        /** @brief Keeps the guard's state in checkpoints, so a resumed run is judged as an uninterrupted one. */
         void save(BinaryWriter& w) const
         {
-            w.write_tag("divergence_guard");
-            w.write(m_has_initial);
-            w.write(m_initial);
-            w.write(m_has_lowest);
-            w.write(m_lowest);
+            w.write_tag("divergence_guard/2");
+            w.write(m_has_start);
+            w.write(m_start);
+            w.write(m_first_sum);
+            w.write(m_first_examples);
+            w.write(m_window);
+            w.write(m_ema);
+            w.write(m_ema_weight);
+            w.write(m_updates);
+            w.write(m_above);
+            w.write(m_above_examples);
+            w.write(m_has_snapshot);
+            w.write(m_quiet_since_examples);
+            w.write(m_quiet);
+            w.write(m_snapshot_examples);
+            w.write_array(m_last.data(), m_last.size());
+            w.write_array(m_quiet_start.data(), m_quiet_start.size());
+            w.write(m_first_stop.has_value());
+            if (m_first_stop)
+            {
+                w.write(m_first_stop->step);
+                w.write(m_first_stop->examples);
+                w.write(static_cast<std::uint8_t>(m_first_stop->status));
+                w.write_string(m_first_stop->message);
+            }
         }
         /** @brief Restores what save() wrote. */
         void load(BinaryReader& r)
         {
-            r.expect_tag("divergence_guard");
-            m_has_initial = r.read<bool>();
-            m_initial = r.read<double>();
-            m_has_lowest = r.read<bool>();
-            m_lowest = r.read<double>();
+            r.expect_tag("divergence_guard/2");
+            m_has_start = r.read<bool>();
+            m_start = r.read<double>();
+            m_first_sum = r.read<double>();
+            m_first_examples = r.read<double>();
+            m_window = r.read<std::uint64_t>();
+            m_ema = r.read<double>();
+            m_ema_weight = r.read<double>();
+            m_updates = r.read<std::uint64_t>();
+            m_above = r.read<std::uint64_t>();
+            m_above_examples = r.read<std::uint64_t>();
+            m_has_snapshot = r.read<bool>();
+            m_quiet_since_examples = r.read<std::uint64_t>();
+            m_quiet = r.read<bool>();
+            m_snapshot_examples = r.read<std::uint64_t>();
+            r.read_byte_array(m_last, snapshot_limit, "the divergence guard's parameter snapshot");
+            r.read_byte_array(m_quiet_start, snapshot_limit, "the divergence guard's parameter snapshot");
+            m_first_stop.reset();
+            if (r.read<bool>())
+            {
+                Stop s;
+                s.step = r.read<std::uint64_t>();
+                s.examples = r.read<std::uint64_t>();
+                const auto status = r.read<std::uint8_t>();
+                if (status != static_cast<std::uint8_t>(RunStatus::diverged)
+                    && status != static_cast<std::uint8_t>(RunStatus::stalled))
+                {
+                    r.fail(detail::concat("the divergence guard's stop has status byte ", static_cast<int>(status)));
+                }
+                s.status = static_cast<RunStatus>(status);
+                s.message = r.read_string();
+                m_first_stop = std::move(s);
+            }
         }
 
     private:
-        double m_factor;
-        double m_relapse;
-        double m_initial = 0.0;
-        bool m_has_initial = false;
-        double m_lowest = 0.0;
-        bool m_has_lowest = false;
+        static constexpr std::uint64_t snapshot_limit = std::uint64_t(1) << 40;
+
+        template <class Tr>
+        void fire(Tr& t, RunStatus status, std::string message)
+        {
+            if (!m_first_stop)
+            {
+                m_first_stop = Stop{t.step(), t.examples_seen(), status, message};
+            }
+            if (m_rule.stop_runs)
+            {
+                t.request_stop(status, std::move(message));
+            }
+        }
+
+        static DivergenceRule with_factor(double factor)
+        {
+            DivergenceRule r;
+            r.factor = factor;
+            return r;
+        }
+
+        // At each evaluation point: how many trainable parameters changed since the previous one.
+        // An interval where at most `limit` changed starts (or extends) a quiet stretch; once the
+        // stretch covers a whole epoch, the parameters are compared with the stretch's start.
+        template <class Tr>
+        void watch_for_dead_network(Tr& t, const EvalRecord& r)
+        {
+            const auto& params = t.model().parameters();
+            const ParamLayout& layout = params.layout();
+            const std::size_t limit = live_limit(layout);
+            const std::uint64_t epoch_examples = t.sampler().num_samples();
+            if (!m_has_snapshot || m_last.size() != params.size() * sizeof(*params.data()))
+            {
+                copy_params(params, m_last);
+                m_has_snapshot = true;
+                m_snapshot_examples = r.examples_seen;
+                m_quiet = false;
+                return;
+            }
+            const std::size_t changed = changed_trainable(params, layout, m_last);
+            if (changed > limit)
+            {
+                m_quiet = false;
+            }
+            else if (!m_quiet)
+            {
+                // The stretch starts where the interval began: m_last holds the parameters there.
+                m_quiet = true;
+                m_quiet_since_examples = m_snapshot_examples;
+                m_quiet_start = m_last;
+            }
+            if (m_quiet && r.examples_seen - m_quiet_since_examples >= epoch_examples)
+            {
+                const std::size_t over_epoch = changed_trainable(params, layout, m_quiet_start);
+                if (over_epoch <= limit)
+                {
+                    fire(t, RunStatus::stalled,
+                                   detail::concat("the network stopped learning: over the last ",
+                                                  r.examples_seen - m_quiet_since_examples, " examples (step ",
+                                                  t.step(), ") only ", over_epoch, " of its ", trainable(layout),
+                                                  " trainable parameters changed, so it can only make a constant "
+                                                  "prediction (a dead network)"));
+                    if (m_rule.stop_runs)
+                    {
+                        return;
+                    }
+                }
+                m_quiet = false;
+            }
+            copy_params(params, m_last);
+            m_snapshot_examples = r.examples_seen;
+        }
+
+        std::size_t live_limit(const ParamLayout& layout) const noexcept
+        {
+            if (m_rule.live_parameter_limit >= 0)
+            {
+                return static_cast<std::size_t>(m_rule.live_parameter_limit);
+            }
+            if (layout.num_segments() == 0)
+            {
+                return 0;
+            }
+            const Segment& last = layout.segments().back();
+            return last.shape.size() == 1 ? last.size : 0;
+        }
+
+        static std::size_t trainable(const ParamLayout& layout) noexcept
+        {
+            std::size_t n = 0;
+            for (const Segment& s : layout.segments())
+            {
+                n += s.lr_scale != 0.0 ? s.size : 0;
+            }
+            return n;
+        }
+
+        // Snapshots are the parameters' bytes: "unchanged" means bit for bit (a NaN stays equal to itself).
+        template <class Buffer>
+        static void copy_params(const Buffer& params, std::vector<unsigned char>& into)
+        {
+            const std::size_t bytes = params.size() * sizeof(*params.data());
+            into.resize(bytes);
+            if (bytes != 0)
+            {
+                std::memcpy(into.data(), params.data(), bytes);
+            }
+        }
+
+        template <class Buffer>
+        static std::size_t changed_trainable(const Buffer& params, const ParamLayout& layout,
+                                             const std::vector<unsigned char>& before)
+        {
+            using T = std::remove_const_t<std::remove_pointer_t<decltype(params.data())>>;
+            const T* p = params.data();
+            const unsigned char* b = before.data();
+            std::size_t changed = 0;
+            for (const Segment& s : layout.segments())
+            {
+                if (s.lr_scale == 0.0)
+                {
+                    continue;  // frozen: unchanged by design, not by death
+                }
+                for (std::size_t i = s.offset; i < s.offset + s.size; ++i)
+                {
+                    changed += std::memcmp(p + i, b + i * sizeof(T), sizeof(T)) != 0 ? 1U : 0U;
+                }
+            }
+            return changed;
+        }
+
+        DivergenceRule m_rule;
+        // Blow-up rule.
+        bool m_has_start = false;
+        double m_start = 0.0;
+        double m_first_sum = 0.0;
+        double m_first_examples = 0.0;
+        std::uint64_t m_window = 0;
+        double m_ema = 0.0;
+        double m_ema_weight = 0.0;
+        std::uint64_t m_updates = 0;
+        std::uint64_t m_above = 0;
+        std::uint64_t m_above_examples = 0;
+        // Dead-network rule.
+        bool m_has_snapshot = false;
+        std::uint64_t m_snapshot_examples = 0;
+        bool m_quiet = false;
+        std::uint64_t m_quiet_since_examples = 0;
+        std::vector<unsigned char> m_last;
+        std::vector<unsigned char> m_quiet_start;
+        std::optional<Stop> m_first_stop;
     };
 }
 
