@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <set>
 #include <sstream>
@@ -847,8 +848,33 @@ TEMPLATE_TEST_CASE("gaussian_blobs and two_spirals are balanced, seeded classifi
         const double r = std::hypot(static_cast<double>(sp.features(i, 0)), static_cast<double>(sp.features(i, 1)));
         REQUIRE(r <= 1.0 + 1e-6);
     }
-    // Without noise, point i of arm 1 is the mirror image of a point at the same radius on arm 0:
-    // the arms are each other's rotation by pi, so the sum of all points is near the origin.
+    // Without noise every point lies on its class's arm: radius t, angle 2 pi turns t, plus pi on
+    // arm 1. So arm 1 is arm 0 turned by pi (mirrored through the origin), and neither is the other.
+    // The angle of a point rounded to T is known to about eps_T, and t (its radius) to eps_T
+    // relative, 2 pi 1.5 eps_T of angle: 100 eps_T is ample, a point on the wrong arm is pi away.
+    const double pi = 3.141592653589793;
+    const double tol = 100.0 * static_cast<double>(std::numeric_limits<TestType>::epsilon());
+    std::size_t off_arm = 0;
+    std::size_t on_other_arm = 0;
+    double largest_radius = 0.0;
+    for (std::size_t i = 0; i < sp.size(); ++i)
+    {
+        const double x = static_cast<double>(sp.features(i, 0));
+        const double y = static_cast<double>(sp.features(i, 1));
+        const double r = std::hypot(x, y);
+        largest_radius = std::max(largest_radius, r);
+        if (r < 1e-6)
+        {
+            continue;  // the angle of (almost) the origin means nothing
+        }
+        const double arm = sp.labels(i) == 1 ? pi : 0.0;
+        const double along = 2.0 * pi * 1.5 * r;
+        off_arm += std::abs(std::remainder(std::atan2(y, x) - along - arm, 2.0 * pi)) > tol ? 1 : 0;
+        on_other_arm += std::abs(std::remainder(std::atan2(y, x) - along - (pi - arm), 2.0 * pi)) <= tol ? 1 : 0;
+    }
+    CHECK(off_arm == 0);
+    CHECK(on_other_arm == 0);
+    CHECK(largest_radius > 0.99);  // t ~ U(0, 1): the arms run out to radius 1
     CHECK(bool(datasets::two_spirals<TestType>({1000, 1.5, 0.0, 3}).features != sp.features));
     CHECK_THROWS_WITH(datasets::two_spirals<TestType>({10, 0.0, 0.1, 0}), Catch::Contains("turns must be > 0"));
     CHECK_THROWS_WITH(datasets::gaussian_blobs<TestType>({10, 2, 0, 1.0, 1.0, 0}), Catch::Contains("num_classes must be > 0"));
