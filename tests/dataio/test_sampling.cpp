@@ -711,8 +711,8 @@ TEMPLATE_TEST_CASE("Standardizer is fitted on the training part only", "[data][s
         }
         v /= static_cast<double>(train.size());
         // float: 1500 values summed in double, each rounded to float: error ~1e-7 relative.
-        CHECK(m == Approx(0.0).margin(1e-5));
-        CHECK(v == Approx(j == 2 ? 0.0 : 1.0).margin(1e-5));
+        CHECK(m == Approx(0.0).epsilon(0).margin(1e-5));
+        CHECK(v == Approx(j == 2 ? 0.0 : 1.0).epsilon(0).margin(1e-5));
     }
     CHECK(s.scale()(2) == TestType(1));
     // Validation used the training statistics: exactly (x - mean) / scale.
@@ -754,9 +754,10 @@ TEMPLATE_TEST_CASE("linear_regression exposes its optimum", "[data][synthetic]",
     REQUIRE(task.data.target_dim() == 2);
     REQUIRE(task.weights.shape()[0] == 2);
     REQUIRE(task.weights.shape()[1] == 5);
-    CHECK(task.optimal_risk() == Approx(0.01));
-    CHECK(task.feature_std(0) == Approx(1.0));
-    CHECK(task.feature_std(4) == Approx(0.1));
+    // Closed forms of the options (noise_std^2; condition_number^(-j / (2 (D - 1)))): exact but for rounding.
+    CHECK(task.optimal_risk() == Approx(0.01).epsilon(1e-14));
+    CHECK(task.feature_std(0) == 1.0);
+    CHECK(task.feature_std(4) == Approx(0.1).epsilon(1e-14));
     // The least-squares fit is within a few standard errors of the true weights: the error of
     // w_j is about noise / (feature_std_j sqrt(N)) <= 0.1 / (0.1 * 63) = 0.016.
     const auto ls = datasets::least_squares(task.data);
@@ -764,9 +765,9 @@ TEMPLATE_TEST_CASE("linear_regression exposes its optimum", "[data][synthetic]",
     {
         for (std::size_t j = 0; j < 5; ++j)
         {
-            CHECK(ls.weights(k, j) == Approx(task.weights(k, j)).margin(0.08));
+            CHECK(ls.weights(k, j) == Approx(task.weights(k, j)).epsilon(0).margin(0.08));
         }
-        CHECK(ls.bias(k) == Approx(task.bias(k)).margin(0.01));
+        CHECK(ls.bias(k) == Approx(task.bias(k)).epsilon(0).margin(0.01));
     }
     // The training optimum is the noise variance, up to sampling error (relative sd sqrt(2 / 8000)).
     CHECK(ls.mean_squared_error == Approx(0.01).epsilon(0.1));
@@ -792,7 +793,7 @@ TEST_CASE("linear_regression without noise is solved exactly", "[data][synthetic
     const auto ls = datasets::least_squares(task.data);
     for (std::size_t j = 0; j < 4; ++j)
     {
-        CHECK(ls.weights(0, j) == Approx(task.weights(0, j)).margin(1e-9));
+        CHECK(ls.weights(0, j) == Approx(task.weights(0, j)).epsilon(0).margin(1e-9));
     }
     CHECK(ls.mean_squared_error < 1e-20);
     CHECK_THROWS_WITH(datasets::linear_regression<float>({0, 4, 1, 0.1, 1.0, 0}), Catch::Contains("num_samples must be > 0"));

@@ -280,6 +280,7 @@ TEMPLATE_TEST_CASE("The gradient is that of the mean loss: per-sample average, b
 {
     using T = TestType;
     // Float sums of 8-16 terms of size ~0.1-1 round at ~1e-7 each: 1e-5 is ample; double 1e-12.
+    // Absolute tolerances (epsilon(0): Approx would otherwise also allow 1.2e-5 relative).
     const double tol = std::is_same_v<T, float> ? 1e-5 : 1e-12;
     MLP<T> classifier(1, {6, 8, 3});
     Sequential<T, Conv2D<2, 3, 3>, Tanh, Flatten, Dense<12, 2>, MSE> regressor(2);
@@ -301,7 +302,7 @@ TEMPLATE_TEST_CASE("The gradient is that of the mean loss: per-sample average, b
                 avg[j] += static_cast<double>(g(j)) / static_cast<double>(n);
             }
         }
-        CHECK(loss == Approx(avg_loss).margin(tol));
+        CHECK(loss == Approx(avg_loss).epsilon(0).margin(tol));
         std::size_t off = 0;
         for (std::size_t j = 0; j < p; ++j)
         {
@@ -313,7 +314,7 @@ TEMPLATE_TEST_CASE("The gradient is that of the mean loss: per-sample average, b
         twice.x.insert(twice.x.end(), data.x.begin(), data.x.end());
         twice.labels.insert(twice.labels.end(), data.labels.begin(), data.labels.end());
         twice.targets.insert(twice.targets.end(), data.targets.begin(), data.targets.end());
-        CHECK(model.loss_and_gradient(twice.batch(), g) == Approx(loss).margin(tol));
+        CHECK(model.loss_and_gradient(twice.batch(), g) == Approx(loss).epsilon(0).margin(tol));
         off = 0;
         for (std::size_t j = 0; j < p; ++j)
         {
@@ -547,7 +548,7 @@ TEST_CASE("Dropout drops a fraction p while training and nothing in evaluation",
     for (std::size_t i = 0; i < x.size(); ++i)
     {
         zeros += y[i] == 0.0 ? 1 : 0;
-        REQUIRE((y[i] == 0.0 || y[i] == Approx(2.0 / 0.7)));
+        REQUIRE((y[i] == 0.0 || y[i] == Approx(2.0 / 0.7).epsilon(1e-15)));  // kept units scaled by 1 / (1 - p)
     }
     // Binomial(20000, 0.3): standard deviation 65; 400 is about 6 of them.
     CHECK(zeros > 6000 - 400);
