@@ -189,6 +189,34 @@ TEST_CASE("Model traits detect each member", "[model][requirement]")
     STATIC_REQUIRE(!has_loss_and_predict_v<Full>); // optional: hand-written models need not have it
 }
 
+namespace
+{
+    // ReLU that counts its evaluations, to count the forward passes a call makes.
+    struct CountingReLU
+    {
+        static inline std::size_t applied = 0;
+        template <class T>
+        using layer_type = xtrain::ActivationLayer<T, CountingReLU>;
+        template <class T>
+        layer_type<T> make_layer() const
+        {
+            return {};
+        }
+        template <class T>
+        static T apply(T x) noexcept
+        {
+            ++applied;
+            return x < T(0) ? T(0) : x;
+        }
+        template <class T>
+        static T backward(T y, T dy) noexcept
+        {
+            return y > T(0) ? dy : T(0);
+        }
+        static const char* name() noexcept { return "CountingReLU"; }
+    };
+}
+
 TEST_CASE("loss_and_predict gives loss() and predict() from one forward pass, bit for bit", "[model][evaluate]")
 {
     auto same = [](auto& model, const auto& data, std::size_t n) {
@@ -203,10 +231,19 @@ TEST_CASE("loss_and_predict gives loss() and predict() from one forward pass, bi
     };
     SECTION("Sequential with dropout (off in evaluation)")
     {
-        Sequential<double, Conv2D<>, ReLU, MaxPool2D<>, Flatten, Dropout, Dense<>, SoftmaxCrossEntropy> model(
-            3, Conv2D<>(1, 4, 3, 1, 1), ReLU(), MaxPool2D<>(2), Flatten(), Dropout(0.5), Dense<>(4 * 5 * 5, 6),
+        Sequential<double, Conv2D<>, CountingReLU, MaxPool2D<>, Flatten, Dropout, Dense<>, SoftmaxCrossEntropy> model(
+            3, Conv2D<>(1, 4, 3, 1, 1), CountingReLU(), MaxPool2D<>(2), Flatten(), Dropout(0.5), Dense<>(4 * 5 * 5, 6),
             SoftmaxCrossEntropy());
-        same(model, random_data<double>(24, {1, 10, 10}, 6, 0, 7), 24);
+        const auto data = random_data<double>(24, {1, 10, 10}, 6, 0, 7);
+        same(model, data, 24);
+        // One forward pass: the activation runs as often as for loss() alone (4 x 10 x 10 per sample).
+        std::vector<label_type> out(24);
+        CountingReLU::applied = 0;
+        model.loss(data.batch());
+        CHECK(CountingReLU::applied == 24 * 400);
+        CountingReLU::applied = 0;
+        model.loss_and_predict(data.batch(), out.data());
+        CHECK(CountingReLU::applied == 24 * 400);
     }
     SECTION("MLP with run-time widths, a partial batch")
     {

@@ -273,14 +273,37 @@ TEST_CASE("LrScheduler applies a schedule per step or per epoch and the history 
     }
 }
 
+namespace
+{
+    // Runs after the CsvLogger: what its files hold at each evaluation (lines, header included).
+    struct FilesAtEvaluation
+    {
+        std::string evals;
+        std::string steps;
+        std::vector<std::size_t> eval_lines;
+        std::vector<std::size_t> step_lines;
+        template <class Tr>
+        void on_evaluate(Tr&, const EvalRecord&)
+        {
+            eval_lines.push_back(read_lines(evals).size());
+            step_lines.push_back(read_lines(steps).size());
+        }
+    };
+}
+
 TEST_CASE("CsvLogger writes every evaluation row as it happens", "[train][callbacks]")
 {
     const auto train = make_blobs<float>(90, 3, 3, 1);
     const auto val = make_blobs<float>(30, 3, 3, 2);
     const std::string evals = tmp_path("evals.csv");
     const std::string steps = tmp_path("steps.csv");
-    Trainer t(Softmax<float>(3, 3), sgd(0.1), BatchSampler<dynamic>(90, 30), CsvLogger(evals, steps));
+    Trainer t(Softmax<float>(3, 3), sgd(0.1), BatchSampler<dynamic>(90, 30), CsvLogger(evals, steps),
+              FilesAtEvaluation{evals, steps, {}, {}});
     t.fit(train, Budget::epochs(2), &val);
+    // On disk during the run, not only at its end: each evaluation's row, and the step rows
+    // before it (3 updates per epoch), are in the files when the next callback runs.
+    CHECK(t.callback<1>().eval_lines == std::vector<std::size_t>{2, 3});
+    CHECK(t.callback<1>().step_lines == std::vector<std::size_t>{4, 7});
     const auto e = read_lines(evals);
     REQUIRE(e.size() == 3);
     CHECK(e[0] == "epoch,step,examples_seen,train_loss,val_loss,val_accuracy,lr,wall_seconds");
@@ -321,7 +344,7 @@ TEST_CASE("docs/training.md: BatchSizeScheduler", "[train][callbacks][docs]")
     CHECK(trainer.step() == 4 * 32 + 4 * 7 + 4 * 2);
     CHECK(trainer.examples_seen() == 12 * 4000);
     CHECK(trainer.history().evals.back().val_accuracy > 0.8);
-    CHECK(trainer.callback<0>()(9) == 3200);
+    CHECK(trainer.sampler().batch_size() == 3200);  // the size of the last epochs
 }
 
 namespace
