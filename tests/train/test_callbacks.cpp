@@ -247,7 +247,7 @@ TEST_CASE("LrScheduler applies a schedule per step or per epoch and the history 
         Trainer t(LinearRegression<double>(2), sgd(1.0), BatchSampler<dynamic>(40, 10),
                   LrScheduler<Halving>(Halving{}, ScheduleUnit::epoch));
         const History& h = t.fit(data, Budget::epochs(7));
-        std::vector<double> expected(12, 0.08);  // epochs 0-2
+        std::vector<double> expected(12, 0.08);    // epochs 0-2
         expected.insert(expected.end(), 12, 0.04); // epochs 3-5
         expected.insert(expected.end(), 4, 0.02);  // epoch 6
         CHECK(rates(h) == expected);
