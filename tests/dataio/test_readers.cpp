@@ -293,6 +293,10 @@ TEST_CASE("Multi-member gzip files are read as one stream (as gzip -d does)", "[
     two.insert(two.end(), rest.begin(), rest.end());
     const auto m = read_idx<float>(two.data(), two.size(), "two-members");
     CHECK(m.values(3, 3) == static_cast<float>((7 * 3 + 3) % 256));
+    // Every value, the split across the two members included (the cut falls inside the extents).
+    const auto one = read_idx<float>(images.data(), images.size(), "one-member");
+    CHECK(m.header.shape == one.header.shape);
+    CHECK(bool(m.values == one.values));
 }
 
 // -------------------------------------------------------------------------------------------------
@@ -578,7 +582,17 @@ TEST_CASE("docs/data.md: CSV, split and standardisation", "[data][docs]")
     // --- end ---
     CHECK(fit.size() == 24);
     CHECK(val.size() == 6);
-    CHECK(scaler.mean().size() == 4);
+    REQUIRE(scaler.mean().size() == 4);
+    // Fitted on `fit`: there every feature now has mean 0 (a constant one, like sepal_width, is 0).
+    for (std::size_t j = 0; j < 4; ++j)
+    {
+        double m = 0.0;
+        for (std::size_t i = 0; i < fit.size(); ++i)
+        {
+            m += fit.features(i, j) / static_cast<double>(fit.size());
+        }
+        CHECK(m == Approx(0.0).epsilon(0).margin(1e-12));
+    }
 }
 
 TEST_CASE("docs/data.md: paired sampling and resuming", "[data][docs]")

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <set>
 #include <sstream>
@@ -710,8 +711,8 @@ TEMPLATE_TEST_CASE("Standardizer is fitted on the training part only", "[data][s
         }
         v /= static_cast<double>(train.size());
         // float: 1500 values summed in double, each rounded to float: error ~1e-7 relative.
-        CHECK(m == Approx(0.0).margin(1e-5));
-        CHECK(v == Approx(j == 2 ? 0.0 : 1.0).margin(1e-5));
+        CHECK(m == Approx(0.0).epsilon(0).margin(1e-5));
+        CHECK(v == Approx(j == 2 ? 0.0 : 1.0).epsilon(0).margin(1e-5));
     }
     CHECK(s.scale()(2) == TestType(1));
     // Validation used the training statistics: exactly (x - mean) / scale.
@@ -753,9 +754,10 @@ TEMPLATE_TEST_CASE("linear_regression exposes its optimum", "[data][synthetic]",
     REQUIRE(task.data.target_dim() == 2);
     REQUIRE(task.weights.shape()[0] == 2);
     REQUIRE(task.weights.shape()[1] == 5);
-    CHECK(task.optimal_risk() == Approx(0.01));
-    CHECK(task.feature_std(0) == Approx(1.0));
-    CHECK(task.feature_std(4) == Approx(0.1));
+    // Closed forms of the options (noise_std^2; condition_number^(-j / (2 (D - 1)))): exact but for rounding.
+    CHECK(task.optimal_risk() == Approx(0.01).epsilon(1e-14));
+    CHECK(task.feature_std(0) == 1.0);
+    CHECK(task.feature_std(4) == Approx(0.1).epsilon(1e-14));
     // The least-squares fit is within a few standard errors of the true weights: the error of
     // w_j is about noise / (feature_std_j sqrt(N)) <= 0.1 / (0.1 * 63) = 0.016.
     const auto ls = datasets::least_squares(task.data);
@@ -763,9 +765,9 @@ TEMPLATE_TEST_CASE("linear_regression exposes its optimum", "[data][synthetic]",
     {
         for (std::size_t j = 0; j < 5; ++j)
         {
-            CHECK(ls.weights(k, j) == Approx(task.weights(k, j)).margin(0.08));
+            CHECK(ls.weights(k, j) == Approx(task.weights(k, j)).epsilon(0).margin(0.08));
         }
-        CHECK(ls.bias(k) == Approx(task.bias(k)).margin(0.01));
+        CHECK(ls.bias(k) == Approx(task.bias(k)).epsilon(0).margin(0.01));
     }
     // The training optimum is the noise variance, up to sampling error (relative sd sqrt(2 / 8000)).
     CHECK(ls.mean_squared_error == Approx(0.01).epsilon(0.1));
@@ -791,7 +793,7 @@ TEST_CASE("linear_regression without noise is solved exactly", "[data][synthetic
     const auto ls = datasets::least_squares(task.data);
     for (std::size_t j = 0; j < 4; ++j)
     {
-        CHECK(ls.weights(0, j) == Approx(task.weights(0, j)).margin(1e-9));
+        CHECK(ls.weights(0, j) == Approx(task.weights(0, j)).epsilon(0).margin(1e-9));
     }
     CHECK(ls.mean_squared_error < 1e-20);
     CHECK_THROWS_WITH(datasets::linear_regression<float>({0, 4, 1, 0.1, 1.0, 0}), Catch::Contains("num_samples must be > 0"));
@@ -847,8 +849,33 @@ TEMPLATE_TEST_CASE("gaussian_blobs and two_spirals are balanced, seeded classifi
         const double r = std::hypot(static_cast<double>(sp.features(i, 0)), static_cast<double>(sp.features(i, 1)));
         REQUIRE(r <= 1.0 + 1e-6);
     }
-    // Without noise, point i of arm 1 is the mirror image of a point at the same radius on arm 0:
-    // the arms are each other's rotation by pi, so the sum of all points is near the origin.
+    // Without noise every point lies on its class's arm: radius t, angle 2 pi turns t, plus pi on
+    // arm 1. So arm 1 is arm 0 turned by pi (mirrored through the origin), and neither is the other.
+    // The angle of a point rounded to T is known to about eps_T, and t (its radius) to eps_T
+    // relative, 2 pi 1.5 eps_T of angle: 100 eps_T is ample, a point on the wrong arm is pi away.
+    const double pi = 3.141592653589793;
+    const double tol = 100.0 * static_cast<double>(std::numeric_limits<TestType>::epsilon());
+    std::size_t off_arm = 0;
+    std::size_t on_other_arm = 0;
+    double largest_radius = 0.0;
+    for (std::size_t i = 0; i < sp.size(); ++i)
+    {
+        const double x = static_cast<double>(sp.features(i, 0));
+        const double y = static_cast<double>(sp.features(i, 1));
+        const double r = std::hypot(x, y);
+        largest_radius = std::max(largest_radius, r);
+        if (r < 1e-6)
+        {
+            continue;  // the angle of (almost) the origin means nothing
+        }
+        const double arm = sp.labels(i) == 1 ? pi : 0.0;
+        const double along = 2.0 * pi * 1.5 * r;
+        off_arm += std::abs(std::remainder(std::atan2(y, x) - along - arm, 2.0 * pi)) > tol ? 1 : 0;
+        on_other_arm += std::abs(std::remainder(std::atan2(y, x) - along - (pi - arm), 2.0 * pi)) <= tol ? 1 : 0;
+    }
+    CHECK(off_arm == 0);
+    CHECK(on_other_arm == 0);
+    CHECK(largest_radius > 0.99);  // t ~ U(0, 1): the arms run out to radius 1
     CHECK(bool(datasets::two_spirals<TestType>({1000, 1.5, 0.0, 3}).features != sp.features));
     CHECK_THROWS_WITH(datasets::two_spirals<TestType>({10, 0.0, 0.1, 0}), Catch::Contains("turns must be > 0"));
     CHECK_THROWS_WITH(datasets::gaussian_blobs<TestType>({10, 2, 0, 1.0, 1.0, 0}), Catch::Contains("num_classes must be > 0"));

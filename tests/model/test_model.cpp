@@ -189,6 +189,34 @@ TEST_CASE("Model traits detect each member", "[model][requirement]")
     STATIC_REQUIRE(!has_loss_and_predict_v<Full>); // optional: hand-written models need not have it
 }
 
+namespace
+{
+    // ReLU that counts its evaluations, to count the forward passes a call makes.
+    struct CountingReLU
+    {
+        static inline std::size_t applied = 0;
+        template <class T>
+        using layer_type = xtrain::ActivationLayer<T, CountingReLU>;
+        template <class T>
+        layer_type<T> make_layer() const
+        {
+            return {};
+        }
+        template <class T>
+        static T apply(T x) noexcept
+        {
+            ++applied;
+            return x < T(0) ? T(0) : x;
+        }
+        template <class T>
+        static T backward(T y, T dy) noexcept
+        {
+            return y > T(0) ? dy : T(0);
+        }
+        static const char* name() noexcept { return "CountingReLU"; }
+    };
+}
+
 TEST_CASE("loss_and_predict gives loss() and predict() from one forward pass, bit for bit", "[model][evaluate]")
 {
     auto same = [](auto& model, const auto& data, std::size_t n) {
@@ -203,10 +231,19 @@ TEST_CASE("loss_and_predict gives loss() and predict() from one forward pass, bi
     };
     SECTION("Sequential with dropout (off in evaluation)")
     {
-        Sequential<double, Conv2D<>, ReLU, MaxPool2D<>, Flatten, Dropout, Dense<>, SoftmaxCrossEntropy> model(
-            3, Conv2D<>(1, 4, 3, 1, 1), ReLU(), MaxPool2D<>(2), Flatten(), Dropout(0.5), Dense<>(4 * 5 * 5, 6),
+        Sequential<double, Conv2D<>, CountingReLU, MaxPool2D<>, Flatten, Dropout, Dense<>, SoftmaxCrossEntropy> model(
+            3, Conv2D<>(1, 4, 3, 1, 1), CountingReLU(), MaxPool2D<>(2), Flatten(), Dropout(0.5), Dense<>(4 * 5 * 5, 6),
             SoftmaxCrossEntropy());
-        same(model, random_data<double>(24, {1, 10, 10}, 6, 0, 7), 24);
+        const auto data = random_data<double>(24, {1, 10, 10}, 6, 0, 7);
+        same(model, data, 24);
+        // One forward pass: the activation runs as often as for loss() alone (4 x 10 x 10 per sample).
+        std::vector<label_type> out(24);
+        CountingReLU::applied = 0;
+        model.loss(data.batch());
+        CHECK(CountingReLU::applied == 24 * 400);
+        CountingReLU::applied = 0;
+        model.loss_and_predict(data.batch(), out.data());
+        CHECK(CountingReLU::applied == 24 * 400);
     }
     SECTION("MLP with run-time widths, a partial batch")
     {
@@ -280,6 +317,7 @@ TEMPLATE_TEST_CASE("The gradient is that of the mean loss: per-sample average, b
 {
     using T = TestType;
     // Float sums of 8-16 terms of size ~0.1-1 round at ~1e-7 each: 1e-5 is ample; double 1e-12.
+    // Absolute tolerances (epsilon(0): Approx would otherwise also allow 1.2e-5 relative).
     const double tol = std::is_same_v<T, float> ? 1e-5 : 1e-12;
     MLP<T> classifier(1, {6, 8, 3});
     Sequential<T, Conv2D<2, 3, 3>, Tanh, Flatten, Dense<12, 2>, MSE> regressor(2);
@@ -301,7 +339,7 @@ TEMPLATE_TEST_CASE("The gradient is that of the mean loss: per-sample average, b
                 avg[j] += static_cast<double>(g(j)) / static_cast<double>(n);
             }
         }
-        CHECK(loss == Approx(avg_loss).margin(tol));
+        CHECK(loss == Approx(avg_loss).epsilon(0).margin(tol));
         std::size_t off = 0;
         for (std::size_t j = 0; j < p; ++j)
         {
@@ -313,7 +351,7 @@ TEMPLATE_TEST_CASE("The gradient is that of the mean loss: per-sample average, b
         twice.x.insert(twice.x.end(), data.x.begin(), data.x.end());
         twice.labels.insert(twice.labels.end(), data.labels.begin(), data.labels.end());
         twice.targets.insert(twice.targets.end(), data.targets.begin(), data.targets.end());
-        CHECK(model.loss_and_gradient(twice.batch(), g) == Approx(loss).margin(tol));
+        CHECK(model.loss_and_gradient(twice.batch(), g) == Approx(loss).epsilon(0).margin(tol));
         off = 0;
         for (std::size_t j = 0; j < p; ++j)
         {
@@ -547,7 +585,7 @@ TEST_CASE("Dropout drops a fraction p while training and nothing in evaluation",
     for (std::size_t i = 0; i < x.size(); ++i)
     {
         zeros += y[i] == 0.0 ? 1 : 0;
-        REQUIRE((y[i] == 0.0 || y[i] == Approx(2.0 / 0.7)));
+        REQUIRE((y[i] == 0.0 || y[i] == Approx(2.0 / 0.7).epsilon(1e-15)));  // kept units scaled by 1 / (1 - p)
     }
     // Binomial(20000, 0.3): standard deviation 65; 400 is about 6 of them.
     CHECK(zeros > 6000 - 400);

@@ -1292,7 +1292,16 @@ TEST_CASE("docs/optimizers.md: parameter groups, checkpoints and one example per
         xtrain::Optimizer<xtrain::AdamW> opt;     // AdamW's defaults: lr 1e-3, weight_decay 0.01
         opt.step(params, grads);                  // one pass, segment by segment
         // --- end snippet
-        CHECK(opt.step_count() == 1);
+        // The groups as the comments say: from parameters at 1 and a zero gradient (the moments stay
+        // 0, so only the decoupled decay moves them), fc1.weight shrinks by lr * 0.5 * 0.01, the
+        // bias not at all.
+        params.values().fill(1.0f);
+        opt.step(params, grads);
+        CHECK(opt.step_count() == 2);
+        const auto weight = params.segment("fc1.weight");
+        const auto bias = params.segment("fc1.bias");
+        CHECK(std::all_of(weight.begin(), weight.end(), [](float v) { return v == static_cast<float>(1.0 - 1e-3 * 0.5 * 0.01); }));
+        CHECK(std::all_of(bias.begin(), bias.end(), [](float v) { return v == 1.0f; }));
 
         grads.fill(0.5f);
         opt.step(params, grads);
@@ -1309,8 +1318,13 @@ TEST_CASE("docs/optimizers.md: parameter groups, checkpoints and one example per
         resumed.step(copy, grads);
         CHECK((params.values() == copy.values()));
     }
-    xt::xtensor<double, 1> params = {1.0, -1.0};
+    // Each rule's example configures what its comment says: one or two steps from p = (1, -1) with
+    // g = (0.5, 0.5) against the page's formula, written out in double. A handful of rounded
+    // operations separate the two: 1e-14 relative is ample, and far below the effect of any
+    // hyperparameter not taking effect (the smallest, eps, changes these steps by 1e-5 relative).
+    const xt::xtensor<double, 1> start = {1.0, -1.0};
     const xt::xtensor<double, 1> grads = {0.5, 0.5};
+    auto near = [](double v) { return Approx(v).epsilon(1e-14); };
     {
         // --- begin snippet (docs/optimizers.md, "SGD")
         xtrain::SGD sgd;
@@ -1318,8 +1332,11 @@ TEST_CASE("docs/optimizers.md: parameter groups, checkpoints and one example per
         sgd.momentum = 0.9;
         xtrain::Optimizer<xtrain::SGD> opt(sgd);
         // --- end snippet
-        opt.step(params, grads);
-        CHECK(opt.lr() == 0.1);
+        xt::xtensor<double, 1> p = start;
+        opt.step(p, grads);  // b = g: p -= 0.1 * 0.5
+        opt.step(p, grads);  // b = 0.9 * 0.5 + 0.5: p -= 0.1 * 0.95
+        CHECK(p(0) == near(1.0 - 0.05 - 0.095));
+        CHECK(p(1) == near(-1.0 - 0.05 - 0.095));
     }
     {
         // --- begin snippet (docs/optimizers.md, "SGDClassic")
@@ -1328,8 +1345,11 @@ TEST_CASE("docs/optimizers.md: parameter groups, checkpoints and one example per
         classic.momentum = 0.9;
         xtrain::Optimizer<xtrain::SGDClassic> opt(classic);
         // --- end snippet
-        opt.step(params, grads);
-        CHECK(opt.step_count() == 1);
+        xt::xtensor<double, 1> p = start;
+        opt.step(p, grads);  // v = 0.1 * 0.5
+        opt.set_lr(0.01);    // the classic form keeps the velocity built at the old rate
+        opt.step(p, grads);  // v = 0.9 * 0.05 + 0.01 * 0.5 (PyTorch's form would step 0.01 * 0.95)
+        CHECK(p(0) == near(1.0 - 0.05 - (0.9 * 0.05 + 0.01 * 0.5)));
     }
     {
         // --- begin snippet (docs/optimizers.md, "Adam, AdamW, AMSGrad")
@@ -1341,9 +1361,26 @@ TEST_CASE("docs/optimizers.md: parameter groups, checkpoints and one example per
         xtrain::Optimizer<xtrain::Adam> a(adam);
         xtrain::Optimizer<xtrain::AdamW> w(adamw);
         // --- end snippet
-        a.step(params, grads);
-        w.step(params, grads);
+        // A zero gradient tells the two decays apart. Coupled: g = 1e-4 p, so the first Adam step
+        // is lr * g / (|g| + eps), about lr against the sign of p.
+        const xt::xtensor<double, 1> zero = {0.0, 0.0};
+        xt::xtensor<double, 1> pa = start;
+        a.step(pa, zero);
+        const double g = 1e-4;
+        const double m = (1.0 - 0.9) * g;
+        const double v = (1.0 - 0.999) * g * g;
+        const double step = 1e-3 / (1.0 - 0.9) * m / (std::sqrt(v) / std::sqrt(1.0 - 0.999) + 1e-8);
+        CHECK(pa(0) == near(1.0 - step));
+        CHECK(pa(1) == near(-1.0 + step));
+        // Decoupled: p *= 1 - lr * weight_decay, and the moments (zero) move nothing.
+        xt::xtensor<double, 1> pw = start;
+        w.step(pw, zero);
+        CHECK(pw(0) == near(1.0 - 3e-4 * 0.01));
+        CHECK(pw(1) == near(-(1.0 - 3e-4 * 0.01)));
+        // AMSGrad keeps the running maximum of v, a state plain Adam does not have.
+        REQUIRE(w.state<double>() != nullptr);
         CHECK(w.state<double>()->max_exp_avg_sq.size() == 2);
+        CHECK(a.state<double>()->max_exp_avg_sq.size() == 0);
     }
     {
         // --- begin snippet (docs/optimizers.md, "RMSprop")
@@ -1352,8 +1389,12 @@ TEST_CASE("docs/optimizers.md: parameter groups, checkpoints and one example per
         rms.centered = true;
         xtrain::Optimizer<xtrain::RMSprop> opt(rms);
         // --- end snippet
-        opt.step(params, grads);
-        CHECK(opt.state<double>()->grad_avg.size() == 2);
+        xt::xtensor<double, 1> p = start;
+        opt.step(p, grads);
+        // Centered: s = 0.01 g^2, a = 0.01 g, den = sqrt(s - a^2) + eps (uncentered: sqrt(s) + eps).
+        const double s2 = 0.01 * 0.25;
+        const double a = 0.01 * 0.5;
+        CHECK(p(0) == near(1.0 - 1e-3 * 0.5 / (std::sqrt(s2 - a * a) + 1e-8)));
     }
     {
         // --- begin snippet (docs/optimizers.md, "Adagrad")
@@ -1361,8 +1402,10 @@ TEST_CASE("docs/optimizers.md: parameter groups, checkpoints and one example per
         ada.lr = 0.05;
         xtrain::Optimizer<xtrain::Adagrad> opt(ada);
         // --- end snippet
-        opt.step(params, grads);
-        CHECK(opt.lr() == 0.05);
+        xt::xtensor<double, 1> p = start;
+        opt.step(p, grads);  // s = g^2: p -= 0.05 * g / (|g| + 1e-10)
+        opt.step(p, grads);  // s = 2 g^2
+        CHECK(p(0) == near(1.0 - 0.05 * 0.5 / (0.5 + 1e-10) - 0.05 * 0.5 / (std::sqrt(0.5) + 1e-10)));
     }
     {
         // --- begin snippet (docs/optimizers.md, "LARS")
@@ -1371,8 +1414,12 @@ TEST_CASE("docs/optimizers.md: parameter groups, checkpoints and one example per
         lars.weight_decay = 5e-4;
         xtrain::Optimizer<xtrain::LARS> opt(lars);   // then: params.layout().set_layer_adaptation("*.bias", false)
         // --- end snippet
-        opt.step(params, grads);
-        CHECK(opt.lr() == 2.0);
+        xt::xtensor<double, 1> p = start;
+        opt.step(p, grads);
+        // One segment: ||w|| = sqrt 2, ||g|| = sqrt 0.5, the default trust coefficient 0.001.
+        const double lambda = 0.001 * std::sqrt(2.0) / (std::sqrt(0.5) + 5e-4 * std::sqrt(2.0));
+        CHECK(p(0) == near(1.0 - 2.0 * lambda * (0.5 + 5e-4 * 1.0)));
+        CHECK(p(1) == near(-1.0 - 2.0 * lambda * (0.5 - 5e-4 * 1.0)));
     }
     {
         // --- begin snippet (docs/optimizers.md, "LAMB")
@@ -1380,8 +1427,11 @@ TEST_CASE("docs/optimizers.md: parameter groups, checkpoints and one example per
         lamb.lr = 2e-3;
         xtrain::Optimizer<xtrain::LAMB> opt(lamb);
         // --- end snippet
-        opt.step(params, grads);
-        CHECK(opt.lr() == 2e-3);
+        xt::xtensor<double, 1> p = start;
+        opt.step(p, grads);
+        // The trust ratio makes the step lr * ||w|| long, whatever the gradient. (The differences of
+        // numbers near 1 keep about 13 significant digits of a step of 3e-3: 1e-12.)
+        const double moved = std::hypot(p(0) - start(0), p(1) - start(1));
+        CHECK(moved == Approx(2e-3 * std::sqrt(2.0)).epsilon(1e-12));
     }
-    CHECK(std::isfinite(params(0)));
 }

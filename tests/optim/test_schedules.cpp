@@ -166,10 +166,15 @@ TEST_CASE("docs/optimizers.md: Goyal et al.'s warm-up recipe", "[optim][schedule
     CHECK(schedule(30 * iters_per_epoch - 1) == rate(0.4));
     CHECK(schedule(30 * iters_per_epoch) == rate(0.04));
     CHECK(schedule(80 * iters_per_epoch) == rate(0.0004));
-    // Applied to an optimizer, the rate in effect is what lr() reports.
+    // Applied to an optimizer, the next step uses the schedule's rate: p -= rate * g with g = 1.
     xtrain::Optimizer<xtrain::SGD> opt;
+    xt::xtensor<double, 1> p = {0.0};
+    const xt::xtensor<double, 1> g = {1.0};
     opt.set_lr(schedule(w / 2));
-    CHECK(opt.lr() == schedule(w / 2));
+    opt.step(p, g);
+    CHECK(p(0) == -schedule(w / 2));
+    CHECK(schedule(w / 2) > 0.1);  // mid-ramp: neither the start nor the peak
+    CHECK(schedule(w / 2) < 0.4);
 }
 
 TEST_CASE("SequentialLR switches schedules at the milestone and restarts the second at 0", "[optim][schedules]")

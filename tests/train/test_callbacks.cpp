@@ -1,6 +1,9 @@
 // Tests of the built-in callbacks and of hook detection.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -56,6 +59,25 @@ namespace
         void observe(double metric) { seen.push_back(metric); }
     };
 
+    // Records, at every on_gradient call, the updates done so far and whether the gradient handed
+    // over is the model's gradient on that batch at the parameters of that moment (recomputed on
+    // a copy): true only if the hook runs before the update that uses the gradient.
+    struct GradientTiming
+    {
+        std::vector<std::uint64_t> steps_seen;
+        std::size_t current = 0;
+        std::size_t stale = 0;
+        template <class Tr, class B, class G>
+        void on_gradient(Tr& t, const B& batch, const G& grad)
+        {
+            steps_seen.push_back(t.step());
+            auto copy = t.model();
+            xt::xtensor<double, 1> g = copy.parameters().zeros_like();
+            copy.loss_and_gradient(batch, g);
+            (g == grad ? current : stale) += 1;
+        }
+    };
+
     struct OnlyGradient
     {
         double last_norm = 0.0;
@@ -92,12 +114,18 @@ TEST_CASE("hooks are detected by signature", "[train][callbacks]")
 TEST_CASE("on_gradient sees every micro-batch's gradient before the update", "[train][callbacks]")
 {
     const auto data = make_regression<double>(64, 3, 1);
-    Trainer t(LinearRegression<double>(3), sgd(0.05), BatchSampler<dynamic>(64, 8), OnlyGradient{});
+    Trainer t(LinearRegression<double>(3), sgd(0.05), BatchSampler<dynamic>(64, 8), OnlyGradient{}, GradientTiming{});
     t.options().accumulation_steps = 2;
     t.fit(data, Budget::epochs(1));
     CHECK(t.callback<OnlyGradient>().calls == 8);
     CHECK(t.step() == 4);
     CHECK(t.callback<OnlyGradient>().last_norm > 0.0);
+    // Two micro-batches per update: both are seen while the update count is still that of the
+    // previous update, and each gradient is the one at the parameters not yet updated.
+    const GradientTiming& timing = t.callback<GradientTiming>();
+    CHECK(timing.steps_seen == std::vector<std::uint64_t>{0, 0, 1, 1, 2, 2, 3, 3});
+    CHECK(timing.current == 8);
+    CHECK(timing.stale == 0);
 }
 
 TEST_CASE("a diverging learning rate marks the run diverged, without an exception", "[train][callbacks]")
@@ -319,32 +347,70 @@ TEST_CASE("early stopping stops after `patience` evaluations without improvement
 
 TEST_CASE("LrScheduler applies a schedule per step or per epoch and the history records it", "[train][callbacks]")
 {
+    // 40 samples in batches of 10: 4 updates per epoch. Halving halves the rate every 3 indices, so
+    // indexed by update it changes inside an epoch, indexed by epoch only when an epoch starts.
     const auto data = make_regression<double>(40, 2, 1);
-    SECTION("per step")
-    {
-        Trainer t(LinearRegression<double>(2), sgd(1.0), BatchSampler<dynamic>(40, 10), LrScheduler<Halving>(Halving{}));
-        const History& h = t.fit(data, Budget::steps(8));
+    auto rates = [](const History& h) {
         std::vector<double> lrs;
         for (const auto& s : h.steps)
         {
             lrs.push_back(s.lr);
         }
-        CHECK(lrs == std::vector<double>{0.08, 0.08, 0.08, 0.04, 0.04, 0.04, 0.02, 0.02});
+        return lrs;
+    };
+    SECTION("per step: the index is the update's")
+    {
+        Trainer t(LinearRegression<double>(2), sgd(1.0), BatchSampler<dynamic>(40, 10), LrScheduler<Halving>(Halving{}));
+        const History& h = t.fit(data, Budget::steps(8));
+        CHECK(rates(h) == std::vector<double>{0.08, 0.08, 0.08, 0.04, 0.04, 0.04, 0.02, 0.02});
     }
-    SECTION("per epoch, with a metric-driven schedule observing each epoch's loss")
+    SECTION("per epoch: the index is the epoch's, the rate holds for all its updates")
+    {
+        Trainer t(LinearRegression<double>(2), sgd(1.0), BatchSampler<dynamic>(40, 10),
+                  LrScheduler<Halving>(Halving{}, ScheduleUnit::epoch));
+        const History& h = t.fit(data, Budget::epochs(7));
+        std::vector<double> expected(12, 0.08);    // epochs 0-2
+        expected.insert(expected.end(), 12, 0.04); // epochs 3-5
+        expected.insert(expected.end(), 4, 0.02);  // epoch 6
+        CHECK(rates(h) == expected);
+        for (const auto& s : h.steps)
+        {
+            CHECK(s.lr == Halving{}(static_cast<std::size_t>(s.epoch)));
+        }
+    }
+    SECTION("a metric-driven schedule observes each epoch's loss; the last scheduler sets the rate")
     {
         Trainer t(LinearRegression<double>(2), sgd(1.0), BatchSampler<dynamic>(40, 10),
                   LrScheduler<Halving>(Halving{}, ScheduleUnit::epoch), LrScheduler<Watching>(Watching{}, ScheduleUnit::epoch));
         const History& h = t.fit(data, Budget::epochs(4));
         // The second scheduler runs last and wins: 0.01 everywhere.
-        for (const auto& s : h.steps)
-        {
-            CHECK(s.lr == 0.01);
-        }
+        CHECK(rates(h) == std::vector<double>(16, 0.01));
         const auto& seen = t.callback<1>().schedule().seen;
         REQUIRE(seen.size() == 4);
-        CHECK(seen[2] == h.evals[2].train_loss);
+        REQUIRE(h.evals.size() == 4);
+        for (std::size_t e = 0; e < 4; ++e)
+        {
+            CHECK(seen[e] == h.evals[e].train_loss);  // no validation set: the running training loss
+        }
     }
+}
+
+namespace
+{
+    // Runs after the CsvLogger: what its files hold at each evaluation (lines, header included).
+    struct FilesAtEvaluation
+    {
+        std::string evals;
+        std::string steps;
+        std::vector<std::size_t> eval_lines;
+        std::vector<std::size_t> step_lines;
+        template <class Tr>
+        void on_evaluate(Tr&, const EvalRecord&)
+        {
+            eval_lines.push_back(read_lines(evals).size());
+            step_lines.push_back(read_lines(steps).size());
+        }
+    };
 }
 
 TEST_CASE("CsvLogger writes every evaluation row as it happens", "[train][callbacks]")
@@ -353,8 +419,13 @@ TEST_CASE("CsvLogger writes every evaluation row as it happens", "[train][callba
     const auto val = make_blobs<float>(30, 3, 3, 2);
     const std::string evals = tmp_path("evals.csv");
     const std::string steps = tmp_path("steps.csv");
-    Trainer t(Softmax<float>(3, 3), sgd(0.1), BatchSampler<dynamic>(90, 30), CsvLogger(evals, steps));
+    Trainer t(Softmax<float>(3, 3), sgd(0.1), BatchSampler<dynamic>(90, 30), CsvLogger(evals, steps),
+              FilesAtEvaluation{evals, steps, {}, {}});
     t.fit(train, Budget::epochs(2), &val);
+    // On disk during the run, not only at its end: each evaluation's row, and the step rows
+    // before it (3 updates per epoch), are in the files when the next callback runs.
+    CHECK(t.callback<1>().eval_lines == std::vector<std::size_t>{2, 3});
+    CHECK(t.callback<1>().step_lines == std::vector<std::size_t>{4, 7});
     const auto e = read_lines(evals);
     REQUIRE(e.size() == 3);
     CHECK(e[0] == "epoch,step,examples_seen,train_loss,val_loss,val_accuracy,lr,wall_seconds");
@@ -395,12 +466,55 @@ TEST_CASE("docs/training.md: BatchSizeScheduler", "[train][callbacks][docs]")
     CHECK(trainer.step() == 4 * 32 + 4 * 7 + 4 * 2);
     CHECK(trainer.examples_seen() == 12 * 4000);
     CHECK(trainer.history().evals.back().val_accuracy > 0.8);
-    CHECK(trainer.callback<0>()(9) == 3200);
+    CHECK(trainer.sampler().batch_size() == 3200);  // the size of the last epochs
 }
 
-TEST_CASE("the progress bar is silent when stderr is not a terminal", "[train][callbacks]")
+namespace
 {
-    // Under ctest stderr is a pipe, so the bar is off; run by hand in a terminal, it is on.
-    CHECK(ProgressBar().enabled() == (isatty(fileno(stderr)) != 0));
-    CHECK(ProgressBar(0.1, true).enabled());
+    // Runs f with stderr (file descriptor 2) sent to a file, and returns what was written there.
+    // A ProgressBar constructed inside f sees a stderr that is not a terminal, however the tests run.
+    template <class F>
+    std::string capture_stderr(const std::string& path, F f)
+    {
+        std::fflush(stderr);
+        const int saved = dup(2);
+        REQUIRE(saved >= 0);
+        std::FILE* file = std::fopen(path.c_str(), "w");
+        REQUIRE(file != nullptr);
+        REQUIRE(dup2(fileno(file), 2) == 2);
+        std::fclose(file);
+        f();
+        std::fflush(stderr);
+        dup2(saved, 2);
+        close(saved);
+        std::ifstream in(path);
+        std::ostringstream text;
+        text << in.rdbuf();
+        return text.str();
+    }
+}
+
+TEST_CASE("the progress bar is silent when stderr is not a terminal, and draws when forced", "[train][callbacks]")
+{
+    const auto train = make_blobs<double>(60, 3, 3, 1);
+    const auto val = make_blobs<double>(30, 3, 3, 2);
+    auto fit_with = [&](ProgressBar bar) {
+        Trainer t(Softmax<double>(3, 3), sgd(0.1), BatchSampler<dynamic>(60, 20), bar);
+        t.fit(train, Budget::epochs(2), &val);
+        CHECK(t.step() == 6);
+    };
+    // min_interval 0: every update would redraw.
+    const std::string off = capture_stderr(tmp_path("progress-off.txt"), [&] {
+        const ProgressBar bar(0.0);
+        CHECK_FALSE(bar.enabled());
+        fit_with(bar);
+    });
+    CHECK(off.empty());
+    const std::string forced = capture_stderr(tmp_path("progress-forced.txt"), [&] {
+        const ProgressBar bar(0.0, true);
+        CHECK(bar.enabled());
+        fit_with(bar);
+    });
+    CHECK_THAT(forced, Catch::Contains("\repoch 1 [") && Catch::Contains("step 3") && Catch::Contains("val acc"));
+    CHECK(std::count(forced.begin(), forced.end(), '\n') == 2);  // one line per evaluation
 }

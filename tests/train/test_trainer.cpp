@@ -100,9 +100,9 @@ TEMPLATE_TEST_CASE("the trainer fits a linear regression to the noise floor", "[
     const auto& w = trainer.model().parameters().values();
     for (std::size_t j = 0; j < 4; ++j)
     {
-        CHECK(static_cast<double>(w(j)) == Approx((j + 1.0) / 4.0).margin(0.03));
+        CHECK(static_cast<double>(w(j)) == Approx((j + 1.0) / 4.0).epsilon(0).margin(0.03));
     }
-    CHECK(static_cast<double>(w(4)) == Approx(0.5).margin(0.03));
+    CHECK(static_cast<double>(w(4)) == Approx(0.5).epsilon(0).margin(0.03));
 }
 
 TEST_CASE("budgets count epochs, updates or examples; history rows follow", "[train]")
