@@ -15,9 +15,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -61,6 +63,9 @@ namespace
         {"--samples", "N", "budget per run in training examples instead"},
         {"--evals-per-epoch", "N", "evaluation points per epoch (default 4)"},
         {"--target", "SPEC", "val_accuracy=0.85 (default for classification), val_loss=0.5, train_loss=X or none"},
+        {"--target-precision", "P", "resolve steps to target to within P of themselves by bisecting (default 0.02; 0: off)"},
+        {"--refine", "N", "after the grid, N rounds of rates halfway between each best lr and its neighbours (default 0)"},
+        {"--test", nullptr, "also score every run's final model on a test set (Fashion-MNIST: t10k; others: held out)"},
         {"--momentum", "X", "momentum of momentum, nesterov and lars (default 0.9)"},
         {"--weight-decay", "X", "weight decay of every optimizer (default 0)"},
         {"--scale-lr", "RULE", "none (default), linear or sqrt: scale each lr by B/B0 or sqrt(B/B0)"},
@@ -68,6 +73,8 @@ namespace
         {"--warmup-epochs", "E", "linear warm-up of the lr over E epochs, per step (default 0)"},
         {"--divergence", "X", "stop a run whose loss, smoothed over 4096 examples, stays above X times its start (default 3)"},
         {"--no-early-stopping", nullptr, "train every run to the end of its budget (the guard only notes where it would stop)"},
+        {"--stop-at-chance", nullptr, "also stop a run stuck at chance for a whole epoch (a heuristic: see docs/sweeps.md)"},
+        {"--self-check", nullptr, "run the grid with early stopping and without (OUT/guarded, OUT/unguarded) and compare"},
         {"--noise-scale", "N", "measure the gradient noise scale every N steps, 0 to skip (default 8)"},
         {"--jobs", "N", "runs in parallel, one BLAS thread each (default: hardware threads)"},
         {"--shard", "K/N", "run only the runs whose index is K modulo N (for many machines)"},
@@ -200,6 +207,7 @@ namespace
     {
         xtrain::Dataset<float> train;
         xtrain::Dataset<float> validation;
+        std::optional<xtrain::Dataset<float>> test;
         std::string description;
     };
 
@@ -208,6 +216,7 @@ namespace
         const std::string name = f.count("--dataset") ? f.at("--dataset") : "fashion-mnist";
         const std::uint64_t data_seed = 20260101; // fixed: the data (and the split) do not vary with run seeds
         xtrain::Dataset<float> all;
+        std::optional<xtrain::Dataset<float>> official_test;
         std::string description;
         if (name == "fashion-mnist")
         {
@@ -218,7 +227,12 @@ namespace
                           << " (apt-get install dataset-fashion-mnist);\n"
                           << "  running on a synthetic task of the same shape instead (teacher-student, 784 inputs, 10 classes).\n";
             }
-            all = xtrain::datasets::fashion_mnist_or_synthetic<float>(dir, data_seed).train;
+            auto both = xtrain::datasets::fashion_mnist_or_synthetic<float>(dir, data_seed);
+            all = std::move(both.train);
+            if (f.count("--test"))
+            {
+                official_test = std::move(both.test);
+            }
             description = all.name;
         }
         else if (name == "blobs")
@@ -276,6 +290,20 @@ namespace
         }
 
         const std::uint64_t val_size = f.count("--val-size") ? parse_count("--val-size", f.at("--val-size")) : 10000;
+        std::optional<xtrain::Dataset<float>> test = std::move(official_test);
+        if (f.count("--test") && !test)
+        {
+            // No official test split: hold one out, the size of the validation set, before anything else.
+            if (2 * val_size >= all.size())
+            {
+                usage_error("--test holds out " + std::to_string(val_size) + " test samples beside the validation set, "
+                            "which leaves no training data (the dataset has " + std::to_string(all.size()) + " samples)");
+            }
+            auto held = xtrain::train_validation_split(all, static_cast<double>(val_size) / static_cast<double>(all.size()),
+                                                       data_seed + 1);
+            all = std::move(held.train);
+            test = std::move(held.validation);
+        }
         if (val_size >= all.size())
         {
             usage_error("--val-size " + std::to_string(val_size) + " leaves no training data (the dataset has "
@@ -295,12 +323,23 @@ namespace
         if (name != "fashion-mnist" || all.is_regression())
         {
             // Features on comparable scales, fitted on the training part only.
-            xtrain::standardize(parts.train, parts.validation);
+            if (test)
+            {
+                xtrain::standardize(parts.train, parts.validation, *test);
+            }
+            else
+            {
+                xtrain::standardize(parts.train, parts.validation);
+            }
             description += ", standardised";
         }
         description += ", " + std::to_string(parts.train.size()) + " train / " + std::to_string(parts.validation.size())
                      + " validation";
-        return Data{std::move(parts.train), std::move(parts.validation), description};
+        if (test)
+        {
+            description += " / " + std::to_string(test->size()) + (name == "fashion-mnist" ? " test (t10k)" : " test (held out)");
+        }
+        return Data{std::move(parts.train), std::move(parts.validation), std::move(test), description};
     }
 
     enum class ModelKind
@@ -443,6 +482,15 @@ namespace
         return median;
     }
 
+    std::string interval(double lo, double hi, int precision = 3)
+    {
+        if (!std::isfinite(lo) || !std::isfinite(hi) || lo == hi)
+        {
+            return "";
+        }
+        return "[" + fmt(lo, precision) + "-" + fmt(hi, precision) + "]";
+    }
+
     void print_summary(const fs::path& out)
     {
         const xtrain::ResultSet set = xtrain::load_results(out);
@@ -454,42 +502,80 @@ namespace
         }
         const xtrain::Metric metric = xtrain::default_metric(runs);
         const auto table = xtrain::summarize_by_batch(runs, metric);
+        const auto fits = xtrain::summarize_fits(runs, table, metric);
         const auto noise = collect_noise_scale(out);
         const auto& grid = set.meta.config.grid;
-        std::cout << "\nBest learning rate per batch size (" << xtrain::metric_name(metric) << ", median over seeds):\n";
+        const std::string schedule = grid.schedules.empty() ? "" : grid.schedules.front();
+        std::set<std::string> warnings;
+        std::cout << "\nBest learning rate per batch size (" << xtrain::metric_name(metric)
+                  << ", median over seeds; [tied]: the rates best in 5 % or more of bootstrap draws over seeds):\n";
         for (const std::string& opt : grid.optimizers)
         {
             std::cout << "  " << opt << '\n';
-            std::cout << "      B    best lr     value  largest stable lr   steps to target  epochs to target  B_simple*\n";
+            std::cout << "      B         best lr [tied]   value  stable up to  unstable from  diverged/stalled"
+                         "    steps to target [seeds]  epochs  B_simple*\n";
             for (const auto& row : table)
             {
-                if (row.optimizer != opt || row.schedule != (grid.schedules.empty() ? "" : grid.schedules.front()))
+                if (row.optimizer != opt || row.schedule != schedule)
                 {
                     continue;
                 }
                 const auto it = noise.find({opt, row.batch_size, row.best_lr}); // at the best lr
-                char line[256];
-                std::snprintf(line, sizeof line, "  %5zu  %9s%s %9s  %17s  %16s  %16s  %8s\n", row.batch_size,
-                              fmt(row.best_lr).c_str(), row.best_at_edge ? "*" : " ", fmt(row.best_value, 4).c_str(),
-                              fmt(row.largest_stable_lr).c_str(), fmt(row.steps_to_target, 4).c_str(),
-                              fmt(row.epochs_to_target, 3).c_str(), it == noise.end() ? "-" : fmt(it->second, 3).c_str());
+                const std::string best = fmt(row.best_lr) + (row.best_at_edge ? "*" : "") + " "
+                                       + interval(row.best_lr_lo, row.best_lr_hi);
+                const std::string steps = fmt(row.steps_to_target, 4) + (row.target_resolution_limited ? "!" : "") + " "
+                                        + interval(row.steps_to_target_lo, row.steps_to_target_hi, 4);
+                char line[320];
+                std::snprintf(line, sizeof line, "  %5zu  %22s  %6s  %12s  %13s  %8zu/%-7zu  %25s  %6s  %9s\n",
+                              row.batch_size, best.c_str(), fmt(row.best_value, 4).c_str(),
+                              fmt(row.largest_stable_lr).c_str(), fmt(row.smallest_unstable_lr).c_str(),
+                              row.diverged_runs, row.stalled_runs, steps.c_str(), fmt(row.epochs_to_target, 3).c_str(),
+                              it == noise.end() ? "-" : fmt(it->second, 3).c_str());
                 std::cout << line;
+                warnings.insert(row.warnings.begin(), row.warnings.end());
             }
-            const xtrain::LineFit slope = xtrain::best_lr_scaling(table, opt, grid.schedules.empty() ? "" : grid.schedules.front());
-            if (slope.points >= 2)
+            for (const auto& f : fits)
             {
-                std::cout << "      best lr ~ B^" << fmt(slope.slope, 2) << " (linear scaling: B^1, square-root scaling: B^0.5)\n";
-            }
-            const xtrain::StepsFit fit
-                = xtrain::steps_to_target_fit(table, opt, grid.schedules.empty() ? "" : grid.schedules.front());
-            if (fit.valid())
-            {
-                std::cout << "      steps to target ~ " << fmt(fit.s_min, 4) << " x (1 + " << fmt(fit.b_noise, 3)
-                          << " / B): beyond B ~ " << fmt(fit.b_noise, 3) << " larger batches stop saving steps\n";
+                if (f.optimizer != opt || f.schedule != schedule)
+                {
+                    continue;
+                }
+                warnings.insert(f.warnings.begin(), f.warnings.end());
+                if (f.best_lr.points >= 3 && f.best_lr.valid())
+                {
+                    std::cout << "      best lr ~ B^" << fmt(f.best_lr.slope, 2) << " " << interval(f.slope_lo, f.slope_hi, 2)
+                              << " (linear scaling: B^1, square-root scaling: B^0.5)\n";
+                }
+                if (f.steps.valid())
+                {
+                    std::cout << "      steps to target ~ " << fmt(f.steps.s_min, 4) << " " << interval(f.s_min_lo, f.s_min_hi, 4)
+                              << " x (1 + " << fmt(f.steps.b_noise, 3) << " " << interval(f.b_noise_lo, f.b_noise_hi)
+                              << " / B): beyond B ~ " << fmt(f.steps.b_noise, 3) << " larger batches stop saving steps\n";
+                }
             }
         }
-        std::cout << "  (* after a best lr: it is at the edge of the grid, the optimum may lie outside it;\n"
-                     "   B_simple*: the gradient noise scale of the runs at the best lr, median over epochs and seeds)\n";
+        std::cout << "  (* a best lr at the edge of the rates tried; ! steps to target not resolved (met at the first\n"
+                     "   evaluation); [seeds]: fewest to most steps over the seeds; B_simple*: the gradient noise scale of\n"
+                     "   the runs at the best lr, median over epochs and seeds; intervals of the fits: 5th-95th percentile)\n";
+        for (const std::string& w : warnings)
+        {
+            std::cout << "  warning: " << xtrain::warning_text(w) << '\n';
+        }
+        double run_seconds = 0.0;
+        double eval_seconds = 0.0;
+        double refine_seconds = 0.0;
+        for (const auto& r : runs)
+        {
+            run_seconds += r.run_seconds;
+            eval_seconds += std::isfinite(r.eval_seconds) ? r.eval_seconds : 0.0;
+            refine_seconds += std::isfinite(r.refine_seconds) ? r.refine_seconds : 0.0;
+        }
+        if (run_seconds > 0.0)
+        {
+            std::cout << "  evaluation took " << fmt(100.0 * eval_seconds / run_seconds, 2)
+                      << " % of the runs' time, resolving the steps to target " << fmt(100.0 * refine_seconds / run_seconds, 2)
+                      << " %\n";
+        }
     }
 
     void draw_figures(const fs::path& out)
@@ -520,8 +606,24 @@ namespace
     xtrain::SweepReport run(const Data& data, MakeModel make_model, const xtrain::SweepConfig& config,
                             const xtrain::RunSettings& settings, const xtrain::SweepOptions& options, const fs::path& out)
     {
-        const xtrain::RunFunction fn = xtrain::make_trainer_run(data.train, &data.validation, make_model, settings);
+        const xtrain::RunFunction fn = xtrain::make_trainer_run(data.train, &data.validation, make_model, settings,
+                                                                xtrain::BatchSizes<>{}, data.test ? &*data.test : nullptr);
         return xtrain::run_sweep(config, out, fn, options);
+    }
+
+    void print_report(const xtrain::SweepReport& report)
+    {
+        std::cout << "\n" << report.finished << " runs finished, " << report.diverged << " diverged, " << report.stalled
+                  << " stalled, " << report.failed << " failed, " << report.already_done << " were already done ("
+                  << fmt(report.seconds, 3) << " s).\n";
+        for (const auto& failure : report.failures)
+        {
+            std::cout << "  failed: " << failure.spec.key().str() << ": " << failure.message << '\n';
+        }
+        if (report.interrupted)
+        {
+            std::cout << "Interrupted: " << report.not_run << " runs not run; the same command resumes.\n";
+        }
     }
 }
 
@@ -579,14 +681,6 @@ int main(int argc, char** argv)
         auto& grid = config.grid;
         grid.optimizers = f.count("--optimizers") ? split_list("--optimizers", f.at("--optimizers"))
                                                   : std::vector<std::string>{"sgd", "adam"};
-        for (const std::string& o : grid.optimizers)
-        {
-            if (std::find(std::begin(xtrain::sweep_optimizer_names), std::end(xtrain::sweep_optimizer_names), o)
-                == std::end(xtrain::sweep_optimizer_names))
-            {
-                usage_error("--optimizers: unknown optimizer '" + o + "'");
-            }
-        }
         for (const std::string& s : split_list("--lrs", f.count("--lrs") ? f.at("--lrs") : "0.0005,0.001,0.002,0.005,0.01,0.02,0.05,0.1,0.2,0.5,1,2"))
         {
             const double lr = parse_double("--lrs", s);
@@ -653,6 +747,20 @@ int main(int argc, char** argv)
             }
         }
         settings.early_stopping = f.count("--no-early-stopping") == 0;
+        settings.divergence.stop_at_chance = f.count("--stop-at-chance") != 0;
+        if (f.count("--target-precision"))
+        {
+            settings.target_precision = parse_double("--target-precision", f.at("--target-precision"));
+            if (settings.target_precision < 0.0 || settings.target_precision >= 1.0)
+            {
+                usage_error("--target-precision must be in [0, 1) (got " + f.at("--target-precision") + ")");
+            }
+        }
+        const bool self_check = f.count("--self-check") != 0;
+        if (self_check && !settings.early_stopping)
+        {
+            usage_error("--self-check runs the grid both with and without early stopping: leave out --no-early-stopping");
+        }
         settings.noise_scale_every = f.count("--noise-scale") ? parse_count("--noise-scale", f.at("--noise-scale"), true) : 8;
         settings.noise_scale_dir = out / "noise_scale";
 
@@ -679,15 +787,18 @@ int main(int argc, char** argv)
             options.shard = xtrain::parse_shard(f.at("--shard"));
         }
         options.stop = &g_stop;
+        options.refine_rounds = f.count("--refine") ? parse_count("--refine", f.at("--refine"), true) : 0;
         std::signal(SIGINT, on_interrupt);
 
         const std::size_t inputs = data.train.feature_dim();
         const std::size_t outputs = classify ? data.train.num_classes : data.train.target_dim();
-        xtrain::SweepReport report;
         std::cout << "Sweep of " << grid.size() << " runs (" << grid.optimizers.size() << " optimizers x " << grid.lrs.size()
                   << " learning rates x " << grid.batch_sizes.size() << " batch sizes x " << grid.seeds.size()
-                  << " seeds) on " << data.description << ", " << options.jobs << " in parallel.\n"
+                  << " seeds) on " << data.description << ", " << options.jobs << " in parallel"
+                  << (self_check ? ", once with early stopping and once without" : "") << ".\n"
                   << "Results go to " << out.string() << " (Ctrl-C stops after the runs in flight; rerun to resume).\n";
+        // The model, built per run; `sweep` runs the grid with the given settings into a folder.
+        std::function<xtrain::SweepReport(const xtrain::RunSettings&, const xtrain::SweepConfig&, const fs::path&)> sweep;
         if (model.kind == ModelKind::cnn)
         {
             if (!classify || data.train.sample_shape.size() != 3)
@@ -712,7 +823,9 @@ int main(int argc, char** argv)
                 return Cnn(seed, Conv2D<>(c, 16, 3), ReLU(), MaxPool2D<>(2), Conv2D<>(16, 32, 3), ReLU(), MaxPool2D<>(2),
                            Flatten(), Dense<>(32 * h2 * w2, outputs), SoftmaxCrossEntropy());
             };
-            report = run(data, make, config, settings, options, out);
+            sweep = [&, make](const RunSettings& s, const SweepConfig& cf, const fs::path& dir) {
+                return run(data, make, cf, s, options, dir);
+            };
         }
         else
         {
@@ -728,25 +841,54 @@ int main(int argc, char** argv)
             if (classify)
             {
                 auto make = [widths](std::uint64_t seed) { return xtrain::MLP<float>(seed, widths); };
-                report = run(data, make, config, settings, options, out);
+                sweep = [&, make](const xtrain::RunSettings& s, const xtrain::SweepConfig& cf, const fs::path& dir) {
+                    return run(data, make, cf, s, options, dir);
+                };
             }
             else
             {
                 auto make = [widths](std::uint64_t seed) { return xtrain::MLP<float, xtrain::ReLU, xtrain::MSE>(seed, widths); };
-                report = run(data, make, config, settings, options, out);
+                sweep = [&, make](const xtrain::RunSettings& s, const xtrain::SweepConfig& cf, const fs::path& dir) {
+                    return run(data, make, cf, s, options, dir);
+                };
             }
         }
 
-        std::cout << "\n" << report.finished << " runs finished, " << report.diverged << " diverged, " << report.failed
-                  << " failed, " << report.already_done << " were already done (" << fmt(report.seconds, 3) << " s).\n";
-        for (const auto& failure : report.failures)
+        if (self_check)
         {
-            std::cout << "  failed: " << failure.spec.key().str() << ": " << failure.message << '\n';
+            // The same grid twice: with the guard, and trained to the end; then run by run.
+            xtrain::RunSettings unguarded = settings;
+            unguarded.early_stopping = false;
+            xtrain::SweepConfig unguarded_config = config;
+            unguarded_config.budget = unguarded.describe(grid.optimizers);
+            settings.noise_scale_dir = out / "guarded" / "noise_scale";
+            unguarded.noise_scale_dir = out / "unguarded" / "noise_scale";
+            std::cout << "\n== with early stopping (" << (out / "guarded").string() << ")\n";
+            const xtrain::SweepReport a = sweep(settings, config, out / "guarded");
+            print_report(a);
+            if (a.interrupted)
+            {
+                return 1;
+            }
+            std::cout << "\n== trained to the end (" << (out / "unguarded").string() << ")\n";
+            const xtrain::SweepReport b = sweep(unguarded, unguarded_config, out / "unguarded");
+            print_report(b);
+            if (b.interrupted)
+            {
+                return 1;
+            }
+            const xtrain::GuardCheckReport check = xtrain::check_guard(
+                xtrain::load_results(out / "guarded"), xtrain::load_results(out / "unguarded"),
+                xtrain::chance_accuracy(data.validation));
+            xtrain::write_guard_check_csv(out / "self_check.csv", check);
+            print_summary(out / "guarded");
+            std::cout << '\n' << xtrain::describe_guard_check(check) << "\nThe stopped runs, each beside its twin: "
+                      << (out / "self_check.csv").string() << '\n';
+            return check.passed() && a.complete() && b.complete() ? 0 : 1;
         }
-        if (report.interrupted)
-        {
-            std::cout << "Interrupted: " << report.not_run << " runs not run; the same command resumes.\n";
-        }
+
+        const xtrain::SweepReport report = sweep(settings, config, out);
+        print_report(report);
         print_summary(out);
         if (!f.count("--no-figures"))
         {

@@ -12,6 +12,7 @@
 #include "xtrain/experiment/eval_sink.hpp"
 #include "xtrain/experiment/figures.hpp"
 #include "xtrain/experiment/gradient_noise_scale.hpp"
+#include "xtrain/experiment/guard_check.hpp"
 #include "xtrain/experiment/merge_results.hpp"
 #include "xtrain/experiment/results_folder.hpp"
 #include "xtrain/experiment/run_summary.hpp"

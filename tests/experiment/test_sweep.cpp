@@ -458,7 +458,7 @@ TEST_CASE("A small sweep writes tidy runs.csv, summary.csv, the per-batch tables
 
     const auto summary = lines_of(dir / "summary.csv");
     CHECK(summary.size() == 33);
-    CHECK(split(summary[0]).size() == 32);
+    CHECK(split(summary[0]).size() == 33);
     const auto by_batch = lines_of(dir / "summary_by_batch.csv");
     CHECK(by_batch.size() == 1 + 4);  // (sgd, adam) x (16, 64)
     CHECK(lines_of(dir / "fits.csv").size() == 1 + 2);
@@ -953,6 +953,77 @@ TEST_CASE("Shards merged give the same result set as the whole sweep", "[experim
     CHECK_THROWS_WITH(merge_results({whole, foreign}, fresh_dir("merge_refused")),
                       Catch::Contains("merge_foreign' holds a different sweep") && Catch::Contains("seeds:"));
     CHECK_THROWS_AS(merge_results({}, fresh_dir("merge_none")), std::invalid_argument);
+}
+
+TEST_CASE("Refinement rounds add rates next to the best, resume, and merge", "[experiment][sweep][refine]")
+{
+    const fs::path dir = fresh_dir("refine");
+    const SweepConfig c = small_config();
+    SweepOptions o = quiet_options(2);
+    o.refine_rounds = 2;
+    const SweepReport rep = run_sweep(c, dir, FakeTraining{}, o);
+    CHECK(rep.failed == 0);
+    const ResultSet set = load_results(dir);
+    const SweepGrid& grid = set.meta.config.grid;
+    CHECK(grid.refinement_rounds() == 2);
+    CHECK(set.meta.fingerprint == c.fingerprint());  // refinement does not change which sweep this is
+    CHECK(set.runs.size() == grid.size());
+    CHECK(rep.grid_runs == grid.size());
+    auto refined_at = [&](const std::string& opt, std::size_t b, std::size_t round) {
+        std::vector<double> lrs;
+        for (const RefinedCell& r : grid.refined)
+        {
+            if (r.optimizer == opt && r.batch_size == b && r.round == round)
+            {
+                lrs.push_back(r.lr);
+            }
+        }
+        std::sort(lrs.begin(), lrs.end());
+        return lrs;
+    };
+    // SGD at B = 16 (optimum 0.05): the grid's best is 0.1; round 1 adds the geometric midpoints
+    // with its neighbours, 0.0316 wins; round 2 halves the step again and 0.0562 wins.
+    const auto r1 = refined_at("sgd", 16, 1);
+    REQUIRE(r1.size() == 2);
+    CHECK(r1[0] == Approx(std::sqrt(0.01 * 0.1)).epsilon(1e-12));
+    CHECK(r1[1] == Approx(std::sqrt(0.1 * 1.0)).epsilon(1e-12));
+    const auto r2 = refined_at("sgd", 16, 2);
+    REQUIRE(r2.size() == 2);
+    CHECK(r2[1] == Approx(std::pow(10.0, -1.25)).epsilon(1e-12));
+    const auto table = summarize_by_batch(set.summaries(), Metric::final_val_accuracy);
+    CHECK(table[2].optimizer == "sgd");
+    CHECK(table[2].batch_size == 16);
+    CHECK(table[2].best_lr == Approx(std::pow(10.0, -1.25)).epsilon(1e-12));
+    // Adam's best is the smallest rate tried: round 1 also looks one step past that edge.
+    const auto a1 = refined_at("adam", 16, 1);
+    REQUIRE(a1.size() == 2);
+    CHECK(a1[0] == Approx(1e-4).epsilon(1e-12));
+    // Refined runs are ordinary rows of the files, and meta.json lists their cells.
+    CHECK(read_text(dir / "meta.json").find("\"round\": 2") != std::string::npos);
+    CHECK(read_text(dir / "runs.csv").find("\nsgd,0.03162277660168379,16,0,") != std::string::npos);
+
+    // Running again resumes: nothing left, no round repeated; one more round asked adds round 3.
+    const SweepReport again = run_sweep(c, dir, FakeTraining{}, o);
+    CHECK(again.finished + again.diverged + again.stalled == 0);
+    CHECK(load_results(dir).meta.config.grid.refinement_rounds() == 2);
+    o.refine_rounds = 3;
+    run_sweep(c, dir, FakeTraining{}, o);
+    CHECK(load_results(dir).meta.config.grid.refinement_rounds() == 3);
+
+    // A refined folder merges with a plain one of the same sweep (shard 0's folder, say).
+    const fs::path plain = fresh_dir("refine_plain");
+    run_sweep(c, plain, FakeTraining{}, quiet_options(2));
+    const fs::path merged = fresh_dir("refine_merged");
+    const MergeReport m = merge_results({plain, dir}, merged);
+    CHECK(m.missing == 0);
+    CHECK(m.runs == load_results(dir).runs.size());
+    CHECK(load_results(merged).meta.config.grid.refined.size() == load_results(dir).meta.config.grid.refined.size());
+
+    // A shard cannot refine: the best rates need every run.
+    SweepOptions sharded = o;
+    sharded.shard = parse_shard("0/2");
+    CHECK_THROWS_WITH(run_sweep(c, fresh_dir("refine_shard"), FakeTraining{}, sharded),
+                      Catch::Contains("merge the shards, then refine"));
 }
 
 TEST_CASE("Runs with the same seed get the same data order at every batch size (paired seeds)",

@@ -211,7 +211,7 @@ TEST_CASE("A Trainer sweep writes every evaluation row, marks divergence and res
     const auto& data = split.train;
     const auto& val = split.validation;
     SweepConfig config;
-    config.grid = {{"sgd", "adam"}, {0.05, 500.0}, {16, 64}, {1, 2}, {}};
+    config.grid = {{"sgd", "adam"}, {0.05, 500.0}, {16, 64}, {1, 2}, {}, {}};
     config.model = "mlp 6-8-3";
     config.dataset = "blobs";
     RunSettings settings;
@@ -325,7 +325,7 @@ TEST_CASE("Runs with the same seed see the same data order at every batch size",
     }
     OrderLog log;
     SweepConfig config;
-    config.grid = {{"sgd"}, {0.01}, {1, 7, 32, 96}, {5}, {}};
+    config.grid = {{"sgd"}, {0.01}, {1, 7, 32, 96}, {5}, {}, {}};
     RunSettings settings;
     settings.budget = Budget::epochs(1);
     auto factory = [&log](std::uint64_t seed) { return RecordingModel(&log, seed); };
@@ -356,7 +356,7 @@ TEST_CASE("Scaled learning rates and warm-up are what the rows report", "[experi
 {
     const auto data = blobs(256, 3);
     SweepConfig config;
-    config.grid = {{"sgd"}, {0.01}, {8, 32}, {1}, {}};
+    config.grid = {{"sgd"}, {0.01}, {8, 32}, {1}, {}, {}};
     RunSettings settings;
     settings.budget = Budget::epochs(2);
     settings.evals_per_epoch = 4;
@@ -398,7 +398,7 @@ TEST_CASE("The gradient noise scale is measured per epoch and written per run", 
     // Overlapping classes: per-sample gradients disagree a lot, so tr(Sigma) is clearly positive.
     const auto data = blobs(2048, 4, 8.0);
     SweepConfig config;
-    config.grid = {{"sgd"}, {0.01}, {1, 64}, {1}, {}};
+    config.grid = {{"sgd"}, {0.01}, {1, 64}, {1}, {}, {}};
     RunSettings settings;
     settings.budget = Budget::epochs(3);
     settings.noise_scale_every = 2;
@@ -444,7 +444,10 @@ TEST_CASE("docs/sweeps.md: make_trainer_run", "[experiment][trainer_run][docs]")
     settings.noise_scale_dir = out / "noise_scale";
 
     xtrain::SweepConfig config;
-    config.grid = {{"sgd", "momentum", "adam"}, {0.01, 0.1}, {16, 64}, {1, 2}, {}};
+    config.grid.optimizers = {"sgd", "momentum", "adam"};
+    config.grid.lrs = {0.01, 0.1};
+    config.grid.batch_sizes = {16, 64};
+    config.grid.seeds = {1, 2};
     config.model = "mlp 6-16-3";
     config.dataset = "blobs";
     config.budget = settings.describe();
@@ -535,7 +538,7 @@ TEST_CASE("Steps to target are resolved by going back to the last miss and bisec
     const auto split = train_validation_split(blobs(640, 4, 3.0), 0.25, 3);
     const auto linear = [](std::uint64_t seed) { return MLP<float>(seed, {6, 3}); };
     SweepConfig config;
-    config.grid = {{"sgd"}, {0.02}, {8, 32}, {1}, {}};
+    config.grid = {{"sgd"}, {0.02}, {8, 32}, {1}, {}, {}};
     config.target = parse_target("val_loss=0.5");
     RunSettings dense;
     dense.budget = Budget::epochs(3);
@@ -584,7 +587,7 @@ TEST_CASE("With early stopping off every run trains to the end, and the guard sa
 {
     const auto split = train_validation_split(blobs(400, 5), 0.25, 5);
     SweepConfig config;
-    config.grid = {{"sgd"}, {0.05, 500.0}, {16}, {1}, {}};
+    config.grid = {{"sgd"}, {0.05, 500.0}, {16}, {1}, {}, {}};
     RunSettings guarded;
     guarded.budget = Budget::epochs(3);
     RunSettings unguarded = guarded;
@@ -625,7 +628,7 @@ TEST_CASE("A grid the run function cannot run is refused before anything is writ
     settings.budget = Budget::epochs(1);
     const RunFunction fn = make_trainer_run(data, nullptr, mlp_factory(), settings);
     SweepConfig config;
-    config.grid = {{"sgd", "SGD"}, {0.1}, {16}, {1}, {}};
+    config.grid = {{"sgd", "SGD"}, {0.1}, {16}, {1}, {}, {}};
     const fs::path out = fresh("refused_grid");
     CHECK_THROWS_WITH(run_sweep(config, out, fn, quiet(1)),
                       Catch::Contains("unknown optimizer 'SGD' (known: sgd, momentum, nesterov, adam, adamw"));
@@ -642,7 +645,7 @@ TEST_CASE("A test set scores every run's final model", "[experiment][trainer_run
     const auto split = train_validation_split(all, 0.2, 7);
     const auto test = blobs(150, 7);  // the same blobs (same seed), other draws would be a new set
     SweepConfig config;
-    config.grid = {{"sgd"}, {0.05, 500.0}, {16}, {1}, {}};
+    config.grid = {{"sgd"}, {0.05, 500.0}, {16}, {1}, {}, {}};
     RunSettings settings;
     settings.budget = Budget::epochs(2);
     const fs::path out = fresh("test_split");
@@ -657,4 +660,37 @@ TEST_CASE("A test set scores every run's final model", "[experiment][trainer_run
     CHECK(std::isnan(bad.test_accuracy));
     CHECK(csv_rows(out / "summary.csv").front()[column(csv_rows(out / "summary.csv").front(), "test_accuracy")]
           == "test_accuracy");
+}
+
+TEST_CASE("Self-check: the guard stops no run that would have trained, and saves most of the hopeless ones' compute",
+          "[experiment][trainer_run][guard]")
+{
+    // Rates from good to hopeless; small batches make single-batch losses swing (one confidently
+    // wrong sample), which must never be enough.
+    const auto split = train_validation_split(blobs(720, 8, 3.0), 1.0 / 6.0, 8);
+    SweepConfig config;
+    config.grid = {{"sgd", "adam"}, {0.03, 0.3, 3.0, 30.0, 300.0}, {4, 32}, {1, 2}, {}, {}};
+    RunSettings settings;
+    settings.budget = Budget::epochs(6);
+    settings.evals_per_epoch = 4;
+    const fs::path g = fresh("selfcheck_guarded");
+    const fs::path u = fresh("selfcheck_unguarded");
+    run_sweep(config, g, make_trainer_run(split.train, &split.validation, mlp_factory(), settings), quiet());
+    settings.early_stopping = false;
+    run_sweep(config, u, make_trainer_run(split.train, &split.validation, mlp_factory(), settings), quiet());
+    const double chance = chance_accuracy(split.validation);
+    CHECK(chance >= 1.0 / 3.0);  // the share of the validation set's most common class
+    CHECK(chance < 0.5);
+    const GuardCheckReport rep = check_guard(load_results(g), load_results(u), chance);
+    write_guard_check_csv(g / "self_check.csv", rep);
+    INFO(describe_guard_check(rep));
+    CHECK(rep.pairs == 40);
+    CHECK(rep.stopped > 0);
+    CHECK(rep.false_stops == 0);
+    CHECK(rep.step_mismatches == 0);
+    CHECK(rep.passed());
+    CHECK(rep.hopeless > 0);
+    CHECK(rep.hopeless_saved > 0.5);
+    CHECK(csv_rows(g / "self_check.csv").size() == 1 + rep.stopped);
+    CHECK_THAT(describe_guard_check(rep), Catch::Contains("PASSED"));
 }

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -158,9 +159,14 @@ namespace
     {
     public:
         using value_type = double;
-        ScriptedLoss(std::vector<double> losses, std::vector<std::string> moving = {"b"})
+        // With @p w_every > 0, "w" also moves on every w_every-th call (a unit alive for a few examples).
+        // It predicts class 0 for every sample, or the true class for the first @p right of every batch.
+        ScriptedLoss(std::vector<double> losses, std::vector<std::string> moving = {"b"}, std::size_t w_every = 0,
+                     std::size_t right = 0)
             : m_losses(std::move(losses))
             , m_moving(std::move(moving))
+            , m_w_every(w_every)
+            , m_right(right)
         {
             ParamLayout l;
             l.add("w", {6});
@@ -180,14 +186,27 @@ namespace
                     grad(i) = 1.0;
                 }
             }
+            if (m_w_every != 0 && (m_calls + 1) % m_w_every == 0)
+            {
+                grad(0) = 1.0;
+            }
             const std::size_t i = std::min(m_calls++, m_losses.size() - 1);
             return m_losses[i];
         }
         double loss(const Batch<double>&) const { return m_losses.front(); }
+        void predict(const Batch<double>& b, label_type* out) const
+        {
+            for (std::size_t i = 0; i < b.size; ++i)
+            {
+                out[i] = i < m_right && b.labels != nullptr ? b.labels[i] : 0;
+            }
+        }
 
     private:
         std::vector<double> m_losses;
         std::vector<std::string> m_moving;
+        std::size_t m_w_every = 0;
+        std::size_t m_right = 0;
         std::size_t m_calls = 0;
         ParamBuffer<double> m_params;
     };
@@ -279,44 +298,70 @@ TEST_CASE("the start loss comes from the evaluation before the first update", "[
     CHECK(u.callback<DivergenceGuard>().start_loss() == 3.0);
 }
 
-TEST_CASE("a network whose parameters stop changing for a whole epoch is stopped as stalled", "[train][callbacks]")
+TEST_CASE("a network that is dead for a whole epoch is stopped as stalled", "[train][callbacks]")
 {
-    const auto data = make_regression<double>(40, 2, 1);
-    // Only the output bias "b" (2 values, the last tensor) moves: a constant predictor. Evaluated 4
-    // times per epoch, the quiet stretch starts at the first evaluation and covers an epoch at 1.25.
-    Trainer dead(ScriptedLoss({2.3}, {"b"}), sgd(0.1), BatchSampler<dynamic>(40, 10), DivergenceGuard());
-    dead.options().evals_per_epoch = 4;
-    dead.fit(data, Budget::epochs(10));
-    CHECK(dead.status() == RunStatus::stalled);
-    CHECK(dead.examples_seen() == 50);
-    CHECK_THAT(dead.status_message(), Catch::Contains("only 2 of its 8 trainable parameters changed"));
-    CHECK_THAT(dead.status_message(), Catch::Contains("dead network"));
+    // 40 samples of 2 balanced classes: chance is 0.5. ScriptedLoss predicts class 0 for every
+    // sample: a constant prediction, at chance.
+    auto data = make_blobs<double>(40, 2, 2, 1);
+    for (std::size_t i = 0; i < 40; ++i)
+    {
+        data.labels(i) = static_cast<label_type>(i % 2);
+    }
+    const double chance = chance_accuracy(data);
+    REQUIRE(chance == 0.5);
+    DivergenceRule rule;
+    rule.chance_accuracy = chance;
+    auto fit = [&](ScriptedLoss model, DivergenceRule r, const Dataset<double>* validation = nullptr) {
+        auto t = std::make_unique<Trainer<ScriptedLoss, Optimizer<SGD>, BatchSampler<dynamic>, DivergenceGuard>>(
+            std::move(model), sgd(0.1), BatchSampler<dynamic>(40, 10), DivergenceGuard(r));
+        t->options().evals_per_epoch = 4;
+        t->fit(data, Budget::epochs(10), validation);
+        return t;
+    };
+
+    // Only the output bias "b" (2 values, the last tensor) moves, all epoch long: dead.
+    auto dead = fit(ScriptedLoss({2.3}, {"b"}), rule, &data);
+    CHECK(dead->status() == RunStatus::stalled);
+    CHECK(dead->examples_seen() == 40);
+    CHECK_THAT(dead->status_message(), Catch::Contains("over the whole of epoch 1 (steps 1 to 4) its gradient was zero "
+                                                       "but for at most 2 entries and only 2 of its 8 trainable "
+                                                       "parameters changed; its validation accuracy 0.5 is no better "
+                                                       "than chance 0.5"));
+    CHECK_THAT(dead->status_message(), Catch::Contains("dead network"));
+
+    // The same network scoring above chance is frozen, not dead (a saturated softmax): it goes on.
+    auto frozen_above = fit(ScriptedLoss({2.3}, {"b"}, 0, /* right */ 40), rule, &data);
+    CHECK(frozen_above->status() == RunStatus::finished);
+    // Without a validation set, or without a chance level, there is no proof: it goes on.
+    CHECK(fit(ScriptedLoss({2.3}, {"b"}), rule)->status() == RunStatus::finished);
+    CHECK(fit(ScriptedLoss({2.3}, {"b"}), DivergenceRule{}, &data)->status() == RunStatus::finished);
+
+    // A weight that moves only for one example of the epoch keeps the network alive: over any
+    // stretch shorter than a whole epoch it would look dead.
+    CHECK(fit(ScriptedLoss({2.3}, {"b"}, 4), rule, &data)->status() == RunStatus::finished);
 
     // Every tensor moving: never stalled, however flat the loss.
-    Trainer alive(ScriptedLoss({2.3}, {"w", "b"}), sgd(0.1), BatchSampler<dynamic>(40, 10), DivergenceGuard());
-    alive.options().evals_per_epoch = 4;
-    alive.fit(data, Budget::epochs(10));
-    CHECK(alive.status() == RunStatus::finished);
+    CHECK(fit(ScriptedLoss({2.3}, {"w", "b"}), rule, &data)->status() == RunStatus::finished);
 
-    // A frozen tensor (lr_scale 0) is unchanged by design: it does not make a network dead.
+    // A frozen tensor (lr_scale 0) with a gradient is a live network told not to move it.
     ScriptedLoss frozen_model({2.3}, {"w", "b"});
     frozen_model.parameters().layout().set_lr_scale("w", 0.0);
-    Trainer frozen(std::move(frozen_model), sgd(0.1), BatchSampler<dynamic>(40, 10), DivergenceGuard());
-    frozen.options().evals_per_epoch = 4;
-    frozen.fit(data, Budget::epochs(10));
-    CHECK(frozen.status() == RunStatus::stalled);  // only the bias is trainable: a constant predictor
+    CHECK(fit(std::move(frozen_model), rule, &data)->status() == RunStatus::finished);
+
+    // Parameters that do not change are no proof on their own: a gradient whose steps are too small
+    // to change a double (here through a tiny lr_scale) is still a live network.
+    ScriptedLoss underflow({2.3}, {"w", "b"});
+    underflow.parameters().layout().set_lr_scale("w", 1e-300);
+    underflow.parameters().values().fill(1.0);  // 1 - 1e-301 is 1
+    CHECK(fit(std::move(underflow), rule, &data)->status() == RunStatus::finished);
 
     // The rule can be switched off; a stricter limit counts the bias as alive.
-    DivergenceRule off;
+    DivergenceRule off = rule;
     off.stop_dead = false;
-    Trainer kept(ScriptedLoss({2.3}, {"b"}), sgd(0.1), BatchSampler<dynamic>(40, 10), DivergenceGuard(off));
-    kept.fit(data, Budget::epochs(10));
-    CHECK(kept.status() == RunStatus::finished);
-    DivergenceRule strict;
+    CHECK(fit(ScriptedLoss({2.3}, {"b"}), off, &data)->status() == RunStatus::finished);
+    DivergenceRule strict = rule;
     strict.live_parameter_limit = 1;
-    Trainer counted(ScriptedLoss({2.3}, {"b"}), sgd(0.1), BatchSampler<dynamic>(40, 10), DivergenceGuard(strict));
-    counted.fit(data, Budget::epochs(10));
-    CHECK(counted.status() == RunStatus::finished);
+    CHECK(fit(ScriptedLoss({2.3}, {"b"}), strict, &data)->status() == RunStatus::finished);
 }
 
 TEST_CASE("NaN losses are caught at once", "[train][callbacks]")

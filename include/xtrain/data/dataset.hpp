@@ -15,6 +15,7 @@
 #include <array>
 #include <cmath>
 #include <cstddef>
+#include <limits>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -233,6 +234,31 @@ namespace xtrain
             b.target_dim = target_dim();
         }
         return b;
+    }
+
+    /**
+     * @brief The accuracy of always predicting the most common class of @p data: what a network that
+     *        ignores its input scores at best (chance). NaN for a dataset without class labels.
+     */
+    template <class T>
+    double chance_accuracy(const Dataset<T>& data)
+    {
+        if (!data.is_classification() || data.labels.size() == 0)
+        {
+            return std::numeric_limits<double>::quiet_NaN();
+        }
+        std::vector<std::size_t> counts(std::max<std::size_t>(1, data.num_classes), 0);
+        for (const auto label : data.labels)
+        {
+            const auto c = static_cast<std::size_t>(label);
+            if (c >= counts.size())
+            {
+                counts.resize(c + 1, 0);
+            }
+            ++counts[c];
+        }
+        return static_cast<double>(*std::max_element(counts.begin(), counts.end()))
+             / static_cast<double>(data.labels.size());
     }
 
     /**

@@ -534,6 +534,71 @@ namespace xtrain
         return out;
     }
 
+    /**
+     * @brief The cells one refinement round adds (SweepOptions::refine_rounds): for each optimizer,
+     * schedule and batch size of @p grid with a best lr among @p runs, the learning rates halfway on
+     * a log scale between the best and its neighbours among the lrs tried; at an edge of the lrs
+     * tried, one step past it instead (the step to its one neighbour), since the optimum may lie
+     * outside. Rates already tried or already refined are not added again. @p round is stored in
+     * each cell.
+     */
+    inline std::vector<RefinedCell> refinement_cells(const SweepGrid& grid, const std::vector<RunSummary>& runs,
+                                                     Metric metric, std::size_t round)
+    {
+        std::vector<RefinedCell> out;
+        const std::vector<CellStats> cells = cell_stats(runs, metric);
+        const std::vector<BatchSummary> table = summarize_by_batch(runs, metric, BootstrapOptions{0, 0.05, 0.9});
+        auto known = [&](const BatchSummary& b, double lr) {
+            const auto near = [lr](double x) { return std::fabs(x - lr) <= 1e-12 * std::max(std::fabs(x), std::fabs(lr)); };
+            for (const CellStats& c : cells)
+            {
+                if (c.optimizer == b.optimizer && c.schedule == b.schedule && c.batch_size == b.batch_size && near(c.lr))
+                {
+                    return true;
+                }
+            }
+            for (const RefinedCell& c : grid.refined)
+            {
+                if (c.optimizer == b.optimizer && c.schedule == b.schedule && c.batch_size == b.batch_size && near(c.lr))
+                {
+                    return true;
+                }
+            }
+            return std::any_of(grid.lrs.begin(), grid.lrs.end(), near);
+        };
+        for (const BatchSummary& b : table)
+        {
+            if (!std::isfinite(b.best_lr))
+            {
+                continue;
+            }
+            std::vector<double> tried;
+            for (const CellStats& c : cells)
+            {
+                if (c.optimizer == b.optimizer && c.schedule == b.schedule && c.batch_size == b.batch_size)
+                {
+                    tried.push_back(c.lr);  // sorted: cells come ordered by lr
+                }
+            }
+            const auto k = static_cast<std::size_t>(std::find(tried.begin(), tried.end(), b.best_lr) - tried.begin());
+            std::vector<double> add;
+            if (tried.size() >= 2)
+            {
+                add.push_back(k > 0 ? std::sqrt(tried[k - 1] * tried[k]) : tried[0] * tried[0] / tried[1]);
+                add.push_back(k + 1 < tried.size() ? std::sqrt(tried[k] * tried[k + 1])
+                                                   : tried[k] * tried[k] / tried[k - 1]);
+            }
+            for (const double lr : add)
+            {
+                if (std::isfinite(lr) && lr > 0.0 && !known(b, lr))
+                {
+                    out.push_back(RefinedCell{b.optimizer, b.schedule, b.batch_size, lr, round});
+                }
+            }
+        }
+        return out;
+    }
+
     /** @brief A least-squares line y = intercept + slope * x. */
     struct LineFit
     {

@@ -90,6 +90,8 @@ namespace xtrain
          * off, would have stopped it); 0 if it never did.
          */
         std::uint64_t guard_step = 0;
+        /** @brief Where each early-stopping rule first fired, e.g. "dead@600;at_chance@450" (empty: none). */
+        std::string guard_rules;
 
         /** @brief The run used its whole budget and got somewhere. */
         static RunResult finished(std::string note = {}) { return make(RunOutcome::finished, std::move(note)); }

@@ -10,6 +10,7 @@
 #ifndef XTRAIN_EXPERIMENT_MERGE_RESULTS_HPP
 #define XTRAIN_EXPERIMENT_MERGE_RESULTS_HPP
 
+#include <algorithm>
 #include <cstddef>
 #include <filesystem>
 #include <map>
@@ -85,15 +86,15 @@ namespace xtrain
         report.out = out;
         report.inputs = sources.size();
         ResultSet merged;
-        std::map<std::size_t, FailedRun> failures;
-        std::vector<bool> have;
+        std::vector<ResultSet> sets;
         for (std::size_t s = 0; s < sources.size(); ++s)
         {
-            ResultSet set = load_results(sources[s]);
+            sets.push_back(load_results(sources[s]));
+            const ResultSet& set = sets.back();
             if (s == 0)
             {
                 merged.meta = set.meta;
-                have.assign(set.meta.config.grid.size(), false);
+                merged.meta.config.grid.refined.clear();
             }
             else if (set.meta.fingerprint != merged.meta.fingerprint)
             {
@@ -104,20 +105,40 @@ namespace xtrain
                                          "'" + sources[0].string() + "'"),
                     ". Only shards of one sweep can be merged."));
             }
+            // Refined cells: the union over the folders, in the order first seen.
+            for (const RefinedCell& c : set.meta.config.grid.refined)
+            {
+                auto& all = merged.meta.config.grid.refined;
+                if (std::none_of(all.begin(), all.end(), [&c](const RefinedCell& o) { return o.same_cell(c); }))
+                {
+                    all.push_back(c);
+                }
+            }
+        }
+        // Indices are those of the merged grid (refined cells may sit at other positions in each folder).
+        const SweepGrid& grid = merged.meta.config.grid;
+        std::map<std::size_t, FailedRun> failures;
+        std::vector<bool> have(grid.size(), false);
+        for (ResultSet& set : sets)
+        {
             report.dropped_runs += set.dropped_runs;
             for (auto& r : set.runs)
             {
-                if (have[r.spec.index])
+                const std::size_t index = grid.index_of(r.spec.key());
+                r.spec = grid.at(index);
+                if (have[index])
                 {
                     ++report.duplicates;
                     continue;
                 }
-                have[r.spec.index] = true;
+                have[index] = true;
                 merged.runs.push_back(std::move(r));
             }
             for (auto& f : set.failures)
             {
-                failures[f.spec.index] = std::move(f);
+                const std::size_t index = grid.index_of(f.spec.key());
+                f.spec = grid.at(index);
+                failures[index] = std::move(f);
             }
         }
         for (auto& [index, f] : failures)

@@ -55,7 +55,7 @@ namespace xtrain
         "optimizer,lr,batch_size,seed,schedule,status,diverged,eval_rows,epoch,step,examples_seen,"
         "train_loss,val_loss,val_accuracy,lr_in_effect,wall_seconds,best_val_accuracy,min_val_loss,"
         "run_seconds,target,target_reached,epochs_to_target,steps_to_target,examples_to_target,"
-        "seconds_to_target,target_resolution_steps,test_loss,test_accuracy,eval_seconds,refine_seconds,guard_step,note";
+        "seconds_to_target,target_resolution_steps,test_loss,test_accuracy,eval_seconds,refine_seconds,guard_step,guard_rules,note";
     /** @brief Header of failures.csv (runs whose function threw, and have not succeeded since). */
     inline constexpr const char* failures_csv_header = "optimizer,lr,batch_size,seed,schedule,message";
     /** @brief Header of summary_by_batch.csv (one row per optimizer, schedule and batch size). */
@@ -188,6 +188,12 @@ namespace xtrain
         void append_failure(FailedRun failure);
         /** @brief Rewrites the files sorted by grid index and writes the per-batch tables. */
         void finalize(std::optional<Metric> metric = std::nullopt);
+        /**
+         * @brief Adds refined cells to the grid and lists them in meta.json (rewritten atomically)
+         * before any of their runs is written. Not while runs are being appended.
+         * @throws std::invalid_argument if a cell does not fit the grid or repeats one.
+         */
+        void add_refined(const std::vector<RefinedCell>& cells);
 
     private:
         void append_line_block(std::ofstream& out, const std::filesystem::path& path, const std::string& block);
@@ -264,7 +270,8 @@ namespace xtrain
                 o += ",0,,,,,";
             }
             o += "," + format_double(s.test_loss) + "," + format_double(s.test_accuracy) + ","
-               + format_double(s.eval_seconds) + "," + format_double(s.refine_seconds) + "," + format_uint(s.guard_step);
+               + format_double(s.eval_seconds) + "," + format_double(s.refine_seconds) + "," + format_uint(s.guard_step)
+               + "," + s.guard_rules;
             o += "," + csv_field(s.note);
             o += '\n';
             return o;
@@ -491,6 +498,7 @@ namespace xtrain
                     s.eval_seconds = row.real("eval_seconds");
                     s.refine_seconds = row.real("refine_seconds");
                     s.guard_step = row.uint("guard_step");
+                    s.guard_rules = row.str("guard_rules");
                     s.note = row.str("note");
                     if (!summaries.emplace(spec.index, s).second)
                     {
@@ -793,6 +801,19 @@ namespace xtrain
         std::lock_guard<std::mutex> lock(m_mutex);
         append_line_block(m_failures, m_dir / "failures.csv", line);
         m_set.failures.push_back(std::move(failure));
+    }
+
+    inline void ResultsFolder::add_refined(const std::vector<RefinedCell>& cells)
+    {
+        std::lock_guard<std::mutex> lock(m_mutex);
+        SweepGrid grid = m_set.meta.config.grid;
+        grid.refined.insert(grid.refined.end(), cells.begin(), cells.end());
+        grid.validate();
+        SweepMeta meta = m_set.meta;
+        meta.config.grid = grid;
+        detail::write_file_atomic(m_dir / "meta.json", meta_to_json(meta));
+        m_set.meta = std::move(meta);
+        m_done.resize(m_set.meta.config.grid.size(), false);
     }
 
     inline void ResultsFolder::finalize(std::optional<Metric> metric)

@@ -37,6 +37,7 @@ namespace xtrain
         double eval_seconds = std::numeric_limits<double>::quiet_NaN();   ///< time the run spent evaluating
         double refine_seconds = std::numeric_limits<double>::quiet_NaN(); ///< time spent resolving the time to target
         std::uint64_t guard_step = 0;  ///< where the guard stopped the run (or would have); 0: never
+        std::string guard_rules;       ///< where each of the guard's rules first fired, e.g. "dead@600"
 
         /** @brief True if the run blew up. */
         bool diverged() const noexcept { return status == RunOutcome::diverged; }
@@ -72,6 +73,7 @@ namespace xtrain
         s.eval_seconds = result.eval_seconds;
         s.refine_seconds = result.refine_seconds;
         s.guard_step = result.guard_step;
+        s.guard_rules = result.guard_rules;
         if (rows.empty())
         {
             s.last.train_loss = s.last.val_loss = s.last.val_accuracy = s.last.lr_in_effect = nan;

@@ -138,6 +138,14 @@ namespace xtrain
         const std::atomic<bool>* stop = nullptr;
         /** @brief Metric of summary_by_batch.csv; empty for default_metric(). */
         std::optional<Metric> summary_metric;
+        /**
+         * @brief Refinement rounds after the grid (`--refine N`): each adds, for every optimizer,
+         * schedule and batch size, the learning rates halfway (on a log scale) between the best
+         * one and its neighbours, or one step past the edge when the best is at an edge, and runs
+         * them with every seed. N rounds know the best rate to a factor g^(1/2^N) of a grid step g.
+         * Needs the whole grid (no shard). Rounds already in the folder are not repeated.
+         */
+        std::size_t refine_rounds = 0;
     };
 
     /** @brief What a call to run_sweep did. */
@@ -398,38 +406,43 @@ namespace xtrain
         options.shard.validate();
         detail::require(static_cast<bool>(fn), "xtrain::run_sweep", "fn", "an empty function",
                         "must be a callable run function");
+        detail::require(options.refine_rounds == 0 || options.shard.whole(), "xtrain::run_sweep", "refine_rounds",
+                        options.refine_rounds,
+                        "needs every run's result: merge the shards, then refine the merged folder without a shard");
         fn.check(config.grid);  // before anything is written
         const auto t0 = std::chrono::steady_clock::now();
         ResultsFolder folder(out, config, "sweep, shard " + options.shard.str());
 
         SweepReport report;
         report.folder = out;
-        report.grid_runs = config.grid.size();
         report.repaired = folder.results().dropped_runs;
-        std::vector<RunSpec> pending;
-        for (std::size_t i = 0; i < report.grid_runs; ++i)
+        // The folder's grid: the configuration's, plus the cells refinement added (if resuming).
+        const auto pending_runs = [&](std::size_t first, std::size_t last, bool count) {
+            const SweepGrid& grid = folder.results().meta.config.grid;
+            std::vector<RunSpec> pending;
+            for (std::size_t i = first; i < last; ++i)
+            {
+                if (!options.shard.contains(i))
+                {
+                    continue;
+                }
+                report.shard_runs += count ? 1 : 0;
+                if (folder.done(i))
+                {
+                    report.already_done += count ? 1 : 0;
+                }
+                else
+                {
+                    pending.push_back(grid.at(i));
+                }
+            }
+            return pending;
+        };
+        std::vector<RunSpec> pending = pending_runs(0, folder.results().meta.config.grid.size(), true);
+        const std::size_t jobs_wanted = options.jobs == 0 ? std::thread::hardware_concurrency() : options.jobs;
         {
-            if (!options.shard.contains(i))
-            {
-                continue;
-            }
-            ++report.shard_runs;
-            if (folder.done(i))
-            {
-                ++report.already_done;
-            }
-            else
-            {
-                pending.push_back(config.grid.at(i));
-            }
-        }
-
-        std::size_t jobs = options.jobs == 0 ? std::thread::hardware_concurrency() : options.jobs;
-        jobs = std::max<std::size_t>(1, std::min(jobs, pending.size()));
-        detail::SweepProgress progress(options.log, options.progress, report.shard_runs, report.already_done,
-                                       pending.size());
-        {
-            std::string head = "sweep: " + std::to_string(report.grid_runs) + " runs in the grid";
+            const std::size_t jobs = std::max<std::size_t>(1, std::min(jobs_wanted, pending.size()));
+            std::string head = "sweep: " + std::to_string(folder.results().meta.config.grid.size()) + " runs in the grid";
             if (!options.shard.whole())
             {
                 head += ", " + std::to_string(report.shard_runs) + " in shard " + options.shard.str();
@@ -444,171 +457,217 @@ namespace xtrain
             }
             head += "; " + std::to_string(pending.size()) + " to run on " + std::to_string(jobs) + " worker"
                   + (jobs == 1 ? "" : "s");
-            progress.message(head);
-            const SweepMeta& meta = folder.results().meta;
-            if (meta.xtrain_version != version_string || meta.compiler != compiler_description())
+            if (options.log != nullptr)
             {
-                progress.message("sweep: note: the folder was started by xtrain " + meta.xtrain_version + " ("
-                                 + meta.compiler + "); this is xtrain " + version_string + " ("
-                                 + compiler_description() + ")");
+                *options.log << head << '\n';
+            }
+            const SweepMeta& meta = folder.results().meta;
+            if (options.log != nullptr && (meta.xtrain_version != version_string || meta.compiler != compiler_description()))
+            {
+                *options.log << "sweep: note: the folder was started by xtrain " << meta.xtrain_version << " ("
+                             << meta.compiler << "); this is xtrain " << version_string << " ("
+                             << compiler_description() << ")\n";
             }
         }
 
         const int previous_blas = blas_threads();
-        if (options.blas_threads > 0 && !pending.empty())
-        {
-            set_blas_threads(options.blas_threads);
-        }
-
-        std::atomic<std::size_t> next{0};
+        bool blas_set = false;
         std::atomic<bool> stop_all{false};
         std::atomic<bool> interrupted{false};
         std::mutex report_mutex;
         std::exception_ptr first_error;
-        std::mutex done_mutex;
-        std::condition_variable done_cv;
-        std::size_t workers_left = jobs;
 
-        auto worker = [&]() {
-            while (!stop_all.load())
+        // Runs @p batch on the workers; returns when all are done or the sweep is stopped.
+        const auto run_batch = [&](const std::vector<RunSpec>& batch, std::size_t shown_total, std::size_t shown_before) {
+            if (batch.empty())
             {
-                const std::size_t i = next.fetch_add(1);
-                if (i >= pending.size())
-                {
-                    break;
-                }
-                const RunSpec& spec = pending[i];
-                progress.started();
-                EvalSink sink(spec, config.target, &stop_all);
-                const auto start = std::chrono::steady_clock::now();
-                std::optional<RunResult> result;
-                std::string error;
-                try
-                {
-                    result = fn(spec, sink);
-                    if (result->status == RunOutcome::failed)
-                    {
-                        error = result->note.empty() ? "the run function returned status failed" : result->note;
-                        result.reset();
-                    }
-                }
-                catch (const sweep_interrupted&)
-                {
-                    interrupted = true;
-                    stop_all = true;
-                    progress.abandoned();
-                    continue;
-                }
-                catch (const std::exception& e)
-                {
-                    error = e.what();
-                }
-                catch (...)
-                {
-                    error = "an exception that is not a std::exception";
-                }
-                const double seconds =
-                    std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-                try
-                {
-                    if (result)
-                    {
-                        RunRecord rec;
-                        rec.spec = spec;
-                        rec.summary = summarize_run(spec.key(), sink.rows(), *result, seconds, config.target,
-                                                    sink.reported_target());
-                        rec.rows = sink.rows();
-                        const RunOutcome status = rec.summary.status;
-                        const std::string text = detail::outcome_text(rec.summary);
-                        folder.append(std::move(rec));
-                        {
-                            std::lock_guard<std::mutex> lock(report_mutex);
-                            (status == RunOutcome::diverged  ? report.diverged
-                             : status == RunOutcome::stalled ? report.stalled
-                                                             : report.finished) += 1;
-                        }
-                        progress.finished(spec, status, text, seconds);
-                    }
-                    else
-                    {
-                        folder.append_failure(FailedRun{spec, error});
-                        {
-                            std::lock_guard<std::mutex> lock(report_mutex);
-                            ++report.failed;
-                            report.failures.push_back(FailedRun{spec, error});
-                        }
-                        progress.finished(spec, RunOutcome::failed, error, seconds);
-                    }
-                }
-                catch (...)
-                {
-                    std::lock_guard<std::mutex> lock(report_mutex);
-                    if (!first_error)
-                    {
-                        first_error = std::current_exception();
-                    }
-                    stop_all = true;
-                }
+                return;
             }
-            std::lock_guard<std::mutex> lock(done_mutex);
-            --workers_left;
-            done_cv.notify_all();
-        };
+            if (options.blas_threads > 0 && !blas_set)
+            {
+                set_blas_threads(options.blas_threads);
+                blas_set = true;
+            }
+            const std::size_t jobs = std::max<std::size_t>(1, std::min(jobs_wanted, batch.size()));
+            detail::SweepProgress progress(options.log, options.progress, shown_total, shown_before, batch.size());
+            std::atomic<std::size_t> next{0};
+            std::mutex done_mutex;
+            std::condition_variable done_cv;
+            std::size_t workers_left = jobs;
 
-        std::vector<std::thread> threads;
-        if (!pending.empty())
-        {
+            auto worker = [&]() {
+                while (!stop_all.load())
+                {
+                    const std::size_t i = next.fetch_add(1);
+                    if (i >= batch.size())
+                    {
+                        break;
+                    }
+                    const RunSpec& spec = batch[i];
+                    progress.started();
+                    EvalSink sink(spec, config.target, &stop_all);
+                    const auto start = std::chrono::steady_clock::now();
+                    std::optional<RunResult> result;
+                    std::string error;
+                    try
+                    {
+                        result = fn(spec, sink);
+                        if (result->status == RunOutcome::failed)
+                        {
+                            error = result->note.empty() ? "the run function returned status failed" : result->note;
+                            result.reset();
+                        }
+                    }
+                    catch (const sweep_interrupted&)
+                    {
+                        interrupted = true;
+                        stop_all = true;
+                        progress.abandoned();
+                        continue;
+                    }
+                    catch (const std::exception& e)
+                    {
+                        error = e.what();
+                    }
+                    catch (...)
+                    {
+                        error = "an exception that is not a std::exception";
+                    }
+                    const double seconds =
+                        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+                    try
+                    {
+                        if (result)
+                        {
+                            RunRecord rec;
+                            rec.spec = spec;
+                            rec.summary = summarize_run(spec.key(), sink.rows(), *result, seconds, config.target,
+                                                        sink.reported_target());
+                            rec.rows = sink.rows();
+                            const RunOutcome status = rec.summary.status;
+                            const std::string text = detail::outcome_text(rec.summary);
+                            folder.append(std::move(rec));
+                            {
+                                std::lock_guard<std::mutex> lock(report_mutex);
+                                (status == RunOutcome::diverged  ? report.diverged
+                                 : status == RunOutcome::stalled ? report.stalled
+                                                                 : report.finished) += 1;
+                            }
+                            progress.finished(spec, status, text, seconds);
+                        }
+                        else
+                        {
+                            folder.append_failure(FailedRun{spec, error});
+                            {
+                                std::lock_guard<std::mutex> lock(report_mutex);
+                                ++report.failed;
+                                report.failures.push_back(FailedRun{spec, error});
+                            }
+                            progress.finished(spec, RunOutcome::failed, error, seconds);
+                        }
+                    }
+                    catch (...)
+                    {
+                        std::lock_guard<std::mutex> lock(report_mutex);
+                        if (!first_error)
+                        {
+                            first_error = std::current_exception();
+                        }
+                        stop_all = true;
+                    }
+                }
+                std::lock_guard<std::mutex> lock(done_mutex);
+                --workers_left;
+                done_cv.notify_all();
+            };
+
+            std::vector<std::thread> threads;
             for (std::size_t j = 0; j < jobs; ++j)
             {
                 threads.emplace_back(worker);
             }
-            // The calling thread watches the caller's stop flag and keeps the live line's clock moving.
-            std::unique_lock<std::mutex> lock(done_mutex);
-            while (workers_left != 0)
             {
-                done_cv.wait_for(lock, std::chrono::milliseconds(200));
-                if (options.stop != nullptr && options.stop->load() && !stop_all.load())
+                // The calling thread watches the caller's stop flag and keeps the live line's clock moving.
+                std::unique_lock<std::mutex> lock(done_mutex);
+                while (workers_left != 0)
                 {
-                    interrupted = true;
-                    stop_all = true;
+                    done_cv.wait_for(lock, std::chrono::milliseconds(200));
+                    if (options.stop != nullptr && options.stop->load() && !stop_all.load())
+                    {
+                        interrupted = true;
+                        stop_all = true;
+                    }
+                    lock.unlock();
+                    progress.refresh();
+                    lock.lock();
                 }
-                lock.unlock();
-                progress.refresh();
-                lock.lock();
             }
-        }
-        for (auto& t : threads)
+            for (auto& t : threads)
+            {
+                t.join();
+            }
+            progress.close();
+        };
+
+        std::size_t to_run = pending.size();
+        run_batch(pending, report.shard_runs, report.already_done);
+
+        // Refinement rounds: more lrs around each batch size's best, chosen from the results so far.
+        const Metric refine_metric = options.summary_metric ? *options.summary_metric
+                                                            : default_metric(folder.results().summaries());
+        for (std::size_t round = folder.results().meta.config.grid.refinement_rounds() + 1;
+             round <= options.refine_rounds && !stop_all.load() && !first_error; ++round)
         {
-            t.join();
+            const std::vector<RefinedCell> cells
+                = refinement_cells(folder.results().meta.config.grid, folder.results().summaries(), refine_metric, round);
+            if (cells.empty())
+            {
+                break;
+            }
+            const std::size_t first = folder.results().meta.config.grid.size();
+            folder.add_refined(cells);  // meta.json lists them before they run: a resume runs what is missing
+            const std::vector<RunSpec> more = pending_runs(first, folder.results().meta.config.grid.size(), true);
+            if (options.log != nullptr)
+            {
+                *options.log << "sweep: refinement round " << round << ": " << cells.size()
+                             << " learning rates next to the best ones, " << more.size() << " runs\n";
+            }
+            to_run += more.size();
+            run_batch(more, more.size(), 0);
         }
-        if (options.blas_threads > 0 && !pending.empty() && previous_blas > 0)
+
+        if (blas_set && previous_blas > 0)
         {
             set_blas_threads(previous_blas);
         }
-        progress.close();
         if (first_error)
         {
             std::rethrow_exception(first_error);
         }
 
         folder.finalize(options.summary_metric);
+        report.grid_runs = folder.results().meta.config.grid.size();
         const std::size_t attempted = report.finished + report.diverged + report.stalled + report.failed;
-        report.not_run = pending.size() - attempted;
+        report.not_run = to_run - attempted;
         report.interrupted = interrupted.load();
         report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
         std::string tail = "sweep: " + std::to_string(attempted) + " run" + (attempted == 1 ? "" : "s") + " in "
                          + format_duration(report.seconds) + " (" + std::to_string(report.finished) + " finished, "
                          + std::to_string(report.diverged) + " diverged, " + std::to_string(report.stalled)
-                         + " stalled, " + std::to_string(report.failed)
-                         + " failed" + (report.failed ? ": see failures.csv" : "") + ")";
+                         + " stalled, " + std::to_string(report.failed) + " failed"
+                         + (report.failed ? ": see failures.csv" : "") + ")";
         if (report.interrupted)
         {
             tail += "; stopped with " + std::to_string(report.not_run)
                   + " runs not done: run the same command again to resume";
         }
         tail += "; results in '" + out.string() + "'";
-        progress.message(tail);
+        if (options.log != nullptr)
+        {
+            *options.log << tail << '\n';
+            options.log->flush();
+        }
         return report;
     }
 }

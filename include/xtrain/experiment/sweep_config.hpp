@@ -199,9 +199,20 @@ namespace xtrain
         j += "    \"lrs\": " + detail::list_text(detail::to_texts(c.grid.lrs), false) + ",\n";
         j += "    \"batch_sizes\": " + detail::list_text(detail::to_texts(c.grid.batch_sizes), false) + ",\n";
         j += "    \"seeds\": " + detail::list_text(detail::to_texts(c.grid.seeds), false) + ",\n";
-        j += "    \"schedules\": " + detail::list_text(c.grid.schedules, true) + "\n";
+        j += "    \"schedules\": " + detail::list_text(c.grid.schedules, true) + ",\n";
+        j += "    \"refined\": [";
+        for (std::size_t i = 0; i < c.grid.refined.size(); ++i)
+        {
+            const RefinedCell& r = c.grid.refined[i];
+            j += std::string(i ? ",\n" : "\n") + "      {\"optimizer\": " + detail::json_string(r.optimizer)
+               + ", \"schedule\": " + detail::json_string(r.schedule) + ", \"batch_size\": "
+               + detail::format_uint(r.batch_size) + ", \"lr\": " + detail::format_double(r.lr)
+               + ", \"round\": " + detail::format_uint(r.round) + "}";
+        }
+        j += c.grid.refined.empty() ? "]\n" : "\n    ]\n";
         j += "  },\n";
         j += "  \"runs_in_grid\": " + detail::format_uint(c.grid.size()) + ",\n";
+        j += "  \"refinement_rounds\": " + detail::format_uint(c.grid.refinement_rounds()) + ",\n";
         j += "  \"model\": " + detail::json_string(c.model) + ",\n";
         j += "  \"dataset\": " + detail::json_string(c.dataset) + ",\n";
         j += "  \"budget\": " + detail::json_string(c.budget) + ",\n";
@@ -281,6 +292,26 @@ namespace xtrain
                 return out;
             }
 
+            double number(const JsonValue& obj, const char* key) const
+            {
+                double x = 0.0;
+                if (!parse_double(member(obj, key, JsonValue::Kind::number).text, x))
+                {
+                    fail(concat("\"", key, "\" must be a number"));
+                }
+                return x;
+            }
+
+            std::uint64_t uint(const JsonValue& obj, const char* key) const
+            {
+                std::uint64_t x = 0;
+                if (!parse_uint(member(obj, key, JsonValue::Kind::number).text, x))
+                {
+                    fail(concat("\"", key, "\" must be a non-negative integer"));
+                }
+                return x;
+            }
+
             std::vector<std::uint64_t> uints(const JsonValue& obj, const char* key) const
             {
                 std::vector<std::uint64_t> out;
@@ -327,6 +358,27 @@ namespace xtrain
         }
         m.config.grid.seeds = r.uints(grid, "seeds");
         m.config.grid.schedules = r.strings(grid, "schedules");
+        if (const detail::JsonValue* refined = grid.find("refined"))
+        {
+            if (refined->kind != detail::JsonValue::Kind::array)
+            {
+                r.fail("\"refined\" must be an array");
+            }
+            for (const auto& item : refined->items)
+            {
+                if (item.kind != detail::JsonValue::Kind::object)
+                {
+                    r.fail("\"refined\" must hold objects");
+                }
+                RefinedCell c;
+                c.optimizer = r.string(item, "optimizer");
+                c.schedule = r.string(item, "schedule");
+                c.batch_size = static_cast<std::size_t>(r.uint(item, "batch_size"));
+                c.lr = r.number(item, "lr");
+                c.round = static_cast<std::size_t>(r.uint(item, "round"));
+                m.config.grid.refined.push_back(std::move(c));
+            }
+        }
         m.config.model = r.string(root, "model");
         m.config.dataset = r.string(root, "dataset");
         m.config.budget = r.string(root, "budget");

@@ -16,10 +16,17 @@
  * Seeds come outermost so that a sweep stopped half-way has whole grids for its first seeds, and
  * the learning rate innermost so that consecutive indices (and thus each shard) spread over all
  * batch sizes, whose runs differ most in duration.
+ *
+ * Refinement adds cells after the fact: a learning rate between the best one of a batch size and
+ * its neighbours, chosen from the results (run_sweep's SweepOptions::refine_rounds). They are
+ * listed in `SweepGrid::refined`, each crossed with every seed, and indexed after the crossed grid
+ * in the order they were added: `index = crossed + refined_i * seeds + seed_i`. They depend on the
+ * results, not on the definition of the sweep, so they are not part of its fingerprint.
  */
 #ifndef XTRAIN_EXPERIMENT_SWEEP_GRID_HPP
 #define XTRAIN_EXPERIMENT_SWEEP_GRID_HPP
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -100,8 +107,25 @@ namespace xtrain
         RunKey key() const { return RunKey{optimizer, lr, batch_size, seed, schedule}; }
     };
 
+    /** @brief A cell added by refinement: one more learning rate for one optimizer, schedule and batch size. */
+    struct RefinedCell
+    {
+        std::string optimizer;      ///< optimizer name (one of the grid's)
+        std::string schedule;       ///< schedule label (one of the grid's, or "" when it has none)
+        std::size_t batch_size = 0; ///< batch size (one of the grid's)
+        double lr = 0.0;            ///< the added learning rate (not one of the grid's lrs)
+        std::size_t round = 1;      ///< the refinement round that added it (1, 2, ...)
+
+        /** @brief Same cell (the round does not count). */
+        bool same_cell(const RefinedCell& o) const noexcept
+        {
+            return optimizer == o.optimizer && schedule == o.schedule && batch_size == o.batch_size && lr == o.lr;
+        }
+    };
+
     /**
-     * @brief The lists a sweep crosses. Every combination is one run.
+     * @brief The lists a sweep crosses. Every combination is one run, and so is every refined cell
+     * with every seed.
      *
      * Names (optimizers, schedules) must not contain commas, double quotes or control characters,
      * so that they appear verbatim in the CSV files. `schedules` may stay empty: the grid then has
@@ -114,11 +138,17 @@ namespace xtrain
         std::vector<std::size_t> batch_sizes;  ///< batch sizes (> 0, distinct)
         std::vector<std::uint64_t> seeds;      ///< run seeds (distinct)
         std::vector<std::string> schedules;    ///< optional schedule labels, e.g. {"const", "warmup5"}
+        /** @brief Cells added by refinement (not fingerprinted; see the file comment). */
+        std::vector<RefinedCell> refined;
 
         /** @brief Throws std::invalid_argument naming the list and the bad value. */
         void validate() const;
-        /** @brief Number of runs: the product of the list sizes (schedules counting 1 when empty). */
+        /** @brief Number of runs: the product of the list sizes (schedules counting 1 when empty), plus refined cells x seeds. */
         std::size_t size() const noexcept;
+        /** @brief Runs of the crossed lists alone (the indices below it). */
+        std::size_t crossed_size() const noexcept;
+        /** @brief The refinement rounds done so far (the largest round in `refined`, 0 if none). */
+        std::size_t refinement_rounds() const noexcept;
         /** @brief The schedule labels in effect: `schedules`, or {""} when it is empty. */
         std::vector<std::string> schedule_labels() const;
         /** @brief The run at @p index (0 <= index < size()). */
@@ -189,6 +219,24 @@ namespace xtrain
         {
             detail::require(b > 0, where, "batch_size", b, "must be > 0");
         }
+        for (std::size_t i = 0; i < refined.size(); ++i)
+        {
+            const RefinedCell& c = refined[i];
+            const std::string cell = "\"" + c.optimizer + " B=" + detail::format_uint(c.batch_size) + " lr="
+                                   + detail::format_double(c.lr) + "\"";
+            detail::require(detail::position_of(optimizers, c.optimizer) < optimizers.size()
+                                && detail::position_of(batch_sizes, c.batch_size) < batch_sizes.size()
+                                && (schedules.empty() ? c.schedule.empty()
+                                                      : detail::position_of(schedules, c.schedule) < schedules.size()),
+                            where, "refined cell", cell, "must use the grid's optimizers, batch sizes and schedules");
+            detail::require(std::isfinite(c.lr) && c.lr > 0.0 && detail::position_of(lrs, c.lr) == lrs.size(), where,
+                            "refined cell", cell, "must have a finite lr > 0 that is not one of the grid's");
+            detail::require(c.round >= 1, where, "refined cell", cell, "must have a round >= 1");
+            for (std::size_t j = 0; j < i; ++j)
+            {
+                detail::require(!refined[j].same_cell(c), where, "refined cell", cell, "must not repeat a cell");
+            }
+        }
         detail::require_distinct(optimizers, "optimizers");
         detail::require_distinct(lrs, "lrs");
         detail::require_distinct(batch_sizes, "batch_sizes");
@@ -196,10 +244,22 @@ namespace xtrain
         detail::require_distinct(schedules, "schedules");
     }
 
-    inline std::size_t SweepGrid::size() const noexcept
+    inline std::size_t SweepGrid::crossed_size() const noexcept
     {
         return optimizers.size() * lrs.size() * batch_sizes.size() * seeds.size()
              * (schedules.empty() ? 1 : schedules.size());
+    }
+
+    inline std::size_t SweepGrid::size() const noexcept { return crossed_size() + refined.size() * seeds.size(); }
+
+    inline std::size_t SweepGrid::refinement_rounds() const noexcept
+    {
+        std::size_t r = 0;
+        for (const auto& c : refined)
+        {
+            r = std::max(r, c.round);
+        }
+        return r;
     }
 
     inline std::vector<std::string> SweepGrid::schedule_labels() const
@@ -213,6 +273,22 @@ namespace xtrain
                         "must be < the number of runs " + std::to_string(size()));
         RunSpec r;
         r.index = index;
+        if (index >= crossed_size())
+        {
+            const std::size_t k = index - crossed_size();
+            const RefinedCell& c = refined[k / seeds.size()];
+            r.seed_index = k % seeds.size();
+            r.optimizer_index = detail::position_of(optimizers, c.optimizer);
+            r.batch_index = detail::position_of(batch_sizes, c.batch_size);
+            r.schedule_index = schedules.empty() ? 0 : detail::position_of(schedules, c.schedule);
+            r.lr_index = lrs.size();  // not one of the grid's lrs
+            r.optimizer = c.optimizer;
+            r.lr = c.lr;
+            r.batch_size = c.batch_size;
+            r.seed = seeds[r.seed_index];
+            r.schedule = c.schedule;
+            return r;
+        }
         std::size_t rest = index;
         r.lr_index = rest % lrs.size();
         rest /= lrs.size();
@@ -253,9 +329,20 @@ namespace xtrain
         const std::size_t n_sched = schedules.empty() ? 1 : schedules.size();
         const std::size_t c = schedules.empty() ? (k.schedule.empty() ? 0 : 1)
                                                 : detail::position_of(schedules, k.schedule);
-        if (o == optimizers.size() || l == lrs.size() || b == batch_sizes.size() || s == seeds.size()
-            || c >= n_sched)
+        if (o == optimizers.size() || b == batch_sizes.size() || s == seeds.size() || c >= n_sched)
         {
+            return size();
+        }
+        if (l == lrs.size())
+        {
+            for (std::size_t j = 0; j < refined.size(); ++j)
+            {
+                const RefinedCell& r = refined[j];
+                if (r.optimizer == k.optimizer && r.schedule == k.schedule && r.batch_size == k.batch_size && r.lr == k.lr)
+                {
+                    return crossed_size() + j * seeds.size() + s;
+                }
+            }
             return size();
         }
         return (((s * n_sched + c) * optimizers.size() + o) * batch_sizes.size() + b) * lrs.size() + l;

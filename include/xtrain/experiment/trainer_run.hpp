@@ -592,31 +592,6 @@ namespace xtrain
         std::filesystem::rename(tmp, file);
     }
 
-    /**
-     * @brief The accuracy of always predicting the most common class of @p data: the chance level a
-     *        `stalled` run is judged against. NaN for a dataset without class labels.
-     */
-    template <class T>
-    double chance_accuracy(const Dataset<T>& data)
-    {
-        if (!data.is_classification() || data.labels.size() == 0)
-        {
-            return std::numeric_limits<double>::quiet_NaN();
-        }
-        std::vector<std::size_t> counts(std::max<std::size_t>(1, data.num_classes), 0);
-        for (const auto label : data.labels)
-        {
-            const auto c = static_cast<std::size_t>(label);
-            if (c >= counts.size())
-            {
-                counts.resize(c + 1, 0);
-            }
-            ++counts[c];
-        }
-        return static_cast<double>(*std::max_element(counts.begin(), counts.end()))
-             / static_cast<double>(data.labels.size());
-    }
-
     namespace detail
     {
         /**
@@ -721,6 +696,10 @@ namespace xtrain
                     using Schedule = LinearWarmup<FixedLR>;
                     DivergenceRule rule = settings.divergence;
                     rule.stop_runs = settings.early_stopping;
+                    if (std::isnan(rule.chance_accuracy))
+                    {
+                        rule.chance_accuracy = chance;
+                    }
                     // The run, and (for resolving the time to target) a replay of part of it: the same
                     // types, so that one can load the other's state.
                     const Target& target = sink.target();
@@ -777,6 +756,15 @@ namespace xtrain
                     if (guard.first_stop())
                     {
                         result.guard_step = guard.first_stop()->step;
+                    }
+                    for (std::size_t r = 0; r < guard.rule_steps().size(); ++r)
+                    {
+                        if (guard.rule_steps()[r] != 0)
+                        {
+                            result.guard_rules += detail::concat(result.guard_rules.empty() ? "" : ";",
+                                                                 DivergenceGuard::rule_name(static_cast<DivergenceGuard::Rule>(r)),
+                                                                 "@", guard.rule_steps()[r]);
+                        }
                     }
                     result.eval_seconds = trainer.evaluation_seconds();
                     if (test != nullptr && trainer.status() != RunStatus::diverged)

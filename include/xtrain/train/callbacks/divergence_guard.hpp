@@ -23,19 +23,40 @@
  *   Adam at a large batch and rate can spike to 50x its start loss in its first quarter epoch and
  *   still train to 0.5 accuracy, so only a loss that stays up while the whole training set goes by
  *   counts.
- * - **dead network**: over a whole epoch (measured between evaluation points), at most
- *   `live_parameter_limit` of the trainable parameters (segments whose lr_scale is not 0) changed.
- *   A ReLU network whose units all died has a zero gradient for every weight but the output
- *   layer's bias, on every sample: it can only make a constant prediction, and the same data will
- *   never bring it back. The default limit is the size of the model's last parameter tensor when
- *   that is a vector (the output bias of every built-in model), else 0. Status `stalled`. With
- *   weight decay the dead weights keep shrinking, so the rule does not fire; such a run trains to
- *   the end of its budget and is judged there.
+ * - **dead network**: over one whole epoch, from its first update to its last (so that every
+ *   training example went through the network once), every gradient had at most
+ *   `live_parameter_limit` non-zero entries, and at most that many of the trainable parameters
+ *   (segments whose lr_scale is not 0) changed, and the validation accuracy at the epoch's end is
+ *   no better than `chance_accuracy` (the most common class's share: the best a constant
+ *   prediction can do). A ReLU network whose units all died has a zero gradient for every weight
+ *   but the output layer's bias, on every example: it can only make a constant prediction, and
+ *   the same data will never bring it back. The accuracy is needed too: Adam at a huge rate can
+ *   saturate its softmax, so that every example it classifies right has a zero gradient and
+ *   every other one reaches only dead units; such a network is frozen at 0.6-0.8 accuracy, not at
+ *   chance. Without a validation set, or with `chance_accuracy` NaN (the default outside a sweep:
+ *   set it with xtrain::chance_accuracy(validation)), the rule does not fire. The rest is needed:
+ *   over a stretch shorter than a whole epoch a unit alive for a few examples revives when they
+ *   come round, and unchanged parameters alone are no proof either (Adam after a blow-up can take
+ *   steps too small to change a float for a whole epoch, and recover when its second moments
+ *   decay). The gradient is scanned only until it shows more than the limit of non-zero entries,
+ *   once an epoch, so a live network costs a few hundred reads per epoch. The default limit is
+ *   the size of the model's last parameter tensor when that is a vector (the output bias of every
+ *   built-in model), else 0. Status `stalled`.
+ *   With weight decay the dead weights keep shrinking, so the rule does not fire; such a run
+ *   trains to the end of its budget and is judged there. A sampler that drops the last partial
+ *   batch does not show every example each epoch; the rule assumes it does.
+ * - **stuck at chance** (DivergenceRule::stop_at_chance, off by default): over a whole epoch, the
+ *   validation accuracy within 1 point of chance at every evaluation point and the training loss
+ *   no lower than 0.99 x its start. Such a network has a few live units at most; most never
+ *   recover, but nothing proves it, so the rule only notes where it would fire unless asked to
+ *   stop.
+ * rule_steps() says where each rule first fired, stopping or not.
  */
 #ifndef XTRAIN_TRAIN_CALLBACKS_DIVERGENCE_GUARD_HPP
 #define XTRAIN_TRAIN_CALLBACKS_DIVERGENCE_GUARD_HPP
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -65,6 +86,18 @@ namespace xtrain
         long long live_parameter_limit = -1;
         /** @brief false: never stop a run, only note where a rule would have (DivergenceGuard::first_stop). */
         bool stop_runs = true;
+        /** @brief The dead-network rule needs the validation accuracy at or below this (chance_accuracy()); NaN: off. */
+        double chance_accuracy = std::numeric_limits<double>::quiet_NaN();
+        /**
+         * @brief Also stop a run stuck at chance for a whole epoch: validation accuracy within
+         * `chance_tolerance` of chance at every evaluation point of the epoch, and a mean training
+         * loss over the epoch no lower than (1 - flat_fraction) x the start loss. Not a proof (a
+         * network with a few live units, or a very small rate with a very long budget, may still
+         * get away), so off unless asked for; the guard notes where it would fire either way.
+         */
+        bool stop_at_chance = false;
+        double chance_tolerance = 0.01;  ///< see stop_at_chance
+        double flat_fraction = 0.01;     ///< see stop_at_chance
 
         /** @brief @throws std::invalid_argument naming the first impossible setting. */
         void validate() const
@@ -84,9 +117,32 @@ namespace xtrain
     class DivergenceGuard
     {
     public:
+        /** @brief The rules, in the order of rule_steps(). */
+        enum class Rule : std::uint8_t
+        {
+            not_finite,  ///< a loss that is NaN or infinite (diverged)
+            blow_up,     ///< a smoothed loss far above its start for an epoch (diverged)
+            dead,        ///< a dead network (stalled)
+            at_chance    ///< stuck at chance for an epoch (stalled; stops only with stop_at_chance)
+        };
+
+        /** @brief "not_finite", "blow_up", "dead" or "at_chance". */
+        static const char* rule_name(Rule r) noexcept
+        {
+            switch (r)
+            {
+            case Rule::not_finite: return "not_finite";
+            case Rule::blow_up: return "blow_up";
+            case Rule::dead: return "dead";
+            case Rule::at_chance: break;
+            }
+            return "at_chance";
+        }
+
         /** @brief Where and why a rule fired first. */
         struct Stop
         {
+            Rule rule = Rule::not_finite;  ///< which rule
             std::uint64_t step = 0;      ///< updates done when it fired
             std::uint64_t examples = 0;  ///< examples seen when it fired
             RunStatus status = RunStatus::diverged;  ///< diverged or stalled
@@ -105,22 +161,107 @@ namespace xtrain
         /** @brief The rule in use. */
         const DivergenceRule& rule() const noexcept { return m_rule; }
 
-        /** @brief Takes the start loss from an evaluation before the first update; watches for a dead network. */
+        /** @brief Takes the start loss from an evaluation before the first update; keeps the latest accuracy. */
         template <class Tr>
-        void on_evaluate(Tr& t, const EvalRecord& r)
+        void on_evaluate(Tr&, const EvalRecord& r)
         {
-            if (r.step == 0)
+            if (r.step == 0 && !m_has_start && std::isfinite(r.val_loss))
             {
-                if (!m_has_start && std::isfinite(r.val_loss))
-                {
-                    m_start = r.val_loss;
-                    m_has_start = true;
-                }
-                return;
+                m_start = r.val_loss;
+                m_has_start = true;
             }
+            m_last_accuracy = r.val_accuracy;
+            m_last_accuracy_step = r.step;
+            if (r.step > m_epoch_start_step)
+            {
+                ++m_epoch_evals;
+                m_epoch_at_chance = m_epoch_at_chance && r.val_accuracy <= m_rule.chance_accuracy + m_rule.chance_tolerance;
+            }
+        }
+
+        /** @brief Keeps the parameters as the epoch starts, to see at its end what changed. */
+        template <class Tr>
+        void on_epoch_begin(Tr& t)
+        {
+            m_epoch_start_step = t.step();
+            m_epoch_evals = 0;
+            m_epoch_at_chance = true;
+            m_epoch_loss = 0.0;
+            m_epoch_updates = 0;
             if (m_rule.stop_dead)
             {
-                watch_for_dead_network(t, r);
+                copy_params(t.model().parameters(), m_epoch_start);
+                m_has_epoch_start = true;
+                m_epoch_alive = false;
+            }
+        }
+
+        /** @brief Looks at the gradient until this epoch shows it alive (more non-zero entries than the limit). */
+        template <class Tr, class B, class G>
+        void on_gradient(Tr& t, const B&, const G& grad)
+        {
+            if (!m_rule.stop_dead || m_epoch_alive)
+            {
+                return;
+            }
+            const std::size_t limit = live_limit(t.model().parameters().layout());
+            const auto* g = grad.data();
+            std::size_t nonzero = 0;
+            for (std::size_t i = 0, n = grad.size(); i < n; ++i)
+            {
+                if (g[i] != 0)
+                {
+                    if (++nonzero > limit)
+                    {
+                        m_epoch_alive = true;
+                        return;
+                    }
+                }
+            }
+        }
+
+        /** @brief A dead network: all epoch long a gradient that is zero but for the output bias, and nothing else changed. */
+        template <class Tr>
+        void on_epoch_end(Tr& t)
+        {
+            // Stuck at chance: every evaluation of the epoch at chance, and no descent below the start.
+            if (m_epoch_evals > 0 && m_epoch_at_chance && m_has_start && m_epoch_updates > 0
+                && m_epoch_loss / static_cast<double>(m_epoch_updates) >= (1.0 - m_rule.flat_fraction) * m_start)
+            {
+                fire(t, Rule::at_chance, RunStatus::stalled,
+                     detail::concat("the run is stuck at chance: over the whole of epoch ", t.epoch(),
+                                    " its validation accuracy stayed within ", m_rule.chance_tolerance, " of chance ",
+                                    m_rule.chance_accuracy, " and its training loss (mean ",
+                                    m_epoch_loss / static_cast<double>(m_epoch_updates), ") did not go below ",
+                                    1.0 - m_rule.flat_fraction, " x its start ", m_start));
+                if (t.status() != RunStatus::running)
+                {
+                    return;
+                }
+            }
+            const auto& params = t.model().parameters();
+            if (!m_rule.stop_dead || !m_has_epoch_start || m_epoch_start.size() != params.size() * sizeof(*params.data()))
+            {
+                return;
+            }
+            m_has_epoch_start = false;
+            // A constant prediction scores at most chance: anything better is a live network.
+            const bool at_chance = m_last_accuracy_step == t.step() && m_last_accuracy <= m_rule.chance_accuracy + 1e-12;
+            if (m_epoch_alive || !at_chance)
+            {
+                return;
+            }
+            const ParamLayout& layout = params.layout();
+            const std::size_t changed = changed_trainable(params, layout, m_epoch_start);
+            if (changed <= live_limit(layout))
+            {
+                fire(t, Rule::dead, RunStatus::stalled,
+                     detail::concat("the network stopped learning: over the whole of epoch ", t.epoch(), " (steps ",
+                                    m_epoch_start_step + 1, " to ", t.step(), ") its gradient was zero but for at most ",
+                                    live_limit(layout), " entries and only ", changed, " of its ", trainable(layout),
+                                    " trainable parameters changed; its validation accuracy ", m_last_accuracy,
+                                    " is no better than chance ", m_rule.chance_accuracy,
+                                    ": it can only make a constant prediction (a dead network)"));
             }
         }
 
@@ -131,7 +272,8 @@ namespace xtrain
             const double loss = t.last_loss();
             if (!std::isfinite(loss))
             {
-                fire(t, RunStatus::diverged, detail::concat("the loss became ", loss, " at step ", t.step()));
+                fire(t, Rule::not_finite, RunStatus::diverged,
+                     detail::concat("the loss became ", loss, " at step ", t.step()));
                 return;
             }
             const double batch = static_cast<double>(std::max<std::size_t>(1, t.current_batch().size));
@@ -151,6 +293,8 @@ namespace xtrain
                     m_has_start = true;
                 }
             }
+            m_epoch_loss += loss;
+            ++m_epoch_updates;
             // Bias-corrected exponential moving average with a time constant of m_window updates.
             const double beta = 1.0 - 1.0 / static_cast<double>(m_window);
             m_ema = beta * m_ema + (1.0 - beta) * loss;
@@ -164,7 +308,7 @@ namespace xtrain
                 m_above_examples += static_cast<std::uint64_t>(batch);
                 if (m_above >= m_window && m_above_examples >= t.sampler().num_samples())
                 {
-                    fire(t, RunStatus::diverged,
+                    fire(t, Rule::blow_up, RunStatus::diverged,
                          detail::concat("the training loss, smoothed over ", m_window, " updates, stayed above ",
                                         m_rule.factor, " x its start ", m_start, " for ", m_above, " updates (",
                                         m_above_examples, " examples, ", smoothed, " at step ", t.step(), ")"));
@@ -177,8 +321,10 @@ namespace xtrain
             }
         }
 
-        /** @brief The first time a rule fired (whether or not it stopped the run, see DivergenceRule::stop_runs). */
+        /** @brief The first time a rule that stops runs fired (whether or not it did, see DivergenceRule::stop_runs). */
         const std::optional<Stop>& first_stop() const noexcept { return m_first_stop; }
+        /** @brief Per rule (indexed by Rule), the step at which it first fired, 0 if it never did. */
+        const std::array<std::uint64_t, 4>& rule_steps() const noexcept { return m_rule_steps; }
 
         /** @brief The loss the blow-up rule compares with (NaN until known). */
         double start_loss() const noexcept { return m_has_start ? m_start : std::nan(""); }
@@ -199,15 +345,24 @@ namespace xtrain
             w.write(m_updates);
             w.write(m_above);
             w.write(m_above_examples);
-            w.write(m_has_snapshot);
-            w.write(m_quiet_since_examples);
-            w.write(m_quiet);
-            w.write(m_snapshot_examples);
-            w.write_array(m_last.data(), m_last.size());
-            w.write_array(m_quiet_start.data(), m_quiet_start.size());
+            w.write(m_has_epoch_start);
+            w.write(m_epoch_alive);
+            w.write(m_last_accuracy);
+            w.write(m_last_accuracy_step);
+            w.write(m_epoch_evals);
+            w.write(m_epoch_at_chance);
+            w.write(m_epoch_loss);
+            w.write(m_epoch_updates);
+            for (const std::uint64_t step : m_rule_steps)
+            {
+                w.write(step);
+            }
+            w.write(m_epoch_start_step);
+            w.write_array(m_epoch_start.data(), m_epoch_start.size());
             w.write(m_first_stop.has_value());
             if (m_first_stop)
             {
+                w.write(static_cast<std::uint8_t>(m_first_stop->rule));
                 w.write(m_first_stop->step);
                 w.write(m_first_stop->examples);
                 w.write(static_cast<std::uint8_t>(m_first_stop->status));
@@ -228,16 +383,30 @@ namespace xtrain
             m_updates = r.read<std::uint64_t>();
             m_above = r.read<std::uint64_t>();
             m_above_examples = r.read<std::uint64_t>();
-            m_has_snapshot = r.read<bool>();
-            m_quiet_since_examples = r.read<std::uint64_t>();
-            m_quiet = r.read<bool>();
-            m_snapshot_examples = r.read<std::uint64_t>();
-            r.read_byte_array(m_last, snapshot_limit, "the divergence guard's parameter snapshot");
-            r.read_byte_array(m_quiet_start, snapshot_limit, "the divergence guard's parameter snapshot");
+            m_has_epoch_start = r.read<bool>();
+            m_epoch_alive = r.read<bool>();
+            m_last_accuracy = r.read<double>();
+            m_last_accuracy_step = r.read<std::uint64_t>();
+            m_epoch_evals = r.read<std::uint64_t>();
+            m_epoch_at_chance = r.read<bool>();
+            m_epoch_loss = r.read<double>();
+            m_epoch_updates = r.read<std::uint64_t>();
+            for (std::uint64_t& step : m_rule_steps)
+            {
+                step = r.read<std::uint64_t>();
+            }
+            m_epoch_start_step = r.read<std::uint64_t>();
+            r.read_byte_array(m_epoch_start, snapshot_limit, "the divergence guard's parameter snapshot");
             m_first_stop.reset();
             if (r.read<bool>())
             {
                 Stop s;
+                const auto rule = r.read<std::uint8_t>();
+                if (rule > static_cast<std::uint8_t>(Rule::at_chance))
+                {
+                    r.fail(detail::concat("the divergence guard's stop has rule byte ", static_cast<int>(rule)));
+                }
+                s.rule = static_cast<Rule>(rule);
                 s.step = r.read<std::uint64_t>();
                 s.examples = r.read<std::uint64_t>();
                 const auto status = r.read<std::uint8_t>();
@@ -256,11 +425,18 @@ namespace xtrain
         static constexpr std::uint64_t snapshot_limit = std::uint64_t(1) << 40;
 
         template <class Tr>
-        void fire(Tr& t, RunStatus status, std::string message)
+        void fire(Tr& t, Rule rule, RunStatus status, std::string message)
         {
+            auto& first = m_rule_steps[static_cast<std::size_t>(rule)];
+            first = first == 0 ? std::max<std::uint64_t>(1, t.step()) : first;
+            const bool stops = rule != Rule::at_chance || m_rule.stop_at_chance;
+            if (!stops)
+            {
+                return;
+            }
             if (!m_first_stop)
             {
-                m_first_stop = Stop{t.step(), t.examples_seen(), status, message};
+                m_first_stop = Stop{rule, t.step(), t.examples_seen(), status, message};
             }
             if (m_rule.stop_runs)
             {
@@ -273,58 +449,6 @@ namespace xtrain
             DivergenceRule r;
             r.factor = factor;
             return r;
-        }
-
-        // At each evaluation point: how many trainable parameters changed since the previous one.
-        // An interval where at most `limit` changed starts (or extends) a quiet stretch; once the
-        // stretch covers a whole epoch, the parameters are compared with the stretch's start.
-        template <class Tr>
-        void watch_for_dead_network(Tr& t, const EvalRecord& r)
-        {
-            const auto& params = t.model().parameters();
-            const ParamLayout& layout = params.layout();
-            const std::size_t limit = live_limit(layout);
-            const std::uint64_t epoch_examples = t.sampler().num_samples();
-            if (!m_has_snapshot || m_last.size() != params.size() * sizeof(*params.data()))
-            {
-                copy_params(params, m_last);
-                m_has_snapshot = true;
-                m_snapshot_examples = r.examples_seen;
-                m_quiet = false;
-                return;
-            }
-            const std::size_t changed = changed_trainable(params, layout, m_last);
-            if (changed > limit)
-            {
-                m_quiet = false;
-            }
-            else if (!m_quiet)
-            {
-                // The stretch starts where the interval began: m_last holds the parameters there.
-                m_quiet = true;
-                m_quiet_since_examples = m_snapshot_examples;
-                m_quiet_start = m_last;
-            }
-            if (m_quiet && r.examples_seen - m_quiet_since_examples >= epoch_examples)
-            {
-                const std::size_t over_epoch = changed_trainable(params, layout, m_quiet_start);
-                if (over_epoch <= limit)
-                {
-                    fire(t, RunStatus::stalled,
-                                   detail::concat("the network stopped learning: over the last ",
-                                                  r.examples_seen - m_quiet_since_examples, " examples (step ",
-                                                  t.step(), ") only ", over_epoch, " of its ", trainable(layout),
-                                                  " trainable parameters changed, so it can only make a constant "
-                                                  "prediction (a dead network)"));
-                    if (m_rule.stop_runs)
-                    {
-                        return;
-                    }
-                }
-                m_quiet = false;
-            }
-            copy_params(params, m_last);
-            m_snapshot_examples = r.examples_seen;
         }
 
         std::size_t live_limit(const ParamLayout& layout) const noexcept
@@ -397,13 +521,19 @@ namespace xtrain
         std::uint64_t m_updates = 0;
         std::uint64_t m_above = 0;
         std::uint64_t m_above_examples = 0;
-        // Dead-network rule.
-        bool m_has_snapshot = false;
-        std::uint64_t m_snapshot_examples = 0;
-        bool m_quiet = false;
-        std::uint64_t m_quiet_since_examples = 0;
-        std::vector<unsigned char> m_last;
-        std::vector<unsigned char> m_quiet_start;
+        // Dead-network rule: the parameters' bytes at the start of the epoch in progress.
+        bool m_has_epoch_start = false;
+        bool m_epoch_alive = false;
+        std::uint64_t m_epoch_start_step = 0;
+        double m_last_accuracy = std::numeric_limits<double>::quiet_NaN();
+        std::uint64_t m_last_accuracy_step = 0;
+        // Stuck-at-chance rule: the epoch so far.
+        std::uint64_t m_epoch_evals = 0;
+        bool m_epoch_at_chance = true;
+        double m_epoch_loss = 0.0;
+        std::uint64_t m_epoch_updates = 0;
+        std::array<std::uint64_t, 4> m_rule_steps{};
+        std::vector<unsigned char> m_epoch_start;
         std::optional<Stop> m_first_stop;
     };
 }
