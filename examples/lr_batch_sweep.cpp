@@ -73,7 +73,7 @@ namespace
         {"--warmup-epochs", "E", "linear warm-up of the lr over E epochs, per step (default 0)"},
         {"--divergence", "X", "stop a run whose loss, smoothed over 4096 examples, stays above X times its start (default 3)"},
         {"--no-early-stopping", nullptr, "train every run to the end of its budget (the guard only notes where it would stop)"},
-        {"--stop-at-chance", nullptr, "also stop a run stuck at chance for a whole epoch (a heuristic: see docs/sweeps.md)"},
+        {"--provable-stops-only", nullptr, "do not stop nearly dead networks at chance, only provably hopeless runs"},
         {"--self-check", nullptr, "run the grid with early stopping and without (OUT/guarded, OUT/unguarded) and compare"},
         {"--noise-scale", "N", "measure the gradient noise scale every N steps, 0 to skip (default 8)"},
         {"--jobs", "N", "runs in parallel, one BLAS thread each (default: hardware threads)"},
@@ -747,7 +747,7 @@ int main(int argc, char** argv)
             }
         }
         settings.early_stopping = f.count("--no-early-stopping") == 0;
-        settings.divergence.stop_at_chance = f.count("--stop-at-chance") != 0;
+        settings.divergence.stop_nearly_dead = f.count("--provable-stops-only") == 0;
         if (f.count("--target-precision"))
         {
             settings.target_precision = parse_double("--target-precision", f.at("--target-precision"));

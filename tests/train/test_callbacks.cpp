@@ -311,10 +311,12 @@ TEST_CASE("a network that is dead for a whole epoch is stopped as stalled", "[tr
     REQUIRE(chance == 0.5);
     DivergenceRule rule;
     rule.chance_accuracy = chance;
+    rule.stop_nearly_dead = false;  // the provable rule alone (the nearly-dead one: below)
     auto fit = [&](ScriptedLoss model, DivergenceRule r, const Dataset<double>* validation = nullptr) {
         auto t = std::make_unique<Trainer<ScriptedLoss, Optimizer<SGD>, BatchSampler<dynamic>, DivergenceGuard>>(
             std::move(model), sgd(0.1), BatchSampler<dynamic>(40, 10), DivergenceGuard(r));
         t->options().evals_per_epoch = 4;
+        t->options().evaluate_at_start = true;  // the start loss: the loss before training
         t->fit(data, Budget::epochs(10), validation);
         return t;
     };
@@ -354,6 +356,30 @@ TEST_CASE("a network that is dead for a whole epoch is stopped as stalled", "[tr
     underflow.parameters().layout().set_lr_scale("w", 1e-300);
     underflow.parameters().values().fill(1.0);  // 1 - 1e-301 is 1
     CHECK(fit(std::move(underflow), rule, &data)->status() == RunStatus::finished);
+
+    // Nearly dead: the weight moves on one update in four (a unit alive for a few examples), the
+    // predictions are at chance and the loss flat: not provably dead, but nearly, and stopped as
+    // such unless only the provable rules are asked for (the guard notes it either way).
+    DivergenceRule nearly = rule;
+    nearly.stop_nearly_dead = true;
+    auto almost = fit(ScriptedLoss({2.3}, {"b"}, 4), nearly, &data);
+    CHECK(almost->status() == RunStatus::stalled);
+    CHECK(almost->examples_seen() == 40);
+    CHECK_THAT(almost->status_message(), Catch::Contains("nearly dead: over the whole of epoch 1, 75 % of its updates "
+                                                         "reached no live unit"));
+    auto provable = fit(ScriptedLoss({2.3}, {"b"}, 4), rule, &data);
+    CHECK(provable->status() == RunStatus::finished);
+    const auto& steps = provable->callback<DivergenceGuard>().rule_steps();
+    CHECK(steps[static_cast<std::size_t>(DivergenceGuard::Rule::nearly_dead)] == 4);
+    CHECK(steps[static_cast<std::size_t>(DivergenceGuard::Rule::dead)] == 0);
+    // Half the updates dead is below a share of 0.6; above chance is not nearly dead either.
+    DivergenceRule stricter = nearly;
+    stricter.dead_update_share = 0.6;
+    CHECK(fit(ScriptedLoss({2.3}, {"b"}, 2), stricter, &data)->status() == RunStatus::finished);
+    CHECK(fit(ScriptedLoss({2.3}, {"b"}, 2), nearly, &data)->status() == RunStatus::stalled);
+    CHECK(fit(ScriptedLoss({2.3}, {"b"}, 4, 40), nearly, &data)->status() == RunStatus::finished);
+    // A loss that descends (a slow rate) is never nearly dead.
+    CHECK(fit(ScriptedLoss(repeated({{2.3, 1}, {2.0, 1}}), {"b"}, 4), nearly, &data)->status() == RunStatus::finished);
 
     // The rule can be switched off; a stricter limit counts the bias as alive.
     DivergenceRule off = rule;

@@ -45,11 +45,15 @@
  *   With weight decay the dead weights keep shrinking, so the rule does not fire; such a run
  *   trains to the end of its budget and is judged there. A sampler that drops the last partial
  *   batch does not show every example each epoch; the rule assumes it does.
- * - **stuck at chance** (DivergenceRule::stop_at_chance, off by default): over a whole epoch, the
- *   validation accuracy within 1 point of chance at every evaluation point and the training loss
- *   no lower than 0.99 x its start. Such a network has a few live units at most; most never
- *   recover, but nothing proves it, so the rule only notes where it would fire unless asked to
- *   stop.
+ * - **nearly dead** (DivergenceRule::stop_nearly_dead): over a whole epoch, at least half of the
+ *   updates had a gradient zero but for the output bias (their examples reached no live unit),
+ *   the validation accuracy stayed within 1 point of chance at every evaluation point, and the
+ *   training loss did not go below 0.99 x its start. A large rate kills most of a ReLU network's
+ *   units and leaves a few alive for a few examples: it sits at chance, its loss at the trivial
+ *   predictor's, and the live units keep dying. This is evidence, not proof; the sweep's
+ *   self-check measures it on the default grid (no run it stopped would have trained), and
+ *   `stop_nearly_dead = false` keeps to the provable rules. A slow rate is never nearly dead:
+ *   its gradient reaches every unit. Status `stalled`.
  * rule_steps() says where each rule first fired, stopping or not.
  */
 #ifndef XTRAIN_TRAIN_CALLBACKS_DIVERGENCE_GUARD_HPP
@@ -89,15 +93,16 @@ namespace xtrain
         /** @brief The dead-network rule needs the validation accuracy at or below this (chance_accuracy()); NaN: off. */
         double chance_accuracy = std::numeric_limits<double>::quiet_NaN();
         /**
-         * @brief Also stop a run stuck at chance for a whole epoch: validation accuracy within
-         * `chance_tolerance` of chance at every evaluation point of the epoch, and a mean training
-         * loss over the epoch no lower than (1 - flat_fraction) x the start loss. Not a proof (a
-         * network with a few live units, or a very small rate with a very long budget, may still
-         * get away), so off unless asked for; the guard notes where it would fire either way.
+         * @brief Also stop a nearly dead network (see the file comment): over a whole epoch at least
+         * `dead_update_share` of the updates had a gradient zero but for the output bias, the
+         * validation accuracy stayed within `chance_tolerance` of chance, and the mean training
+         * loss did not go below (1 - flat_fraction) x the start loss. Evidence, not proof; false
+         * keeps to the provable rules (the guard still notes where this one would fire).
          */
-        bool stop_at_chance = false;
-        double chance_tolerance = 0.01;  ///< see stop_at_chance
-        double flat_fraction = 0.01;     ///< see stop_at_chance
+        bool stop_nearly_dead = true;
+        double dead_update_share = 0.5;  ///< see stop_nearly_dead
+        double chance_tolerance = 0.01;  ///< see stop_nearly_dead
+        double flat_fraction = 0.01;     ///< see stop_nearly_dead
 
         /** @brief @throws std::invalid_argument naming the first impossible setting. */
         void validate() const
@@ -123,10 +128,10 @@ namespace xtrain
             not_finite,  ///< a loss that is NaN or infinite (diverged)
             blow_up,     ///< a smoothed loss far above its start for an epoch (diverged)
             dead,        ///< a dead network (stalled)
-            at_chance    ///< stuck at chance for an epoch (stalled; stops only with stop_at_chance)
+            nearly_dead  ///< a nearly dead network at chance for an epoch (stalled; see stop_nearly_dead)
         };
 
-        /** @brief "not_finite", "blow_up", "dead" or "at_chance". */
+        /** @brief "not_finite", "blow_up", "dead" or "nearly_dead". */
         static const char* rule_name(Rule r) noexcept
         {
             switch (r)
@@ -134,9 +139,9 @@ namespace xtrain
             case Rule::not_finite: return "not_finite";
             case Rule::blow_up: return "blow_up";
             case Rule::dead: return "dead";
-            case Rule::at_chance: break;
+            case Rule::nearly_dead: break;
             }
-            return "at_chance";
+            return "nearly_dead";
         }
 
         /** @brief Where and why a rule fired first. */
@@ -188,6 +193,8 @@ namespace xtrain
             m_epoch_at_chance = true;
             m_epoch_loss = 0.0;
             m_epoch_updates = 0;
+            m_epoch_scanned = 0;
+            m_epoch_dead_updates = 0;
             if (m_rule.stop_dead)
             {
                 copy_params(t.model().parameters(), m_epoch_start);
@@ -200,38 +207,44 @@ namespace xtrain
         template <class Tr, class B, class G>
         void on_gradient(Tr& t, const B&, const G& grad)
         {
-            if (!m_rule.stop_dead || m_epoch_alive)
+            if (!m_rule.stop_dead)
             {
                 return;
             }
+            // Scanned until it shows more non-zero entries than the limit: a few reads for a live
+            // network, the whole gradient only for a dead-looking one.
             const std::size_t limit = live_limit(t.model().parameters().layout());
             const auto* g = grad.data();
             std::size_t nonzero = 0;
-            for (std::size_t i = 0, n = grad.size(); i < n; ++i)
+            bool live = false;
+            for (std::size_t i = 0, n = grad.size(); i < n && !live; ++i)
             {
-                if (g[i] != 0)
-                {
-                    if (++nonzero > limit)
-                    {
-                        m_epoch_alive = true;
-                        return;
-                    }
-                }
+                nonzero += g[i] != 0 ? 1U : 0U;
+                live = nonzero > limit;
             }
+            m_epoch_alive = m_epoch_alive || live;
+            ++m_epoch_scanned;
+            m_epoch_dead_updates += live ? 0U : 1U;
         }
 
         /** @brief A dead network: all epoch long a gradient that is zero but for the output bias, and nothing else changed. */
         template <class Tr>
         void on_epoch_end(Tr& t)
         {
-            // Stuck at chance: every evaluation of the epoch at chance, and no descent below the start.
+            // Nearly dead: most updates reached no live unit, accuracy at chance, no descent below the start.
+            const double dead_share = m_epoch_scanned > 0
+                ? static_cast<double>(m_epoch_dead_updates) / static_cast<double>(m_epoch_scanned)
+                : 0.0;
             if (m_epoch_evals > 0 && m_epoch_at_chance && m_has_start && m_epoch_updates > 0
+                && dead_share >= m_rule.dead_update_share
                 && m_epoch_loss / static_cast<double>(m_epoch_updates) >= (1.0 - m_rule.flat_fraction) * m_start)
             {
-                fire(t, Rule::at_chance, RunStatus::stalled,
-                     detail::concat("the run is stuck at chance: over the whole of epoch ", t.epoch(),
-                                    " its validation accuracy stayed within ", m_rule.chance_tolerance, " of chance ",
-                                    m_rule.chance_accuracy, " and its training loss (mean ",
+                fire(t, Rule::nearly_dead, RunStatus::stalled,
+                     detail::concat("the network is nearly dead: over the whole of epoch ", t.epoch(), ", ",
+                                    std::round(dead_share * 1000.0) / 10.0,
+                                    " % of its updates reached no live unit (a gradient zero but for the output "
+                                    "bias), its validation accuracy stayed within ", m_rule.chance_tolerance,
+                                    " of chance ", m_rule.chance_accuracy, " and its training loss (mean ",
                                     m_epoch_loss / static_cast<double>(m_epoch_updates), ") did not go below ",
                                     1.0 - m_rule.flat_fraction, " x its start ", m_start));
                 if (t.status() != RunStatus::running)
@@ -353,6 +366,8 @@ namespace xtrain
             w.write(m_epoch_at_chance);
             w.write(m_epoch_loss);
             w.write(m_epoch_updates);
+            w.write(m_epoch_scanned);
+            w.write(m_epoch_dead_updates);
             for (const std::uint64_t step : m_rule_steps)
             {
                 w.write(step);
@@ -391,6 +406,8 @@ namespace xtrain
             m_epoch_at_chance = r.read<bool>();
             m_epoch_loss = r.read<double>();
             m_epoch_updates = r.read<std::uint64_t>();
+            m_epoch_scanned = r.read<std::uint64_t>();
+            m_epoch_dead_updates = r.read<std::uint64_t>();
             for (std::uint64_t& step : m_rule_steps)
             {
                 step = r.read<std::uint64_t>();
@@ -402,7 +419,7 @@ namespace xtrain
             {
                 Stop s;
                 const auto rule = r.read<std::uint8_t>();
-                if (rule > static_cast<std::uint8_t>(Rule::at_chance))
+                if (rule > static_cast<std::uint8_t>(Rule::nearly_dead))
                 {
                     r.fail(detail::concat("the divergence guard's stop has rule byte ", static_cast<int>(rule)));
                 }
@@ -429,7 +446,7 @@ namespace xtrain
         {
             auto& first = m_rule_steps[static_cast<std::size_t>(rule)];
             first = first == 0 ? std::max<std::uint64_t>(1, t.step()) : first;
-            const bool stops = rule != Rule::at_chance || m_rule.stop_at_chance;
+            const bool stops = rule != Rule::nearly_dead || m_rule.stop_nearly_dead;
             if (!stops)
             {
                 return;
@@ -527,11 +544,13 @@ namespace xtrain
         std::uint64_t m_epoch_start_step = 0;
         double m_last_accuracy = std::numeric_limits<double>::quiet_NaN();
         std::uint64_t m_last_accuracy_step = 0;
-        // Stuck-at-chance rule: the epoch so far.
+        // Nearly-dead rule: the epoch so far.
         std::uint64_t m_epoch_evals = 0;
         bool m_epoch_at_chance = true;
         double m_epoch_loss = 0.0;
         std::uint64_t m_epoch_updates = 0;
+        std::uint64_t m_epoch_scanned = 0;
+        std::uint64_t m_epoch_dead_updates = 0;
         std::array<std::uint64_t, 4> m_rule_steps{};
         std::vector<unsigned char> m_epoch_start;
         std::optional<Stop> m_first_stop;
