@@ -220,6 +220,7 @@ namespace xtrain
                 if (m_in_epoch && m_batches_in_epoch >= m_sampler.iterations_per_epoch())
                 {
                     end_epoch();
+                    serve_requests();
                     continue;
                 }
                 if (budget_reached(budget))
