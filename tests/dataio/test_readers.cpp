@@ -486,6 +486,18 @@ TEST_CASE("CSV bad input: every case names the file, and the row and column of a
     CsvOptions three;
     three.num_classes = 3;
     CHECK_THAT(err("a,y\n1,0\n2,3\n", three), Catch::Contains("data row 2, column 2 'y': label 3 is not below num_classes = 3"));
+    // A label far beyond the labels in use is a data error, not a million-class model; the
+    // message names the row, and num_classes accepts it on purpose.
+    CHECK_THAT(err("a,y\n1,0\n2,1000000\n3,1\n"),
+               Catch::Contains("data row 2, column 2 'y': label 1000000 would make 1000001 classes from 3 distinct labels")
+                   && Catch::Contains("num_classes"));
+    CHECK_THAT(err("a,y\n3e8,5\n1,300000000\n"), Catch::Contains("label 300000000 would make"));
+    CHECK(parse_csv<float>("a,y\n1,0\n2,255\n", CsvOptions{}, src).num_classes == 256);
+    CHECK_THAT(err("a,y\n1,0\n2,256\n"), Catch::Contains("(at most 256 are inferred)"));
+    CsvOptions many;
+    many.num_classes = 1000001;
+    CHECK(parse_csv<float>("a,y\n1,0\n2,1000000\n", many, src).num_classes == 1000001);
+    CHECK(csv_max_inferred_classes(100) == 400);
     CsvOptions reg;
     reg.task = CsvTask::regression;
     CHECK_THAT(err("a,y\n1,x\n", reg), Catch::Contains("target 'x' is not a finite number"));

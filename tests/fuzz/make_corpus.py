@@ -99,6 +99,9 @@ def csv_inputs():
         "refuse-unclosed-quote": b'\x00a,b,y\n1,"2,0\n',
         "refuse-label-not-an-index": b"\x00a,y\n1,1.5\n",
         "refuse-label-over-num-classes": b"\x80a,y\n1,3\n",
+        # A label far beyond the labels in use: refused, not a 300 000 001-class dataset (found by libFuzzer).
+        "refuse-label-far-beyond-distinct": b"\x10a,y\n3e8,5",
+        "accept-label-255-of-two": b"\x00a,y\n1,0\n2,255\n",
         "refuse-empty-table": b"\x00",
         "refuse-header-only": b"\x00a,b,y\n",
         "refuse-nan-feature": b"\x04a,y\nnan,1\n",

@@ -118,9 +118,24 @@ namespace xtrain
         bool label_names = false;               ///< classification: labels are names, mapped to classes in sorted order
         std::vector<ColumnRef> ignore;          ///< columns that are neither label nor feature (e.g. an id)
         char delimiter = ',';                   ///< field separator (e.g. ';', or a tab)
-        std::size_t num_classes = 0;            ///< classification with indices: 0 = largest label + 1
+        /// classification with indices: 0 = largest label + 1, as long as that is plausible (see
+        /// csv_max_inferred_classes); set it to accept labels the file does not all use
+        std::size_t num_classes = 0;
         std::string name;                       ///< the dataset's name; default: the file name
     };
+
+    /**
+     * @brief The largest class count read_csv infers (CsvOptions::num_classes = 0) from @p distinct
+     * distinct labels: max(256, 4 x distinct).
+     *
+     * A label far beyond the labels a file uses (1000000 among 0 ... 9) is almost always a data
+     * error, and inferring the classes from it would build an output layer of a million units.
+     * Files whose labels leave most classes unused set CsvOptions::num_classes.
+     */
+    constexpr std::size_t csv_max_inferred_classes(std::size_t distinct) noexcept
+    {
+        return distinct > 64 ? 4 * distinct : 256;
+    }
 
     namespace detail
     {
@@ -462,6 +477,30 @@ namespace xtrain
             const auto y = static_cast<std::size_t>(numeric_labels[i]);
             d.labels(i) = static_cast<label_type>(y);
             top = std::max(top, y);
+        }
+        const auto first_row_with = [&](std::size_t label) {
+            std::size_t i = 0;
+            while (static_cast<std::size_t>(numeric_labels[i]) != label)
+            {
+                ++i;
+            }
+            return i;
+        };
+        if (options.num_classes == 0)
+        {
+            std::vector<label_type> seen(d.labels.begin(), d.labels.end());
+            std::sort(seen.begin(), seen.end());
+            const auto distinct = static_cast<std::size_t>(std::unique(seen.begin(), seen.end()) - seen.begin());
+            const std::size_t limit = csv_max_inferred_classes(distinct);
+            if (top >= limit)
+            {
+                const std::size_t i = first_row_with(top);
+                throw data_error(detail::concat(
+                    source, ": data row ", i + 1, ", column ", label_col + 1, " '", header[label_col], "': label ",
+                    top, " would make ", top + 1, " classes from ", distinct,
+                    " distinct labels (at most ", limit,
+                    " are inferred); fix the label, or set CsvOptions::num_classes if the classes really go that far"));
+            }
         }
         d.num_classes = options.num_classes == 0 ? top + 1 : options.num_classes;
         if (top >= d.num_classes)
