@@ -368,7 +368,7 @@ TEMPLATE_TEST_CASE("The gradient is that of the mean loss: per-sample average, b
 // Determinism and copies
 // ---------------------------------------------------------------------------------------------
 
-TEST_CASE("The same seed gives bit-identical parameters and losses; another seed does not", "[model][seed]")
+TEST_CASE("The same seed gives bit-identical parameters and losses, and another seed does not", "[model][seed]")
 {
     using Net = Sequential<Conv2D<1, 4, 3>, ReLU, MaxPool2D<2>, Flatten, Dropout, Dense<36, 5>, SoftmaxCrossEntropy>;
     auto make = [](std::uint64_t seed)
@@ -556,7 +556,7 @@ TEST_CASE("Layer arguments are checked when the model is described", "[model][er
     CHECK_THROWS_WITH(Dropout(-0.1), Catch::Contains("p must be in [0, 1)"));
 }
 
-TEST_CASE("The gradient buffer is sized for the caller; a replaced parameter buffer is refused", "[model][errors]")
+TEST_CASE("The gradient buffer is sized for the caller, and a replaced parameter buffer is refused", "[model][errors]")
 {
     Sequential<Dense<3, 2>, SoftmaxCrossEntropy> model(1);
     const auto data = random_data<float>(4, {3}, 2, 0, 1);

@@ -105,7 +105,7 @@ TEMPLATE_TEST_CASE("the trainer fits a linear regression to the noise floor", "[
     CHECK(static_cast<double>(w(4)) == Approx(0.5).epsilon(0).margin(0.03));
 }
 
-TEST_CASE("budgets count epochs, updates or examples; history rows follow", "[train]")
+TEST_CASE("budgets count epochs, updates or examples, and history rows follow", "[train]")
 {
     const auto data = make_regression<double>(100, 3, 2);
     SECTION("epochs: ceil(N / B) updates per epoch, one evaluation row per epoch")
