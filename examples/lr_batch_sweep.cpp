@@ -474,6 +474,11 @@ namespace
                 per_run[*key].push_back(xtrain::median(values));
             }
         }
+        all.close();
+        if (!all)
+        {
+            throw std::runtime_error("cannot write '" + (out / "noise_scale.csv").string() + "' (disk full?)");
+        }
         std::map<NoiseKey, double> median;
         for (auto& [key, values] : per_run)
         {
@@ -646,6 +651,7 @@ int main(int argc, char** argv)
             {
                 inputs.emplace_back(d);
             }
+            const xtrain::FolderLock lock(out, "lr_batch_sweep --merge");
             const xtrain::MergeReport m = xtrain::merge_results(inputs, out);
             std::cout << "Merged " << inputs.size() << " results folders into " << out.string() << ": " << m.runs
                       << " runs with a result, " << m.duplicates << " found in more than one folder (the first kept), "
@@ -654,6 +660,11 @@ int main(int argc, char** argv)
             fs::create_directories(out / "noise_scale");
             for (const fs::path& in : inputs)
             {
+                std::error_code same;
+                if (fs::equivalent(in, out, same) && !same)
+                {
+                    continue;  // merging into one of the inputs: its files are already there
+                }
                 if (fs::exists(in / "noise_scale"))
                 {
                     for (const auto& e : fs::directory_iterator(in / "noise_scale"))
@@ -671,6 +682,11 @@ int main(int argc, char** argv)
         }
         if (f.count("--figures-only"))
         {
+            if (!fs::exists(out / "meta.json"))
+            {
+                usage_error("--figures-only: '" + out.string() + "' holds no sweep results (no meta.json)");
+            }
+            const xtrain::FolderLock lock(out, "lr_batch_sweep --figures-only");
             print_summary(out);
             draw_figures(out);
             return 0;
@@ -796,7 +812,7 @@ int main(int argc, char** argv)
                   << " learning rates x " << grid.batch_sizes.size() << " batch sizes x " << grid.seeds.size()
                   << " seeds) on " << data.description << ", " << options.jobs << " in parallel"
                   << (self_check ? ", once with early stopping and once without" : "") << ".\n"
-                  << "Results go to " << out.string() << " (Ctrl-C stops after the runs in flight; rerun to resume).\n";
+                  << "Results go to " << out.string() << " (Ctrl-C keeps every finished run and stops the runs in flight, which are not recorded and start again when you rerun the same command; a second Ctrl-C ends at once).\n";
         // The model, built per run; `sweep` runs the grid with the given settings into a folder.
         std::function<xtrain::SweepReport(const xtrain::RunSettings&, const xtrain::SweepConfig&, const fs::path&)> sweep;
         if (model.kind == ModelKind::cnn)
@@ -854,6 +870,8 @@ int main(int argc, char** argv)
             }
         }
 
+        // One writer per folder: this process holds --out from the first run to the last figure.
+        const xtrain::FolderLock lock(out, "lr_batch_sweep");
         if (self_check)
         {
             // The same grid twice: with the guard, and trained to the end; then run by run.

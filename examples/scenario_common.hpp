@@ -378,6 +378,7 @@ namespace scenario
                 os << buf;
             }
         }
+        os.close();
         if (!os)
         {
             throw std::runtime_error("cannot write '" + path.string() + "'");
@@ -389,6 +390,7 @@ namespace scenario
     {
         std::ofstream os(path);
         os << text;
+        os.close();
         if (!os)
         {
             throw std::runtime_error("cannot write '" + path.string() + "'");

@@ -23,6 +23,12 @@
 #include "xtrain/experiment.hpp"
 #include "support/skip.hpp"
 
+#if defined(__unix__)
+#include <csignal>
+#include <sys/wait.h>
+#include <unistd.h>
+#endif
+
 using namespace xtrain;
 namespace fs = std::filesystem;
 
@@ -1518,3 +1524,234 @@ TEST_CASE("docs/sweeps.md: the examples compile and run", "[experiment][docs]")
     // --- end ---
     CHECK(noise.b_simple() > 0);
 }
+
+#if defined(__unix__)
+namespace
+{
+    // A second process that takes the folder's lock, says so through a pipe, and holds it until it
+    // is killed or told to go (its end of the second pipe closes).
+    struct LockHolder
+    {
+        pid_t pid = -1;
+        int go = -1;
+
+        explicit LockHolder(const fs::path& dir)
+        {
+            int ready[2];
+            int wait[2];
+            REQUIRE(::pipe(ready) == 0);
+            REQUIRE(::pipe(wait) == 0);
+            pid = ::fork();
+            REQUIRE(pid >= 0);
+            if (pid == 0)
+            {
+                ::close(ready[0]);
+                ::close(wait[1]);
+                int status = 0;
+                try
+                {
+                    const FolderLock lock(dir, "the other test process");
+                    const char c = 'y';
+                    status = ::write(ready[1], &c, 1) == 1 ? 0 : 2;
+                    char x;
+                    while (::read(wait[0], &x, 1) > 0)
+                    {
+                    }
+                }
+                catch (...)
+                {
+                    status = 3;
+                }
+                ::_exit(status);
+            }
+            ::close(ready[1]);
+            ::close(wait[0]);
+            go = wait[1];
+            char c = 0;
+            REQUIRE(::read(ready[0], &c, 1) == 1);
+            ::close(ready[0]);
+        }
+
+        int finish(bool kill)
+        {
+            if (kill)
+            {
+                ::kill(pid, SIGKILL);
+            }
+            ::close(go);
+            int status = 0;
+            ::waitpid(pid, &status, 0);
+            return status;
+        }
+    };
+
+    // 0 if another program can take the folder's lock now, 1 if it is refused: util-linux's
+    // flock(1) (Debian: essential), run in a new process image so that nothing of this process's
+    // descriptors (and so of its locks) is inherited.
+    int lock_from_child(const fs::path& dir)
+    {
+        const std::string path = (dir / FolderLock::file_name).string();
+        const pid_t pid = ::fork();
+        REQUIRE(pid >= 0);
+        if (pid == 0)
+        {
+            ::execlp("flock", "flock", "--nonblock", "--conflict-exit-code", "1", path.c_str(), "true",
+                     static_cast<char*>(nullptr));
+            ::_exit(127);
+        }
+        int status = 0;
+        ::waitpid(pid, &status, 0);
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    }
+}
+
+TEST_CASE("One process writes a results folder: a second is refused, naming the first, and a kill frees it",
+          "[experiment][sweep][lock]")
+{
+    const fs::path dir = fresh_dir("lock");
+    const SweepConfig c = small_config();
+    const fs::path other = fresh_dir("lock_other");
+    REQUIRE(run_sweep(c, other, FakeTraining{}, quiet_options()).complete());
+
+    LockHolder holder(dir);
+    const std::string who = "pid " + std::to_string(holder.pid);
+    CHECK_THROWS_AS(FolderLock(dir, "me"), folder_busy);
+    CHECK_THROWS_WITH(FolderLock(dir, "me"), Catch::Contains("is in use by another process (" + who)
+                                                 && Catch::Contains("the other test process")
+                                                 && Catch::Contains("one process writes a folder at a time"));
+    CHECK_THROWS_AS(run_sweep(c, dir, FakeTraining{}, quiet_options()), folder_busy);
+    CHECK_THROWS_AS(merge_results({other}, dir), folder_busy);
+    CHECK_FALSE(fs::exists(dir / "meta.json"));  // nothing was written
+
+    // SIGKILL: the kernel drops the lock; the file may stay, a stale lock does not.
+    const int status = holder.finish(true);
+    CHECK((WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL));
+    CHECK(fs::exists(dir / FolderLock::file_name));
+    REQUIRE(run_sweep(c, dir, FakeTraining{}, quiet_options()).complete());
+
+    // A holder that ends normally frees it too.
+    LockHolder polite(dir);
+    CHECK(lock_from_child(dir) == 1);
+    CHECK(polite.finish(false) == 0);
+    CHECK(lock_from_child(dir) == 0);
+}
+
+TEST_CASE("Folder locks nest within one process and are released with the last one", "[experiment][sweep][lock]")
+{
+    const fs::path dir = fresh_dir("lock_nest");
+    const SweepConfig c = small_config();
+    {
+        const FolderLock outer(dir, "a program");
+        CHECK(outer.held());
+        FolderLock inner(dir, "the same program");
+        REQUIRE(run_sweep(c, dir, FakeTraining{}, quiet_options()).complete());  // ResultsFolder shares it
+        const MergeReport m = merge_results({dir}, dir);                          // so does a merge in place
+        CHECK(m.runs == c.grid.size());
+        FolderLock moved = std::move(inner);
+        CHECK(moved.held());
+        CHECK_FALSE(inner.held());
+        CHECK(lock_from_child(dir) == 1);
+    }
+    CHECK(lock_from_child(dir) == 0);
+    // Open, released on destruction: a later writer in this process or another one gets it.
+    {
+        ResultsFolder folder(dir, c, "test");
+        CHECK(lock_from_child(dir) == 1);
+    }
+    CHECK(lock_from_child(dir) == 0);
+}
+#endif
+
+#if defined(__unix__)
+#include <sys/resource.h>
+
+namespace
+{
+    // Runs @p f in a child process whose files cannot grow beyond @p bytes (RLIMIT_FSIZE: a write
+    // past it fails as on a full disk); returns the child's exit code (0: f returned, 1: it threw)
+    // and what it threw.
+    template <class F>
+    std::pair<int, std::string> with_file_size_limit(std::size_t bytes, F f)
+    {
+        int pipe_fd[2];
+        REQUIRE(::pipe(pipe_fd) == 0);
+        const pid_t pid = ::fork();
+        REQUIRE(pid >= 0);
+        if (pid == 0)
+        {
+            ::close(pipe_fd[0]);
+            std::signal(SIGXFSZ, SIG_IGN);  // a failed write, not a killed process
+            rlimit limit{static_cast<rlim_t>(bytes), static_cast<rlim_t>(bytes)};
+            int code = 2;
+            std::string what;
+            if (::setrlimit(RLIMIT_FSIZE, &limit) == 0)
+            {
+                try
+                {
+                    f();
+                    code = 0;
+                }
+                catch (const std::exception& e)
+                {
+                    code = 1;
+                    what = e.what();
+                }
+            }
+            [[maybe_unused]] const auto n = ::write(pipe_fd[1], what.data(), what.size());
+            ::_exit(code);
+        }
+        ::close(pipe_fd[1]);
+        std::string what;
+        char buf[4096];
+        ssize_t k = 0;
+        while ((k = ::read(pipe_fd[0], buf, sizeof buf)) > 0)
+        {
+            what.append(buf, static_cast<std::size_t>(k));
+        }
+        ::close(pipe_fd[0]);
+        int status = 0;
+        ::waitpid(pid, &status, 0);
+        return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, what};
+    }
+}
+
+TEST_CASE("A write that fails (a full disk) fails loudly, naming the file, and loses nothing written before",
+          "[experiment][sweep][disk]")
+{
+    const fs::path dir = fresh_dir("full_disk");
+    fs::create_directories(dir);
+
+    // A file rewritten atomically: the old content stays, no temporary is left.
+    write_text(dir / "kept.txt", "old\n");
+    auto [code, what] = with_file_size_limit(1000, [&] { detail::write_file_atomic(dir / "kept.txt", std::string(5000, 'x')); });
+    CHECK(code == 1);
+    CHECK_THAT(what, Catch::Contains("cannot write '" + (dir / "kept.txt.tmp").string() + "' (disk full?)"));
+    CHECK(read_text(dir / "kept.txt") == "old\n");
+    CHECK_FALSE(fs::exists(dir / "kept.txt.tmp"));
+
+    // A run's noise-scale file: never a short or empty file under its name.
+    std::vector<NoiseScaleRecord> records(200);
+    RunSpec spec;
+    spec.optimizer = "sgd";
+    spec.lr = 0.1;
+    spec.batch_size = 16;
+    std::tie(code, what) = with_file_size_limit(1000, [&] { write_noise_scale_csv(dir / "run-1.csv", spec, records); });
+    CHECK(code == 1);
+    CHECK_THAT(what, Catch::Contains("run-1.csv.tmp' (disk full?)"));
+    CHECK_FALSE(fs::exists(dir / "run-1.csv"));
+
+    // A sweep whose folder fills up stops with the file's name; reopened with room, it finishes
+    // with every run once.
+    const SweepConfig c = small_config();
+    const fs::path out = dir / "sweep";
+    std::tie(code, what) = with_file_size_limit(6000, [&] { run_sweep(c, out, FakeTraining{}, quiet_options()); });
+    CHECK(code == 1);
+    CHECK_THAT(what, Catch::Contains("cannot write '") && Catch::Contains("(disk full?)"));
+    const SweepReport resumed = run_sweep(c, out, FakeTraining{}, quiet_options());
+    CHECK(resumed.complete());
+    CHECK(resumed.already_done < c.grid.size());
+    const ResultSet set = load_results(out);
+    CHECK(set.runs.size() == c.grid.size());
+    CHECK(set.missing().empty());
+}
+#endif

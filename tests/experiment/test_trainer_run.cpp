@@ -637,6 +637,14 @@ TEST_CASE("A grid the run function cannot run is refused before anything is writ
     config.grid.schedules = {"cosine"};
     CHECK_THROWS_WITH(run_sweep(config, out, fn, quiet(1)), Catch::Contains("schedules (e.g. 'cosine')"));
     CHECK_FALSE(fs::exists(out));
+    // A batch larger than the training set would run as the whole set, recorded under a size that never ran.
+    config.grid.schedules.clear();
+    config.grid.batch_sizes = {16, 101};
+    CHECK_THROWS_WITH(run_sweep(config, out, fn, quiet(1)),
+                      Catch::Contains("batch size 101 is larger than the training set (100 examples"));
+    CHECK_FALSE(fs::exists(out));
+    config.grid.batch_sizes = {100};  // the whole set is a batch size like any other
+    CHECK(run_sweep(config, out, fn, quiet(1)).complete());
 }
 
 TEST_CASE("A test set scores every run's final model", "[experiment][trainer_run]")

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -515,6 +516,70 @@ TEST_CASE("CsvLogger writes every evaluation row as it happens", "[train][callba
     }
     CHECK(os.str() == joined.str());
     CHECK_THROWS_AS(t.history().write_evals_csv(std::string("/nonexistent-dir/x.csv")), std::runtime_error);
+}
+
+TEST_CASE("CsvLogger after a resume: appends to its files, or starts new ones with header and history",
+          "[train][callbacks][checkpoint]")
+{
+    const auto train = make_blobs<float>(90, 3, 3, 1);
+    const auto val = make_blobs<float>(30, 3, 3, 2);
+    const std::string ckpt = tmp_path("csv_resume.ckpt");
+    const std::string evals = tmp_path("csv_resume_evals.csv");
+    const std::string steps = tmp_path("csv_resume_steps.csv");
+    {
+        Trainer first(Softmax<float>(3, 3), sgd(0.1), BatchSampler<dynamic>(90, 30), CsvLogger(evals, steps));
+        first.fit(train, Budget::epochs(1), &val);
+        first.save_checkpoint(ckpt);
+    }
+    Trainer whole(Softmax<float>(3, 3), sgd(0.1), BatchSampler<dynamic>(90, 30),
+                  CsvLogger(tmp_path("csv_whole_evals.csv"), tmp_path("csv_whole_steps.csv")));
+    whole.fit(train, Budget::epochs(2), &val);
+    const auto whole_evals = read_lines(tmp_path("csv_whole_evals.csv"));
+    const auto whole_steps = read_lines(tmp_path("csv_whole_steps.csv"));
+    REQUIRE(whole_evals.size() == 3);
+    REQUIRE(whole_steps.size() == 7);
+    const auto without_wall = [](std::vector<std::string> lines) {
+        for (auto& l : lines)
+        {
+            l = l.substr(0, l.rfind(','));  // wall_seconds is the last column
+        }
+        return lines;
+    };
+
+    SECTION("into the same files: the rows are appended")
+    {
+        Trainer second(Softmax<float>(3, 3), sgd(0.1), BatchSampler<dynamic>(90, 30), CsvLogger(evals, steps));
+        second.load_checkpoint(ckpt);
+        second.fit(train, Budget::epochs(2), &val);
+        CHECK(without_wall(read_lines(evals)) == without_wall(whole_evals));
+        CHECK(without_wall(read_lines(steps)) == without_wall(whole_steps));
+    }
+    SECTION("into new files: each starts with its header and the checkpoint's rows")
+    {
+        const std::string evals2 = tmp_path("csv_resume_evals2.csv");
+        const std::string steps2 = tmp_path("csv_resume_steps2.csv");
+        std::remove(evals2.c_str());
+        std::remove(steps2.c_str());
+        Trainer second(Softmax<float>(3, 3), sgd(0.1), BatchSampler<dynamic>(90, 30), CsvLogger(evals2, steps2));
+        second.load_checkpoint(ckpt);
+        second.fit(train, Budget::epochs(2), &val);
+        CHECK(without_wall(read_lines(evals2)) == without_wall(whole_evals));
+        CHECK(without_wall(read_lines(steps2)) == without_wall(whole_steps));
+    }
+}
+
+TEST_CASE("CsvLogger: a file that cannot be written stops training, naming it", "[train][callbacks]")
+{
+    const auto train = make_blobs<float>(90, 3, 3, 1);
+    Trainer bad_dir(Softmax<float>(3, 3), sgd(0.1), BatchSampler<dynamic>(90, 30),
+                    CsvLogger("/nonexistent-dir/evals.csv"));
+    CHECK_THROWS_WITH(bad_dir.fit(train, Budget::epochs(1)),
+                      Catch::Contains("cannot open '/nonexistent-dir/evals.csv' for writing"));
+    if (std::filesystem::exists("/dev/full"))  // Linux: every write fails with ENOSPC
+    {
+        Trainer full(Softmax<float>(3, 3), sgd(0.1), BatchSampler<dynamic>(90, 30), CsvLogger("/dev/full"));
+        CHECK_THROWS_WITH(full.fit(train, Budget::epochs(1)), Catch::Contains("cannot write '/dev/full'"));
+    }
 }
 
 TEST_CASE("docs/training.md: BatchSizeScheduler", "[train][callbacks][docs]")

@@ -48,13 +48,16 @@ namespace xtrain
      * results of the same sweep (for instance shard 0's folder, or an earlier merge): its content
      * is read first and kept. summary.csv, summary_by_batch.csv and fits.csv are recomputed;
      * meta.json says "merge of M folders".
-     * @throws std::invalid_argument for no inputs or a sweep mismatch; data_error for a corrupt input.
+     * @p out is locked (FolderLock) while the merge writes it.
+     * @throws std::invalid_argument for no inputs or a sweep mismatch; data_error for a corrupt input;
+     *         folder_busy if another process writes @p out.
      */
     inline MergeReport merge_results(const std::vector<std::filesystem::path>& inputs, const std::filesystem::path& out,
                                      std::optional<Metric> metric = std::nullopt)
     {
         const char* where = "xtrain::merge_results";
         detail::require(!inputs.empty(), where, "inputs", "an empty list", "must name at least one results folder");
+        const FolderLock lock(out, "merging results folders");
         std::vector<std::filesystem::path> sources;
         std::error_code ec;
         const bool out_has_results = std::filesystem::exists(out / "meta.json");

@@ -16,8 +16,10 @@
  * Lines are flushed to the operating system, not synced to the disk: a process kill loses at most
  * the runs in flight; a power cut may lose more (the repair still leaves a consistent folder).
  *
- * One process writes a folder at a time; shards on several machines use one folder each and are
- * merged afterwards (merge_results.hpp).
+ * One process writes a folder at a time, enforced: a ResultsFolder holds the folder's FolderLock
+ * (folder_lock.hpp) for its lifetime, and a second process is refused with a message naming the
+ * first. Shards on several machines use one folder each and are merged afterwards
+ * (merge_results.hpp).
  */
 #ifndef XTRAIN_EXPERIMENT_RESULTS_FOLDER_HPP
 #define XTRAIN_EXPERIMENT_RESULTS_FOLDER_HPP
@@ -38,6 +40,7 @@
 
 #include "xtrain/core/error.hpp"
 #include "xtrain/experiment/analysis.hpp"
+#include "xtrain/experiment/folder_lock.hpp"
 #include "xtrain/experiment/detail/text_io.hpp"
 #include "xtrain/experiment/eval_sink.hpp"
 #include "xtrain/experiment/run_summary.hpp"
@@ -92,7 +95,39 @@ namespace xtrain
         std::vector<RunRecord> runs;      ///< finished and diverged runs, by grid index
         std::vector<FailedRun> failures;  ///< runs that failed and have no result
         std::size_t dropped_lines = 0;    ///< half-written last lines found (and ignored)
-        std::size_t dropped_runs = 0;     ///< runs found incomplete (and ignored)
+        std::size_t dropped_runs = 0;     ///< runs found incomplete (and ignored): the two kinds below
+        std::size_t runs_missing_rows = 0;   ///< of which: a summary row, but not all the run's rows in runs.csv
+        std::size_t rows_without_summary = 0; ///< of which: rows in runs.csv, no summary row (a run cut short)
+        std::vector<std::string> missing_files; ///< runs.csv, summary.csv or failures.csv absent (or empty)
+
+        /**
+         * @brief What opening the folder found incomplete, in words ("" if nothing), e.g. "runs.csv
+         * missing; 120 runs with a summary row but not all their rows in runs.csv (rerun)".
+         */
+        std::string describe_damage() const
+        {
+            std::string out;
+            const auto add = [&out](const std::string& part) { out += (out.empty() ? "" : "; ") + part; };
+            for (const std::string& f : missing_files)
+            {
+                add(f + " missing or empty");
+            }
+            if (runs_missing_rows != 0)
+            {
+                add(std::to_string(runs_missing_rows) + " run" + (runs_missing_rows == 1 ? "" : "s")
+                    + " with a summary row but not all their rows in runs.csv (rerun)");
+            }
+            if (rows_without_summary != 0)
+            {
+                add(std::to_string(rows_without_summary) + " run" + (rows_without_summary == 1 ? "" : "s")
+                    + " with rows but no summary row, cut short by an interruption (rerun)");
+            }
+            if (dropped_lines != 0)
+            {
+                add(std::to_string(dropped_lines) + " half-written last line" + (dropped_lines == 1 ? "" : "s"));
+            }
+            return out;
+        }
 
         /** @brief The summaries of all runs, for analysis.hpp. */
         std::vector<RunSummary> summaries() const
@@ -167,7 +202,8 @@ namespace xtrain
         /**
          * @brief Creates @p dir (and meta.json with @p written_by) or opens it to resume.
          * @throws std::invalid_argument if @p dir holds another sweep's results;
-         *         data_error if its files are not a sweep's or are corrupt beyond a cut last line.
+         *         data_error if its files are not a sweep's or are corrupt beyond a cut last line;
+         *         folder_busy if another process writes @p dir (the lock is held until destruction).
          */
         ResultsFolder(std::filesystem::path dir, const SweepConfig& config, const std::string& written_by);
         ResultsFolder(const ResultsFolder&) = delete;
@@ -199,6 +235,7 @@ namespace xtrain
         void append_line_block(std::ofstream& out, const std::filesystem::path& path, const std::string& block);
 
         std::filesystem::path m_dir;
+        FolderLock m_lock;
         ResultSet m_set;
         std::vector<bool> m_done;
         bool m_created = false;
@@ -555,6 +592,7 @@ namespace xtrain
                 if (have != s.eval_rows || !flags_ok)
                 {
                     ++set.dropped_runs;
+                    ++set.runs_missing_rows;
                     continue;
                 }
                 RunRecord rec;
@@ -571,6 +609,7 @@ namespace xtrain
                 if (summaries.count(index) == 0)
                 {
                     ++set.dropped_runs;  // rows written, summary not: the kill came in between
+                    ++set.rows_without_summary;
                 }
             }
 
@@ -698,9 +737,8 @@ namespace xtrain
 
     inline ResultsFolder::ResultsFolder(std::filesystem::path dir, const SweepConfig& config,
                                         const std::string& written_by)
-        : m_dir(std::move(dir))
+        : m_dir(std::move(dir)), m_lock((config.validate(), FolderLock(m_dir, "writing a sweep (" + written_by + ")")))
     {
-        config.validate();
         const auto meta_path = m_dir / "meta.json";
         if (std::filesystem::exists(meta_path))
         {
@@ -718,7 +756,11 @@ namespace xtrain
             for (const char* f : {"runs.csv", "summary.csv", "failures.csv"})
             {
                 std::error_code ec;
-                headers_missing = headers_missing || std::filesystem::file_size(m_dir / f, ec) == 0 || ec;
+                if (std::filesystem::file_size(m_dir / f, ec) == 0 || ec)
+                {
+                    headers_missing = true;
+                    m_set.missing_files.emplace_back(f);
+                }
             }
             if (m_set.dropped_lines != 0 || m_set.dropped_runs != 0 || headers_missing)
             {

@@ -450,9 +450,10 @@ namespace xtrain
             if (!folder.created())
             {
                 head += "; resuming '" + out.string() + "': " + std::to_string(report.already_done) + " already done";
-                if (report.repaired != 0)
+                const std::string damage = folder.results().describe_damage();
+                if (!damage.empty())
                 {
-                    head += ", " + std::to_string(report.repaired) + " cut short by an interruption (rerun)";
+                    head += " (found: " + damage + ")";
                 }
             }
             head += "; " + std::to_string(pending.size()) + " to run on " + std::to_string(jobs) + " worker"

@@ -588,8 +588,21 @@ namespace xtrain
                 detail::write_csv_number(os, r.trace_sigma);
                 os << ',' << r.measurements << '\n';
             }
+            os.close();
+            if (!os)
+            {
+                std::error_code ignored;
+                std::filesystem::remove(tmp, ignored);
+                throw std::runtime_error(detail::concat("cannot write '", tmp.string(), "' (disk full?)"));
+            }
         }
-        std::filesystem::rename(tmp, file);
+        std::error_code ec;
+        std::filesystem::rename(tmp, file, ec);
+        if (ec)
+        {
+            throw std::runtime_error(
+                detail::concat("cannot rename '", tmp.string(), "' to '", file.string(), "': ", ec.message()));
+        }
     }
 
     namespace detail
@@ -826,7 +839,18 @@ namespace xtrain
                 });
             });
         };
-        auto check = [](const SweepGrid& grid) {
+        auto check = [train_size = train.size(), train_name = train.name](const SweepGrid& grid) {
+            for (const std::size_t b : grid.batch_sizes)
+            {
+                if (b > train_size)
+                {
+                    throw std::invalid_argument(detail::concat(
+                        "the grid's batch size ", b, " is larger than the training set (", train_size,
+                        " examples", train_name.empty() ? "" : " of " + train_name,
+                        "): every step would be the whole set, not a batch of ", b,
+                        ", and the results would be recorded under a batch size that never ran"));
+                }
+            }
             for (const std::string& name : grid.optimizers)
             {
                 if (std::find(std::begin(sweep_optimizer_names), std::end(sweep_optimizer_names), name)

@@ -75,6 +75,15 @@ namespace xtrain
             }
             return os;
         }
+
+        inline void finish_writing(std::ofstream& os, const std::string& path, const char* who)
+        {
+            os.close();
+            if (!os)
+            {
+                throw std::runtime_error(concat(who, ": cannot write '", path, "' (disk full?)"));
+            }
+        }
     }
 
     /** @brief The records of one run; reserved up front so that recording never allocates per step. */
@@ -137,18 +146,20 @@ namespace xtrain
             }
         }
 
-        /** @brief Writes the step rows to a file. @throws std::runtime_error naming the path if it cannot be opened. */
+        /** @brief Writes the step rows to a file. @throws std::runtime_error naming the path if it cannot be opened or written. */
         void write_steps_csv(const std::string& path) const
         {
             auto os = detail::open_for_writing(path, "xtrain::History::write_steps_csv");
             write_steps_csv(os);
+            detail::finish_writing(os, path, "xtrain::History::write_steps_csv");
         }
 
-        /** @brief Writes the evaluation rows to a file. @throws std::runtime_error naming the path if it cannot be opened. */
+        /** @brief Writes the evaluation rows to a file. @throws std::runtime_error naming the path if it cannot be opened or written. */
         void write_evals_csv(const std::string& path) const
         {
             auto os = detail::open_for_writing(path, "xtrain::History::write_evals_csv");
             write_evals_csv(os);
+            detail::finish_writing(os, path, "xtrain::History::write_evals_csv");
         }
 
         /** @brief Writes both vectors to a checkpoint. */

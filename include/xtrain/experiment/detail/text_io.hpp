@@ -243,9 +243,11 @@ namespace xtrain
                     throw std::runtime_error(concat("cannot open '", tmp.string(), "' for writing"));
                 }
                 out.write(content.data(), static_cast<std::streamsize>(content.size()));
-                out.flush();
+                out.close();
                 if (!out)
                 {
+                    std::error_code ignored;
+                    std::filesystem::remove(tmp, ignored);  // the old file stays as it was
                     throw std::runtime_error(concat("cannot write '", tmp.string(), "' (disk full?)"));
                 }
             }

@@ -5,6 +5,7 @@
 #ifndef XTRAIN_TRAIN_CALLBACKS_CSV_LOGGER_HPP
 #define XTRAIN_TRAIN_CALLBACKS_CSV_LOGGER_HPP
 
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -22,8 +23,11 @@ namespace xtrain
      * flushed at each evaluation point.
      *
      * The files are created (truncated) when fit begins, unless the trainer resumes from a
-     * checkpoint (step > 0), in which case rows are appended.
-     */
+ * checkpoint (step > 0): then rows are appended to the files, and a file that does not exist yet
+ * (or is empty) starts with its header line and the rows the checkpoint's history already holds,
+ * so it is the whole curve either way. Every write is checked: a file that cannot be written (a
+ * full disk, a missing folder) stops training with an exception naming the path.
+ */
     class CsvLogger
     {
     public:
@@ -42,12 +46,19 @@ namespace xtrain
         template <class Tr>
         void on_fit_begin(Tr& t)
         {
-            const bool append = t.step() > 0;
-            open(m_evals, m_evals_path, append, History::evals_csv_header);
+            const bool resume = t.step() > 0;
+            if (open(m_evals, m_evals_path, resume, History::evals_csv_header))
+            {
+                for (const EvalRecord& r : t.history().evals)
+                {
+                    History::write_csv_row(*m_evals, r);
+                }
+                check(*m_evals, m_evals_path);
+            }
             if (!m_steps_path.empty())
             {
-                open(m_steps, m_steps_path, append, History::steps_csv_header);
-                m_steps_written = t.history().steps.size();
+                const bool fresh = open(m_steps, m_steps_path, resume, History::steps_csv_header);
+                m_steps_written = fresh ? 0 : t.history().steps.size();
             }
         }
 
@@ -60,7 +71,7 @@ namespace xtrain
                 return;
             }
             History::write_csv_row(*m_evals, r);
-            m_evals->flush();
+            check(*m_evals, m_evals_path);
             if (m_steps)
             {
                 const auto& steps = t.history().steps;
@@ -68,7 +79,7 @@ namespace xtrain
                 {
                     History::write_csv_row(*m_steps, steps[m_steps_written]);
                 }
-                m_steps->flush();
+                check(*m_steps, m_steps_path);
             }
         }
 
@@ -81,16 +92,31 @@ namespace xtrain
         }
 
     private:
-        static void open(std::shared_ptr<std::ofstream>& f, const std::string& path, bool append, const char* header)
+        // Opens @p path; returns true if it starts empty (its header was written).
+        static bool open(std::shared_ptr<std::ofstream>& f, const std::string& path, bool resume, const char* header)
         {
-            f = std::make_shared<std::ofstream>(path, append ? std::ios::app : std::ios::trunc);
+            std::error_code ec;
+            const bool has_rows = resume && std::filesystem::file_size(path, ec) > 0 && !ec;
+            f = std::make_shared<std::ofstream>(path, has_rows ? std::ios::app : std::ios::trunc);
             if (!*f)
             {
                 throw std::runtime_error(detail::concat("xtrain::CsvLogger: cannot open '", path, "' for writing"));
             }
-            if (!append)
+            if (!has_rows)
             {
                 *f << header;
+                check(*f, path);
+            }
+            return !has_rows;
+        }
+
+        static void check(std::ofstream& f, const std::string& path)
+        {
+            f.flush();
+            if (!f)
+            {
+                throw std::runtime_error(
+                    detail::concat("xtrain::CsvLogger: cannot write '", path, "' (disk full, or the file system is gone?)"));
             }
         }
 
