@@ -17,6 +17,7 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <optional>
 #include <set>
@@ -180,9 +181,17 @@ namespace
         char* end = nullptr;
         errno = 0;
         const double v = std::strtod(text.c_str(), &end);
-        if (text.empty() || end != text.c_str() + text.size() || errno == ERANGE || !std::isfinite(v))
+        if (text.empty() || end != text.c_str() + text.size())
         {
             usage_error(flag + ": '" + text + "' is not a number");
+        }
+        if (!std::isfinite(v) || (errno == ERANGE && std::fabs(v) > 1.0))
+        {
+            usage_error(flag + ": '" + text + "' is too large (not a finite double)");
+        }
+        if (errno == ERANGE || (v != 0.0 && std::fabs(v) < std::numeric_limits<double>::min()))
+        {
+            usage_error(flag + ": '" + text + "' is too small to compute with (below 2.2e-308, the smallest normal double)");
         }
         return v;
     }
@@ -641,6 +650,10 @@ int main(int argc, char** argv)
         {
             print_help();
             return 0;
+        }
+        if (f.count("--out") && f.at("--out").empty())
+        {
+            usage_error("--out: the results folder's name is empty");
         }
         const fs::path out = f.count("--out") ? fs::path(f.at("--out")) : fs::path("results/lr_batch_sweep");
 

@@ -473,6 +473,22 @@ TEST_CASE("CSV bad input: every case names the file, and the row and column of a
     CHECK_THAT(err("a,b,y\n1,nan,0\n"), Catch::Contains("'nan' is not a finite number"));
     CHECK_THAT(err("a,b,y\n1,1e999,0\n"), Catch::Contains("'1e999' is not a finite number"));
     CHECK_THAT(err("a,b,y\n1,0x10,0\n"), Catch::Contains("'0x10' is not a finite number"));
+    // A finite double too large for float says so; one too small for any double reads as 0.
+    CHECK_THAT(err("a,b,y\n1,1e308,0\n"),
+               Catch::Contains("column 2 'b': '1e308' is too large for float (largest 3.4028235e+38)"));
+    CHECK(parse_csv<double>("a,b,y\n1,1e308,0\n", CsvOptions{}, src).features(0, 1) == 1e308);
+    {
+        const auto tiny = parse_csv<double>("a,b,y\n1e-400,-0.00000e-999,0\n2,1e-320,1\n", CsvOptions{}, src);
+        CHECK(tiny.features(0, 0) == 0.0);
+        CHECK(tiny.features(0, 1) == 0.0);
+        CHECK(tiny.features(1, 1) == 1e-320);
+    }
+    CHECK_THAT(err("a,b,y\n1,123456789e400,0\n"), Catch::Contains("'123456789e400' is not a finite number"));
+    CHECK(detail::decimal_exponent("123.4") == 2);
+    CHECK(detail::decimal_exponent("0.00123") == -3);
+    CHECK(detail::decimal_exponent("-1e-400") == -400);
+    CHECK(detail::decimal_exponent("000.000") == -1);
+    CHECK(detail::decimal_exponent("1000e-5") == -2);
     CHECK_THAT(err("a,b,y\n1,2,cat\n"), Catch::Contains("column 3 'y': label 'cat' is not a class index")
                                             && Catch::Contains("label_names"));
     CHECK_THAT(err("a,b,y\n1,2,1.5\n"), Catch::Contains("label '1.5' is not a class index"));

@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -196,6 +197,21 @@ TEST_CASE("the trainer refuses a sampler of another size and impossible options"
     Dataset<double> empty;
     Trainer v(LinearRegression<double>(3), sgd<double>(0.05), BatchSampler<dynamic>(100, 10));
     CHECK_THROWS_WITH(v.fit(empty, Budget::epochs(1)), Catch::Contains("training dataset is empty"));
+}
+
+TEST_CASE("a batch size beyond the training set is the whole set, with no buffer for the size asked", "[train]")
+{
+    const auto train = make_blobs<double>(60, 4, 3, 1);
+    auto make = [](std::size_t b) {
+        return Trainer(Softmax<double>(4, 3, 2), sgd<double>(0.1), BatchSampler<dynamic>(60, b, {false, false, 1}));
+    };
+    auto whole = make(60);
+    whole.fit(train, Budget::epochs(3));
+    // 10^12 rows of 4 doubles would be 32 TB: asked for, not allocated (a bad_alloc before).
+    auto huge = make(std::size_t{1000000000000});
+    REQUIRE_NOTHROW(huge.fit(train, Budget::epochs(3)));
+    CHECK(huge.step() == 3);
+    CHECK(huge.history().evals.back().train_loss == whole.history().evals.back().train_loss);
 }
 
 TEST_CASE("gradient accumulation gives the update of one big batch", "[train]")
@@ -396,6 +412,10 @@ TEST_CASE("corrupt, foreign and mismatched checkpoints are refused, leaving the 
 
     write(tmp_path("short.ckpt"), bytes.substr(0, bytes.size() / 3));
     CHECK_THROWS_AS(fresh.load_checkpoint(tmp_path("short.ckpt")), checkpoint_error);
+    std::filesystem::create_directories(tmp_path("a_folder.ckpt"));
+    CHECK_THROWS_WITH(fresh.load_checkpoint(tmp_path("a_folder.ckpt")), Catch::Contains("a_folder.ckpt: is a folder, not a checkpoint file"));
+    CHECK_THROWS_WITH(fresh.load_checkpoint(tmp_path("absent.ckpt")),
+                      Catch::Contains("absent.ckpt: cannot open the checkpoint (No such file or directory)"));
 
     write(tmp_path("foreign.ckpt"), "PK\x03\x04 this is a zip file, not a checkpoint");
     CHECK_THROWS_WITH(fresh.load_checkpoint(tmp_path("foreign.ckpt")), Catch::Contains("not an xtrain checkpoint"));

@@ -293,6 +293,64 @@ namespace xtrain
         }
 
         /** @brief Parses a whole field as a finite double (locale-independent); false if it is not one. */
+        /**
+         * @brief The decimal exponent of a well-formed number's leading significant digit (2 for
+         * "123.4", -3 for "0.00123", -400 for "1e-400"; a number with no non-zero digit counts as -1).
+         */
+        inline long decimal_exponent(std::string_view s) noexcept
+        {
+            std::size_t i = (!s.empty() && (s[0] == '-' || s[0] == '+')) ? 1 : 0;
+            long lead = 0;      // exponent of the first non-zero digit, before the e part
+            bool found = false;
+            long int_digits = 0;
+            for (; i < s.size() && s[i] >= '0' && s[i] <= '9'; ++i)
+            {
+                if (!found && s[i] != '0')
+                {
+                    found = true;
+                    int_digits = 0;
+                }
+                if (found)
+                {
+                    ++int_digits;
+                }
+            }
+            if (found)
+            {
+                lead = int_digits - 1;
+            }
+            if (i < s.size() && s[i] == '.')
+            {
+                long k = 0;
+                for (++i; i < s.size() && s[i] >= '0' && s[i] <= '9'; ++i)
+                {
+                    ++k;
+                    if (!found && s[i] != '0')
+                    {
+                        found = true;
+                        lead = -k;
+                    }
+                }
+            }
+            if (!found)
+            {
+                return -1;
+            }
+            long e = 0;
+            if (i < s.size() && (s[i] == 'e' || s[i] == 'E'))
+            {
+                ++i;
+                const bool negative = i < s.size() && s[i] == '-';
+                i += (i < s.size() && (s[i] == '-' || s[i] == '+')) ? 1 : 0;
+                for (; i < s.size() && s[i] >= '0' && s[i] <= '9'; ++i)
+                {
+                    e = e < 100000000L ? 10 * e + (s[i] - '0') : e;  // saturates far beyond any double
+                }
+                e = negative ? -e : e;
+            }
+            return lead + e;
+        }
+
         inline bool parse_number(std::string_view s, double& out) noexcept
         {
             if (!s.empty() && s.front() == '+')
@@ -310,11 +368,25 @@ namespace xtrain
             const char* first = s.data();
             const char* last = s.data() + s.size();
             const auto res = std::from_chars(first, last, out, std::chars_format::general);
-            if (res.ec == std::errc::result_out_of_range)
+            if (res.ec == std::errc::result_out_of_range && res.ptr == last)
             {
+                // A valid number too small for a double reads as 0 (as strtod reads it); one too
+                // large is not a finite number.
+                if (decimal_exponent(std::string_view(first, static_cast<std::size_t>(last - first))) < 0)
+                {
+                    out = *first == '-' ? -0.0 : 0.0;
+                    return true;
+                }
                 return false;
             }
             return res.ec == std::errc() && res.ptr == last && std::isfinite(out);
+        }
+
+        /** @brief "float" or "double", for messages. */
+        template <class T>
+        constexpr const char* float_type_name() noexcept
+        {
+            return std::is_same<T, float>::value ? "float" : std::is_same<T, double>::value ? "double" : "this value type";
         }
 
         /** @brief "data row 3 (line 4), column 2 'width'" for messages. */
@@ -400,10 +472,16 @@ namespace xtrain
                     throw data_error(detail::concat(source, ": ", detail::cell_text(row, line, c, header[c]),
                                                     ": missing value"));
                 }
-                if (!detail::parse_number(cell, v) || !std::isfinite(static_cast<T>(v)))
+                if (!detail::parse_number(cell, v))
                 {
                     throw data_error(detail::concat(source, ": ", detail::cell_text(row, line, c, header[c]), ": '",
                                                     cell, "' is not a finite number"));
+                }
+                if (!std::isfinite(static_cast<T>(v)))
+                {
+                    throw data_error(detail::concat(source, ": ", detail::cell_text(row, line, c, header[c]), ": '",
+                                                    cell, "' is too large for ", detail::float_type_name<T>(),
+                                                    " (largest ", std::numeric_limits<T>::max(), ")"));
                 }
                 values.push_back(static_cast<T>(v));
             }
@@ -430,10 +508,16 @@ namespace xtrain
                         "names to indices, or CsvOptions::task to CsvTask::regression"));
                 }
             }
-            else if (!ok || !std::isfinite(static_cast<T>(v)))
+            else if (!ok)
             {
                 throw data_error(detail::concat(source, ": ", detail::cell_text(row, line, label_col, header[label_col]),
                                                 ": target '", cell, "' is not a finite number"));
+            }
+            else if (!std::isfinite(static_cast<T>(v)))
+            {
+                throw data_error(detail::concat(source, ": ", detail::cell_text(row, line, label_col, header[label_col]),
+                                                ": target '", cell, "' is too large for ", detail::float_type_name<T>(),
+                                                " (largest ", std::numeric_limits<T>::max(), ")"));
             }
             numeric_labels.push_back(v);
         }

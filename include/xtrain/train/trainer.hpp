@@ -14,11 +14,14 @@
 #define XTRAIN_TRAIN_TRAINER_HPP
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <limits>
@@ -751,13 +754,15 @@ namespace xtrain
         }
 
         // A buffer for the current epoch's batches: made by the first fit, grown when an epoch's
-        // batch size exceeds its capacity (a sampler whose batch size grows between epochs).
+        // batch size exceeds its capacity (a sampler whose batch size grows between epochs). A batch
+        // never holds more than the training set, however large the batch size asked for.
         void ensure_batch_buffer(const dataset_type& train)
         {
-            if (!m_batch_buffer || m_batch_buffer->capacity() < m_sampler.batch_size()
+            const std::size_t rows = std::min(m_sampler.batch_size(), train.size());
+            if (!m_batch_buffer || m_batch_buffer->capacity() < rows
                 || m_batch_buffer->feature_dim() != train.feature_dim())
             {
-                m_batch_buffer.emplace(train, m_sampler.batch_size());
+                m_batch_buffer.emplace(train, rows);
             }
         }
 
@@ -1043,12 +1048,30 @@ namespace xtrain
 
         static std::string read_file(const std::string& path)
         {
+            std::error_code ec;
+            if (std::filesystem::is_directory(path, ec))
+            {
+                throw checkpoint_error(detail::concat(path, ": is a folder, not a checkpoint file"));
+            }
             std::ifstream is(path, std::ios::binary);
             if (!is)
             {
-                throw checkpoint_error(detail::concat(path, ": cannot open the checkpoint"));
+                throw checkpoint_error(detail::concat(path, ": cannot open the checkpoint (", std::strerror(errno), ")"));
             }
-            return std::string(std::istreambuf_iterator<char>(is), std::istreambuf_iterator<char>());
+            std::string bytes;
+            try
+            {
+                bytes.assign(std::istreambuf_iterator<char>(is), std::istreambuf_iterator<char>());
+            }
+            catch (const std::exception& e)
+            {
+                throw checkpoint_error(detail::concat(path, ": cannot read the checkpoint (", e.what(), ")"));
+            }
+            if (is.bad())
+            {
+                throw checkpoint_error(detail::concat(path, ": cannot read the checkpoint"));
+            }
+            return bytes;
         }
 
         Model m_model;
