@@ -594,6 +594,13 @@ TEST_CASE("With early stopping off every run trains to the end, and the guard sa
     unguarded.early_stopping = false;
     CHECK(guarded.describe() != unguarded.describe());  // the fingerprint tells the two apart
     CHECK_THAT(unguarded.describe(), Catch::Contains("no early stopping"));
+    // So do settings that change what is written, not how runs train.
+    RunSettings noise = guarded;
+    noise.noise_scale_every = 8;
+    CHECK_THAT(noise.describe(), Catch::Contains("gradient noise scale every 8 steps"));
+    RunSettings provable = guarded;
+    provable.divergence.stop_nearly_dead = false;
+    CHECK(provable.describe() != guarded.describe());
     const fs::path g = fresh("guard_on");
     const fs::path u = fresh("guard_off");
     run_sweep(config, g, make_trainer_run(split.train, &split.validation, mlp_factory(), guarded), quiet(1));

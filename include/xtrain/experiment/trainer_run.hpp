@@ -553,10 +553,15 @@ namespace xtrain
                                     " examples stays above ", divergence.factor, "x its start");
                 if (divergence.stop_dead)
                 {
-                    s += " or the network is dead";
+                    s += divergence.stop_nearly_dead ? " or the network is dead or nearly dead" : " or the network is dead";
                 }
             }
             s += detail::concat(", stalled below ", stall_fraction, " of the way from chance");
+            if (noise_scale_every > 0)
+            {
+                // Not the training, but the noise_scale files: a resume must not mix two cadences.
+                s += detail::concat(", gradient noise scale every ", noise_scale_every, " steps");
+            }
             if (target_precision > 0.0)
             {
                 s += detail::concat(", steps to target to ", target_precision);
