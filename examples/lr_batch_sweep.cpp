@@ -51,6 +51,7 @@ namespace
         {"--dataset", "NAME", "fashion-mnist (default), blobs, spirals, teacher, linear, or csv:FILE"},
         {"--label", "COLUMN", "label column of a CSV file, by name or 0-based index (default: the last)"},
         {"--regression", nullptr, "treat the CSV label column as a regression target"},
+        {"--label-names", nullptr, "the CSV label column holds class names (mapped to classes in sorted order)"},
         {"--data-dir", "DIR", "where the Fashion-MNIST files are (default /usr/share/datasets/fashion-mnist)"},
         {"--train-size", "N", "use only the first N training samples (default: all)"},
         {"--val-size", "N", "samples held out of the training set for validation (default 10000)"},
@@ -290,7 +291,31 @@ namespace
                 o.label = numeric ? xtrain::ColumnRef(std::stoul(label)) : xtrain::ColumnRef(label);
             }
             o.task = f.count("--regression") ? xtrain::CsvTask::regression : xtrain::CsvTask::classification;
-            all = xtrain::read_csv<float>(name.substr(4), o);
+            o.label_names = f.count("--label-names") != 0;
+            if (o.label_names && o.task == xtrain::CsvTask::regression)
+            {
+                usage_error("--label-names and --regression: a regression target has no class names");
+            }
+            try
+            {
+                all = xtrain::read_csv<float>(name.substr(4), o);
+            }
+            catch (const xtrain::data_error& e)
+            {
+                // The library's remedy names CsvOptions fields; on the command line they are flags.
+                std::string m = e.what();
+                const std::size_t cut = m.find("; set CsvOptions::label_names");
+                if (cut != std::string::npos)
+                {
+                    m = m.substr(0, cut) + "; --label-names maps class names to indices, --regression reads a real-valued target";
+                }
+                const std::size_t nc = m.find(", or set CsvOptions::num_classes");
+                if (nc != std::string::npos)
+                {
+                    m = m.substr(0, nc) + " (the classes are inferred from the labels in use)";
+                }
+                throw xtrain::data_error(m);
+            }
             description = "csv " + name.substr(4);
         }
         else
