@@ -69,7 +69,7 @@ namespace
         {"--refine", "N", "after the grid, N rounds of rates halfway between each best lr and its neighbours (default 0)"},
         {"--test", nullptr, "also score every run's final model on a test set (Fashion-MNIST: t10k; others: held out)"},
         {"--momentum", "X", "momentum of momentum, nesterov and lars (default 0.9)"},
-        {"--weight-decay", "X", "weight decay of every optimizer (default 0)"},
+        {"--weight-decay", "X", "weight decay of every optimizer (default: each one's own, 0; adamw and lamb 0.01)"},
         {"--scale-lr", "RULE", "none (default), linear or sqrt: scale each lr by B/B0 or sqrt(B/B0)"},
         {"--base-batch", "B0", "the B0 of --scale-lr (default: the smallest batch size)"},
         {"--warmup-epochs", "E", "linear warm-up of the lr over E epochs, per step (default 0)"},

@@ -145,7 +145,7 @@ TEST_CASE("with_optimizer maps every grid name to its policy and refuses others"
     };
     CHECK(policy_name("sgd") == "SGD lr=0.050000");
     CHECK(policy_name("adam") == "Adam lr=0.050000");
-    CHECK(policy_name("adamw").rfind("Adam", 0) == 0);
+    CHECK(policy_name("adamw") == "AdamW lr=0.050000");  // saved as AdamW in a checkpoint
     CHECK(policy_name("rmsprop").rfind("RMSprop", 0) == 0);
     CHECK(policy_name("adagrad").rfind("Adagrad", 0) == 0);
     CHECK(policy_name("lars").rfind("LARS", 0) == 0);
@@ -167,20 +167,25 @@ TEST_CASE("with_optimizer maps every grid name to its policy and refuses others"
     CHECK(sgd_flags("momentum") == std::make_pair(0.8, false));
     CHECK(sgd_flags("nesterov") == std::make_pair(0.8, true));
     CHECK(sgd_flags("adam").first == -1.0);
-    auto decoupled = [&](std::string_view n) {
-        return with_optimizer(n, 0.1, s, [](auto opt) {
-            if constexpr (std::is_same_v<decltype(opt), Optimizer<Adam>>)
+    auto decay = [&](std::string_view n) {
+        return with_optimizer(n, 0.1, s, [](auto opt) -> std::pair<bool, double> {
+            if constexpr (std::is_base_of_v<Adam, std::decay_t<decltype(opt.policy())>>)
             {
-                return opt.policy().decoupled_weight_decay;
+                return {opt.policy().decoupled_weight_decay, opt.policy().weight_decay};
             }
             else
             {
-                return false;
+                return {false, -1.0};
             }
         });
     };
-    CHECK(decoupled("adamw"));
-    CHECK_FALSE(decoupled("adam"));
+    // Unset, each keeps its own default: AdamW's is PyTorch's 0.01, not 0 (it would be Adam).
+    CHECK(decay("adamw") == std::make_pair(true, 0.01));
+    CHECK(decay("adam") == std::make_pair(false, 0.0));
+    s.weight_decay = 0.05;
+    CHECK(decay("adamw") == std::make_pair(true, 0.05));
+    CHECK(decay("adam") == std::make_pair(false, 0.05));
+    s.weight_decay.reset();
     CHECK_THROWS_WITH(policy_name("adamax"), Catch::Contains("unknown optimizer 'adamax'") && Catch::Contains("lamb"));
     for (std::string_view n : sweep_optimizer_names)
     {

@@ -75,7 +75,9 @@ namespace xtrain
     struct OptimizerSettings
     {
         double momentum = 0.9;     ///< for "momentum", "nesterov" and "lars"
-        double weight_decay = 0.0; ///< L2 for SGD/Adam/RMSprop/Adagrad/LARS; decoupled for AdamW and LAMB
+        /// L2 for SGD/Adam/RMSprop/Adagrad/LARS, decoupled for AdamW and LAMB; unset: each
+        /// optimizer's own default (0; PyTorch's 0.01 for AdamW; 0.01 for LAMB)
+        std::optional<double> weight_decay;
     };
 
     /**
@@ -83,8 +85,8 @@ namespace xtrain
      * run-time optimizer name becomes a compile-time policy.
      *
      * "sgd" is plain SGD; "momentum" and "nesterov" are PyTorch's SGD with `settings.momentum`;
-     * "adam", "adamw", "rmsprop", "adagrad", "lars" and "lamb" use their defaults (docs/optimizers.md)
-     * with `settings.weight_decay`.
+     * "adam", "adamw" (the AdamW policy), "rmsprop", "adagrad", "lars" and "lamb" use their defaults
+     * (docs/optimizers.md), with `settings.weight_decay` when it is set.
      * @throws std::invalid_argument naming the unknown optimizer and listing the known ones.
      */
     template <class F>
@@ -93,7 +95,10 @@ namespace xtrain
         // Every rule takes the rate and the weight decay; the branches set what differs.
         auto run = [&](auto h) -> decltype(auto) {
             h.lr = lr;
-            h.weight_decay = settings.weight_decay;
+            if (settings.weight_decay)
+            {
+                h.weight_decay = *settings.weight_decay;
+            }
             return f(Optimizer<decltype(h)>(h));
         };
         if (name == "sgd" || name == "momentum" || name == "nesterov")
@@ -106,11 +111,13 @@ namespace xtrain
             }
             return run(h);
         }
-        if (name == "adam" || name == "adamw")
+        if (name == "adam")
         {
-            Adam h;
-            h.decoupled_weight_decay = name == "adamw";
-            return run(h);
+            return run(Adam{});
+        }
+        if (name == "adamw")
+        {
+            return run(AdamW{});
         }
         if (name == "rmsprop")
         {
@@ -525,7 +532,10 @@ namespace xtrain
             {
                 s += detail::concat(", momentum ", optimizer.momentum);
             }
-            s += detail::concat(", weight decay ", optimizer.weight_decay);
+            if (optimizer.weight_decay)
+            {
+                s += detail::concat(", weight decay ", *optimizer.weight_decay);
+            }
             if (scaling != LrScaling::none)
             {
                 s += detail::concat(", lr scaled ", scaling == LrScaling::linear ? "linearly" : "by sqrt",
