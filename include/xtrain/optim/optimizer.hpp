@@ -162,6 +162,14 @@ namespace xtrain
             return s.created ? &s.state : nullptr;
         }
 
+        /** @brief Number of parameters the state for scalar type T was made for (0 before the first step with T). */
+        template <class T>
+        std::size_t state_size() const noexcept
+        {
+            const Slot<T>& s = slot<T>();
+            return s.created ? s.size : 0;
+        }
+
         /**
          * @brief Writes the policy's name, the learning rate, the step count and every state.
          *
@@ -174,7 +182,8 @@ namespace xtrain
          *
          * @throws checkpoint_error if the state belongs to another policy, does not match the
          *         hyperparameters (e.g. amsgrad on one side only), was made for another number of
-         *         parameters than a state this optimizer already holds, or the data is damaged.
+         *         parameters than a state this optimizer already holds, counts more steps in its states
+         *         than in total, or the data is damaged.
          *         A state made for N parameters that is then stepped with another size also throws
          *         checkpoint_error. On error the optimizer is unchanged.
          */
@@ -422,6 +431,12 @@ namespace xtrain
         const auto count = in.read<std::uint64_t>();
         Slot<float> f = load_slot<float>(in, m_float, "float");
         Slot<double> d = load_slot<double>(in, m_double, "double");
+        // Every step steps exactly one of the two states and counts once in the total.
+        if (f.steps > count || d.steps > count - f.steps || f.steps + d.steps != count)
+        {
+            in.fail(detail::concat("the optimizer counts ", count, " steps in total but its states count ", f.steps,
+                                   " (float) and ", d.steps, " (double)"));
+        }
         // Everything was read and checked: only now does the optimizer change.
         m_lr = lr;
         m_step_count = static_cast<std::size_t>(count);
