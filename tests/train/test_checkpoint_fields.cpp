@@ -184,7 +184,7 @@ TEST_CASE("load_state refuses an optimizer state that cannot be this run's")
         const std::size_t from = other.after_tag("xtrain::Optimizer");
         const std::size_t to = other.after_tag("sampler") - 8 - 7;
         c.splice(c.after_tag("xtrain::Optimizer"), c.after_tag("sampler") - 8 - 7, other.raw().substr(from, to - from));
-        require_refused(c.bytes(), "the optimizer state was made for 18 parameters but the model has 15");
+        require_refused(c.bytes(), "the optimizer state (double) was made for 18 parameters but the model has 15");
     }
 }
 

@@ -187,7 +187,14 @@ namespace xtrain
          *         A state made for N parameters that is then stepped with another size also throws
          *         checkpoint_error. On error the optimizer is unchanged.
          */
-        void load(BinaryReader& in);
+        void load(BinaryReader& in) { load(in, 0); }
+
+        /**
+         * @brief Like load(in), for a model of @p parameters parameters (0: unknown): a state made for
+         * another number is refused before anything is allocated for it (a damaged size cannot
+         * ask for terabytes).
+         */
+        void load(BinaryReader& in, std::size_t parameters);
 
     private:
         template <class T>
@@ -265,7 +272,7 @@ namespace xtrain
         void save_slot(BinaryWriter& out, const Slot<T>& s, std::string_view tag) const;
 
         template <class T>
-        Slot<T> load_slot(BinaryReader& in, const Slot<T>& current, std::string_view tag) const
+        Slot<T> load_slot(BinaryReader& in, const Slot<T>& current, std::string_view tag, std::size_t parameters) const
         {
             in.expect_tag(tag);
             Slot<T> s;
@@ -279,6 +286,11 @@ namespace xtrain
             {
                 in.fail(detail::concat("the optimizer state (", tag, ") was made for ", size,
                                        " parameters but this optimizer steps ", current.size));
+            }
+            if (parameters != 0 && size != parameters)
+            {
+                in.fail(detail::concat("the optimizer state (", tag, ") was made for ", size,
+                                       " parameters but the model has ", parameters));
             }
             if (size > (std::uint64_t(1) << 40))
             {
@@ -414,7 +426,7 @@ namespace xtrain
     }
 
     template <class Policy>
-    void Optimizer<Policy>::load(BinaryReader& in)
+    void Optimizer<Policy>::load(BinaryReader& in, std::size_t parameters)
     {
         in.expect_tag("xtrain::Optimizer");
         const std::string name = in.read_string(256);
@@ -429,8 +441,8 @@ namespace xtrain
             in.fail(detail::concat("the optimizer state holds an invalid learning rate ", lr));
         }
         const auto count = in.read<std::uint64_t>();
-        Slot<float> f = load_slot<float>(in, m_float, "float");
-        Slot<double> d = load_slot<double>(in, m_double, "double");
+        Slot<float> f = load_slot<float>(in, m_float, "float", parameters);
+        Slot<double> d = load_slot<double>(in, m_double, "double", parameters);
         // Every step steps exactly one of the two states and counts once in the total.
         if (f.steps > count || d.steps > count - f.steps || f.steps + d.steps != count)
         {

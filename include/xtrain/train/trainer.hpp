@@ -138,9 +138,9 @@ namespace xtrain
         using sampler_cursor_t = decltype(std::declval<const S&>().epoch() + std::declval<const S&>().position()
                                           + std::declval<const S&>().iteration()
                                           + std::declval<const S&>().options().drop_last);
-        /** @brief Detects an optimizer that reports the size of its state (Optimizer<Policy> does). */
-        template <class O, class T>
-        using optimizer_state_size_t = decltype(std::declval<const O&>().template state_size<T>());
+        /** @brief Detects an optimizer that loads for a known number of parameters (Optimizer<Policy> does). */
+        template <class O>
+        using sized_load_t = decltype(std::declval<O&>().load(std::declval<BinaryReader&>(), std::size_t{}));
     }
 
     /** @brief The version of the checkpoint format written by Trainer::save_checkpoint. */
@@ -590,7 +590,14 @@ namespace xtrain
             r.read_array(params.data(), params.size(), "the parameter buffer");
             Optimizer optimizer = m_optimizer;
             r.expect_tag("optimizer");
-            optimizer.load(r);
+            if constexpr (detail::is_detected_v<detail::sized_load_t, Optimizer>)
+            {
+                optimizer.load(r, params.size());
+            }
+            else
+            {
+                optimizer.load(r);
+            }
             Sampler sampler = m_sampler;
             r.expect_tag("sampler");
             sampler.load(r);
@@ -610,7 +617,7 @@ namespace xtrain
                 r.fail(detail::concat(body - r.count(), " unexpected bytes after the last section"));
             }
             LoadedCounters counters{step, epoch, examples, in_epoch, batches_in_epoch, updates_since_eval, wall};
-            check_loaded_state(r, counters, optimizer, sampler, history);
+            check_loaded_state(r, counters, sampler, history);
 
             // Everything parsed: commit.
             model.parameters().values() = std::move(params);
@@ -695,33 +702,40 @@ namespace xtrain
                 m_accum = m_model.parameters().zeros_like();
             }
             ensure_batch_buffer(train);
-            // Reserve the history so that recording never reallocates inside the loop.
+            // Reserve the history so that recording never reallocates inside the loop: room for the
+            // updates still to come (the budget is a total; a resumed run has done some already).
             const std::uint64_t per_epoch = std::max<std::uint64_t>(1, updates_per_epoch());
+            const auto left = [](std::uint64_t total, std::uint64_t done) { return total > done ? total - done : 0; };
+            const std::uint64_t most = std::numeric_limits<std::uint64_t>::max();
             std::uint64_t total_updates = 0;
             switch (budget.unit)
             {
             case Budget::Unit::epochs:
-                total_updates = budget.amount * per_epoch;
+            {
+                const std::uint64_t epochs = left(budget.amount, m_epoch);
+                total_updates = epochs > most / per_epoch ? most : epochs * per_epoch;
                 break;
+            }
             case Budget::Unit::steps:
-                total_updates = budget.amount;
+                total_updates = left(budget.amount, m_step);
                 break;
             case Budget::Unit::samples:
-                total_updates = budget.amount / std::max<std::size_t>(1, m_sampler.batch_size()) + per_epoch;
+                total_updates = left(budget.amount, m_examples) / std::max<std::size_t>(1, m_sampler.batch_size())
+                              + per_epoch;
                 break;
             }
             const std::uint64_t cap = std::uint64_t(1) << 26; // a bound, in case of an absurd budget
             total_updates = std::min(total_updates, cap);
             if (m_options.record_steps)
             {
-                reserve_records(m_history.steps, static_cast<std::size_t>(total_updates));
+                reserve_records(m_history.steps, m_history.steps.size() + static_cast<std::size_t>(total_updates));
             }
             std::uint64_t evals = (total_updates / per_epoch + 2) * std::max<std::size_t>(1, m_options.evals_per_epoch);
             if (m_options.eval_every_steps != 0)
             {
                 evals += total_updates / m_options.eval_every_steps;
             }
-            reserve_records(m_history.evals, static_cast<std::size_t>(std::min(evals, cap)));
+            reserve_records(m_history.evals, m_history.evals.size() + static_cast<std::size_t>(std::min(evals, cap)));
         }
 
         // The counters of a checkpoint being loaded, checked together with what they count.
@@ -739,8 +753,8 @@ namespace xtrain
         // The invariants the loop keeps, checked on a parsed checkpoint before anything is committed:
         // the CRC only proves the bytes are the ones written, not that whoever wrote them was this
         // loop. Each refusal names the field and the value it contradicts.
-        void check_loaded_state(const BinaryReader& r, const LoadedCounters& c, const Optimizer& optimizer,
-                                const Sampler& sampler, const History& history) const
+        void check_loaded_state(const BinaryReader& r, const LoadedCounters& c, const Sampler& sampler,
+                                const History& history) const
         {
             // Every completed epoch had at least one update (a sampler always has a batch per epoch),
             // and every update consumed at least one example and at most one epoch's worth.
@@ -805,15 +819,6 @@ namespace xtrain
                 {
                     r.fail(detail::concat("the sampler has handed out ", sampler.iteration(),
                                           " batches of the epoch but the trainer counts ", c.batches_in_epoch));
-                }
-            }
-            if constexpr (detail::is_detected_v<detail::optimizer_state_size_t, Optimizer, value_type>)
-            {
-                const std::size_t size = optimizer.template state_size<value_type>();
-                const std::size_t p = m_model.parameters().size();
-                if (size != 0 && size != p)
-                {
-                    r.fail(detail::concat("the optimizer state was made for ", size, " parameters but the model has ", p));
                 }
             }
             check_history(r, c, history);
