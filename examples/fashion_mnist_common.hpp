@@ -7,6 +7,7 @@
 #include <xtrain/xtrain.hpp>
 
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -16,6 +17,7 @@
 #include <filesystem>
 #include <numeric>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -313,6 +315,14 @@ namespace example
         std::optional<xtrain::CheckpointSaver> m_checkpoint;
     };
 
+    // The shortest text that reads back to exactly v (0.05, not 0.050000000000000003).
+    inline std::string number_text(double v)
+    {
+        char buf[64];
+        const auto r = std::to_chars(buf, buf + sizeof buf, v);
+        return std::string(buf, r.ptr);
+    }
+
     // Resumes if asked, trains up to --epochs, evaluates on the test set at every epoch end, and
     // reports. Returns the exit code: 0, or 1 if the run diverged or learnt nothing (its test loss
     // stayed above the untrained model's). Errors, such as a refused checkpoint, are exceptions
@@ -322,7 +332,26 @@ namespace example
     {
         if (o.resume)
         {
-            trainer.load_checkpoint(o.checkpoint);
+            try
+            {
+                trainer.load_checkpoint(o.checkpoint);
+            }
+            catch (const xtrain::checkpoint_error& e)
+            {
+                // The library names the field (another --optimizer or --batch refuses the optimizer
+                // or sampler state); say which flags a resume must repeat.
+                throw std::runtime_error(std::string(e.what())
+                                         + "\n  (resume with the --optimizer, --batch, --seed and --limit of the run that "
+                                           "wrote it, or start a new checkpoint)");
+            }
+            // The optimizer takes the learning rate the checkpoint holds, which these examples never
+            // schedule: a different --lr would be ignored without a word, so it is refused instead.
+            if (trainer.optimizer().lr() != o.lr)
+            {
+                throw std::runtime_error("--lr " + number_text(o.lr) + " differs from the checkpoint's "
+                                         + number_text(trainer.optimizer().lr())
+                                         + "; resume with the same settings or start a new checkpoint");
+            }
             std::printf("resumed from %s after epoch %llu (step %llu)\n", o.checkpoint.c_str(),
                         static_cast<unsigned long long>(trainer.epoch()),
                         static_cast<unsigned long long>(trainer.step()));

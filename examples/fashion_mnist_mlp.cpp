@@ -10,7 +10,8 @@
 //
 // Checkpoints: `--epochs 2 --checkpoint mlp.ckpt` trains two epochs and saves after each;
 // `--epochs 5 --checkpoint mlp.ckpt --resume` continues that run to five epochs, exactly as if it
-// had never stopped (same seed, batch size and optimizer, or the checkpoint is refused).
+// had never stopped (same seed, batch size, optimizer and learning rate, or the checkpoint is
+// refused, naming the setting that differs).
 #include "fashion_mnist_common.hpp"
 
 int main(int argc, char** argv)

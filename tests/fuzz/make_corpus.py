@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
-"""Writes the seed corpus of xtrain's fuzz targets: tests/fuzz/corpus/fuzz_idx and fuzz_csv.
+"""Writes the seed corpus of xtrain's fuzz targets: tests/fuzz/corpus/fuzz_idx, fuzz_csv and fuzz_checkpoint.
 
 Run by hand after changing the inputs below (standard library only; the output is deterministic,
 gzip members carry no time stamp):
     python3 tests/fuzz/make_corpus.py
 
 Each file is one input as the target reads it: a first byte choosing the entry point (fuzz_idx)
-or the options (fuzz_csv), then the file or table (see the comments at the top of fuzz_idx.cpp and
-fuzz_csv.cpp). A name starting with accept- is an input the reader must accept, refuse- one it
+or the options (fuzz_csv) or whether to re-seal the CRC (fuzz_checkpoint), then the file, table or
+checkpoint (see the comments at the top of fuzz_idx.cpp, fuzz_csv.cpp and fuzz_checkpoint.cpp). The
+checkpoints are written here by the format of Trainer::save_state, for the target's fixed trainer. A name starting with accept- is an input the reader must accept, refuse- one it
 must refuse; the replay test (ctest "fuzz corpus: <target>") checks both, and every invariant of the
 target. scripts/fuzz.sh starts libFuzzer from a copy of these folders.
 """
@@ -15,6 +16,7 @@ import gzip
 import os
 import shutil
 import struct
+import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -112,6 +114,80 @@ def csv_inputs():
     }
 
 
+def u8(v): return struct.pack("<B", v)
+def u32(v): return struct.pack("<I", v)
+def u64(v): return struct.pack("<Q", v)
+def f64(v): return struct.pack("<d", v)
+def string(s): return u64(len(s)) + s.encode()
+def f64_array(values): return u64(len(values)) + b"".join(f64(v) for v in values)
+
+
+NAN = float("nan")
+PARAMS = 15  # fuzz_checkpoint's model: Softmax, 4 features, 3 classes: weight (3, 4) and bias (3)
+
+
+def checkpoint(step=0, epoch=0, examples=0, in_epoch=False, batches=0, status=0, message="", since_eval=0,
+               opt_steps=None, opt_count=None, position=0, sampler_epoch=0, steps=(), evals=(), crc=None):
+    """A checkpoint as Trainer::save_state writes it for fuzz_checkpoint's trainer (24 samples, batches of 8)."""
+    opt_steps = step if opt_steps is None else opt_steps
+    opt_count = opt_steps if opt_count is None else opt_count
+    b = b"XTRAINCK" + u32(1)
+    b += string("layout") + u32(8) + u64(2) + string("weight") + u64(2) + u64(3) + u64(4)
+    b += string("bias") + u64(1) + u64(3)
+    b += string("counters") + u64(step) + u64(epoch) + u64(examples) + u8(in_epoch) + u64(batches) + u8(status)
+    b += string(message) + f64(0.5 * since_eval) + u64(since_eval) + f64(0.5 if step else NAN) + f64(0.25 * step)
+    b += string("parameters") + f64_array([0.01 * (i - 7) for i in range(PARAMS)])
+    b += string("optimizer") + string("xtrain::Optimizer") + string("SGD") + f64(0.1) + u64(opt_count)
+    b += string("float") + u8(0) + string("double")
+    if opt_steps:
+        b += u8(1) + u64(PARAMS) + u64(opt_steps) + string("momentum_buffer") + f64_array([0.001 * i for i in range(PARAMS)])
+    else:
+        b += u8(0)
+    b += string("sampler") + string("xtrain.BatchSampler") + u32(2) + u64(24) + u64(8) + u8(1) + u8(0) + u64(7)
+    b += u64(sampler_epoch) + u64(position) + u64(8) + u64(8)
+    b += string("model") + string("callbacks")
+    b += string("early_stopping") + u8(1 if evals else 0) + f64(-0.5 if evals else -float("inf")) + u64(0)
+    b += u64(evals[0][1] if evals else 0)
+    b += string("history") + u64(len(steps))
+    for s, e, x in steps:
+        b += u64(s) + u64(e) + u64(x) + f64(0.5) + f64(0.1) + f64(0.25 * s)
+    b += u64(len(evals))
+    for e, s, x in evals:
+        b += u64(e) + u64(s) + u64(x) + f64(0.5) + f64(NAN) + f64(NAN) + f64(0.1) + f64(0.25 * s)
+    return b + u32(zlib.crc32(b) if crc is None else crc)
+
+
+def checkpoint_inputs():
+    """Mode byte 1: the target re-seals the CRC first; 0: the bytes are loaded as they are."""
+    mid = dict(step=4, epoch=1, examples=32, in_epoch=True, batches=1, since_eval=1, position=8, sampler_epoch=1,
+               steps=[(1, 0, 8), (2, 0, 16), (3, 0, 24), (4, 1, 32)], evals=[(1, 3, 24)])
+    done = dict(step=6, epoch=2, examples=48, batches=3, status=2, position=24, sampler_epoch=1,
+                steps=[(s, (s - 1) // 3, 8 * s) for s in range(1, 7)], evals=[(1, 3, 24), (2, 6, 48)])
+
+    def edit(base, **changes):
+        d = dict(base)
+        d.update(changes)
+        return checkpoint(**d)
+
+    return {
+        "accept-fresh": b"\x00" + checkpoint(),
+        "accept-mid-epoch": b"\x01" + checkpoint(**mid),
+        "accept-mid-epoch-unsealed": b"\x00" + checkpoint(**mid),
+        "accept-finished": b"\x01" + checkpoint(**done),
+        "accept-stopped": b"\x01" + edit(done, status=3, message="no improvement for 3 evaluations"),
+        "refuse-not-a-checkpoint": b"\x01XTRAINCX" + bytes(8),
+        "refuse-bad-crc": b"\x00" + checkpoint(**mid, crc=1),
+        "refuse-epoch-beyond-step": b"\x01" + edit(mid, epoch=4294967295),
+        "refuse-examples-mismatch": b"\x01" + edit(mid, examples=33),
+        "refuse-status-running": b"\x01" + edit(mid, status=1),
+        "refuse-cursor-between-batches": b"\x01" + edit(mid, position=4),
+        "refuse-sampler-epoch": b"\x01" + edit(mid, sampler_epoch=0),
+        "refuse-optimizer-steps": b"\x01" + edit(mid, opt_count=5),
+        "refuse-history-out-of-order": b"\x01" + edit(mid, steps=[(1, 0, 8), (3, 0, 16), (2, 0, 24), (4, 1, 32)]),
+        "refuse-history-beyond-step": b"\x01" + edit(mid, steps=[(1, 0, 8), (2, 0, 16), (3, 0, 24), (5, 1, 32)]),
+    }
+
+
 def write(target, inputs):
     folder = os.path.join(HERE, "corpus", target)
     shutil.rmtree(folder, ignore_errors=True)
@@ -126,3 +202,4 @@ def write(target, inputs):
 if __name__ == "__main__":
     write("fuzz_idx", idx_inputs())
     write("fuzz_csv", csv_inputs())
+    write("fuzz_checkpoint", checkpoint_inputs())

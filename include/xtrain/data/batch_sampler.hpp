@@ -273,6 +273,12 @@ namespace xtrain
                 r.fail(detail::concat("BatchSampler position ", position, " is past the end of the epoch (", samples,
                                       " samples)"));
             }
+            // next() moves the cursor by whole batches, except for the last, shorter one.
+            if (position % current != 0 && position != samples)
+            {
+                r.fail(detail::concat("BatchSampler position ", position, " is not at the end of a batch of ", current,
+                                      " (nor at the end of the epoch, ", samples, ")"));
+            }
             m_batch_size = static_cast<std::size_t>(current);
             m_next_batch_size = static_cast<std::size_t>(next);
             permute(static_cast<std::size_t>(epoch));

@@ -162,6 +162,14 @@ namespace xtrain
             return s.created ? &s.state : nullptr;
         }
 
+        /** @brief Number of parameters the state for scalar type T was made for (0 before the first step with T). */
+        template <class T>
+        std::size_t state_size() const noexcept
+        {
+            const Slot<T>& s = slot<T>();
+            return s.created ? s.size : 0;
+        }
+
         /**
          * @brief Writes the policy's name, the learning rate, the step count and every state.
          *
@@ -174,11 +182,19 @@ namespace xtrain
          *
          * @throws checkpoint_error if the state belongs to another policy, does not match the
          *         hyperparameters (e.g. amsgrad on one side only), was made for another number of
-         *         parameters than a state this optimizer already holds, or the data is damaged.
+         *         parameters than a state this optimizer already holds, counts more steps in its states
+         *         than in total, or the data is damaged.
          *         A state made for N parameters that is then stepped with another size also throws
          *         checkpoint_error. On error the optimizer is unchanged.
          */
-        void load(BinaryReader& in);
+        void load(BinaryReader& in) { load(in, 0); }
+
+        /**
+         * @brief Like load(in), for a model of @p parameters parameters (0: unknown): a state made for
+         * another number is refused before anything is allocated for it (a damaged size cannot
+         * ask for terabytes).
+         */
+        void load(BinaryReader& in, std::size_t parameters);
 
     private:
         template <class T>
@@ -256,7 +272,7 @@ namespace xtrain
         void save_slot(BinaryWriter& out, const Slot<T>& s, std::string_view tag) const;
 
         template <class T>
-        Slot<T> load_slot(BinaryReader& in, const Slot<T>& current, std::string_view tag) const
+        Slot<T> load_slot(BinaryReader& in, const Slot<T>& current, std::string_view tag, std::size_t parameters) const
         {
             in.expect_tag(tag);
             Slot<T> s;
@@ -270,6 +286,11 @@ namespace xtrain
             {
                 in.fail(detail::concat("the optimizer state (", tag, ") was made for ", size,
                                        " parameters but this optimizer steps ", current.size));
+            }
+            if (parameters != 0 && size != parameters)
+            {
+                in.fail(detail::concat("the optimizer state (", tag, ") was made for ", size,
+                                       " parameters but the model has ", parameters));
             }
             if (size > (std::uint64_t(1) << 40))
             {
@@ -405,7 +426,7 @@ namespace xtrain
     }
 
     template <class Policy>
-    void Optimizer<Policy>::load(BinaryReader& in)
+    void Optimizer<Policy>::load(BinaryReader& in, std::size_t parameters)
     {
         in.expect_tag("xtrain::Optimizer");
         const std::string name = in.read_string(256);
@@ -420,8 +441,14 @@ namespace xtrain
             in.fail(detail::concat("the optimizer state holds an invalid learning rate ", lr));
         }
         const auto count = in.read<std::uint64_t>();
-        Slot<float> f = load_slot<float>(in, m_float, "float");
-        Slot<double> d = load_slot<double>(in, m_double, "double");
+        Slot<float> f = load_slot<float>(in, m_float, "float", parameters);
+        Slot<double> d = load_slot<double>(in, m_double, "double", parameters);
+        // Every step steps exactly one of the two states and counts once in the total.
+        if (f.steps > count || d.steps > count - f.steps || f.steps + d.steps != count)
+        {
+            in.fail(detail::concat("the optimizer counts ", count, " steps in total but its states count ", f.steps,
+                                   " (float) and ", d.steps, " (double)"));
+        }
         // Everything was read and checked: only now does the optimizer change.
         m_lr = lr;
         m_step_count = static_cast<std::size_t>(count);

@@ -132,6 +132,10 @@ namespace xtrain
             const auto bad = r.read<std::uint64_t>();
             const auto cooldown_left = r.read<std::uint64_t>();
             const auto reductions = r.read<std::uint64_t>();
+            if (!detail::finite_nonnegative(lr))
+            {
+                r.fail(detail::concat("ReduceLROnPlateau holds the learning rate ", lr, ", not a finite number >= 0"));
+            }
             m_lr = lr;
             m_best = best;
             m_bad = static_cast<std::size_t>(bad);

@@ -133,6 +133,14 @@ namespace xtrain
         /** @brief Detects a sampler that knows the batches of its next epoch (BatchSampler does). */
         template <class S>
         using next_iterations_per_epoch_t = decltype(std::declval<const S&>().next_iterations_per_epoch());
+        /** @brief Detects a sampler that reports its epoch, position, batches handed out and options (BatchSampler does). */
+        template <class S>
+        using sampler_cursor_t = decltype(std::declval<const S&>().epoch() + std::declval<const S&>().position()
+                                          + std::declval<const S&>().iteration()
+                                          + std::declval<const S&>().options().drop_last);
+        /** @brief Detects an optimizer that loads for a known number of parameters (Optimizer<Policy> does). */
+        template <class O>
+        using sized_load_t = decltype(std::declval<O&>().load(std::declval<BinaryReader&>(), std::size_t{}));
     }
 
     /** @brief The version of the checkpoint format written by Trainer::save_checkpoint. */
@@ -566,6 +574,11 @@ namespace xtrain
             {
                 r.fail(detail::concat("unknown run status ", static_cast<int>(status_byte)));
             }
+            if (status_byte == static_cast<std::uint8_t>(RunStatus::running))
+            {
+                // save_state() writes a run in progress as not_started: fit() sets running itself.
+                r.fail("the run status 'running' is never saved (a run in progress is saved as not_started)");
+            }
             std::string status_message = r.read_string();
             const auto loss_sum = r.read<double>();
             const auto updates_since_eval = r.read<std::uint64_t>();
@@ -577,7 +590,14 @@ namespace xtrain
             r.read_array(params.data(), params.size(), "the parameter buffer");
             Optimizer optimizer = m_optimizer;
             r.expect_tag("optimizer");
-            optimizer.load(r);
+            if constexpr (detail::is_detected_v<detail::sized_load_t, Optimizer>)
+            {
+                optimizer.load(r, params.size());
+            }
+            else
+            {
+                optimizer.load(r);
+            }
             Sampler sampler = m_sampler;
             r.expect_tag("sampler");
             sampler.load(r);
@@ -596,6 +616,8 @@ namespace xtrain
             {
                 r.fail(detail::concat(body - r.count(), " unexpected bytes after the last section"));
             }
+            LoadedCounters counters{step, epoch, examples, in_epoch, batches_in_epoch, updates_since_eval, wall};
+            check_loaded_state(r, counters, sampler, history);
 
             // Everything parsed: commit.
             model.parameters().values() = std::move(params);
@@ -680,33 +702,201 @@ namespace xtrain
                 m_accum = m_model.parameters().zeros_like();
             }
             ensure_batch_buffer(train);
-            // Reserve the history so that recording never reallocates inside the loop.
+            // Reserve the history so that recording never reallocates inside the loop: room for the
+            // updates still to come (the budget is a total; a resumed run has done some already).
             const std::uint64_t per_epoch = std::max<std::uint64_t>(1, updates_per_epoch());
+            const auto left = [](std::uint64_t total, std::uint64_t done) { return total > done ? total - done : 0; };
+            const std::uint64_t most = std::numeric_limits<std::uint64_t>::max();
             std::uint64_t total_updates = 0;
             switch (budget.unit)
             {
             case Budget::Unit::epochs:
-                total_updates = budget.amount * per_epoch;
+            {
+                const std::uint64_t epochs = left(budget.amount, m_epoch);
+                total_updates = epochs > most / per_epoch ? most : epochs * per_epoch;
                 break;
+            }
             case Budget::Unit::steps:
-                total_updates = budget.amount;
+                total_updates = left(budget.amount, m_step);
                 break;
             case Budget::Unit::samples:
-                total_updates = budget.amount / std::max<std::size_t>(1, m_sampler.batch_size()) + per_epoch;
+                total_updates = left(budget.amount, m_examples) / std::max<std::size_t>(1, m_sampler.batch_size())
+                              + per_epoch;
                 break;
             }
             const std::uint64_t cap = std::uint64_t(1) << 26; // a bound, in case of an absurd budget
             total_updates = std::min(total_updates, cap);
             if (m_options.record_steps)
             {
-                reserve_records(m_history.steps, static_cast<std::size_t>(total_updates));
+                reserve_records(m_history.steps, m_history.steps.size() + static_cast<std::size_t>(total_updates));
             }
             std::uint64_t evals = (total_updates / per_epoch + 2) * std::max<std::size_t>(1, m_options.evals_per_epoch);
             if (m_options.eval_every_steps != 0)
             {
                 evals += total_updates / m_options.eval_every_steps;
             }
-            reserve_records(m_history.evals, static_cast<std::size_t>(std::min(evals, cap)));
+            reserve_records(m_history.evals, m_history.evals.size() + static_cast<std::size_t>(std::min(evals, cap)));
+        }
+
+        // The counters of a checkpoint being loaded, checked together with what they count.
+        struct LoadedCounters
+        {
+            std::uint64_t step;
+            std::uint64_t epoch;
+            std::uint64_t examples;
+            bool in_epoch;
+            std::uint64_t batches_in_epoch;
+            std::uint64_t updates_since_eval;
+            double wall;
+        };
+
+        // The invariants the loop keeps, checked on a parsed checkpoint before anything is committed:
+        // the CRC only proves the bytes are the ones written, not that whoever wrote them was this
+        // loop. Each refusal names the field and the value it contradicts.
+        void check_loaded_state(const BinaryReader& r, const LoadedCounters& c, const Sampler& sampler,
+                                const History& history) const
+        {
+            // Every completed epoch had at least one update (a sampler always has a batch per epoch),
+            // and every update consumed at least one example and at most one epoch's worth.
+            if (c.epoch > c.step)
+            {
+                r.fail(detail::concat("epoch ", c.epoch, " is impossible for step ", c.step,
+                                      ": every epoch takes at least one update"));
+            }
+            if (c.examples < c.step)
+            {
+                r.fail(detail::concat("examples_seen ", c.examples, " is below the step counter ", c.step,
+                                      ": every update consumes at least one example"));
+            }
+            // Each completed epoch consumed at most N examples (exactly N without drop_last), the
+            // epoch in progress as many as the sampler has handed out.
+            const std::uint64_t n = sampler.num_samples();
+            std::uint64_t in_progress = c.in_epoch ? n : 0;
+            bool exact = false;
+            if constexpr (detail::is_detected_v<detail::sampler_cursor_t, Sampler>)
+            {
+                in_progress = c.in_epoch ? static_cast<std::uint64_t>(sampler.position()) : 0;
+                exact = !sampler.options().drop_last;
+            }
+            const std::uint64_t most = std::numeric_limits<std::uint64_t>::max();
+            const bool fits = c.epoch <= (most - in_progress) / n;
+            const std::uint64_t bound = fits ? c.epoch * n + in_progress : most;
+            if (c.examples > bound || (exact && (!fits || c.examples != bound)))
+            {
+                r.fail(detail::concat("examples_seen ", c.examples, " does not match ", c.epoch, " completed epochs of ", n,
+                                      " samples", c.in_epoch ? detail::concat(" and ", in_progress, " of the epoch in progress") : "",
+                                      exact ? "" : " (at most)"));
+            }
+            const std::uint64_t per_epoch = sampler.iterations_per_epoch();
+            if (c.batches_in_epoch > per_epoch)
+            {
+                r.fail(detail::concat("the epoch's batch count ", c.batches_in_epoch, " is more than its ", per_epoch,
+                                      " batches"));
+            }
+            if (c.updates_since_eval > c.step)
+            {
+                r.fail(detail::concat("the ", c.updates_since_eval, " updates since the last evaluation are more than the ",
+                                      c.step, " updates of the run"));
+            }
+            if (!(std::isfinite(c.wall) && c.wall >= 0.0))
+            {
+                r.fail(detail::concat("the training time ", c.wall, " s is not a finite number >= 0"));
+            }
+            if constexpr (detail::is_detected_v<detail::sampler_cursor_t, Sampler>)
+            {
+                // Within an epoch the sampler is at that epoch, and has handed out exactly the
+                // batches the trainer counts.
+                if (c.in_epoch && sampler.epoch() != c.epoch)
+                {
+                    r.fail(detail::concat("the sampler is in epoch ", sampler.epoch(), " but the trainer in epoch ", c.epoch));
+                }
+                if (!c.in_epoch && sampler.epoch() > c.epoch)
+                {
+                    r.fail(detail::concat("the sampler is in epoch ", sampler.epoch(), " but the trainer has completed only ",
+                                          c.epoch));
+                }
+                if (c.in_epoch && sampler.iteration() != c.batches_in_epoch)
+                {
+                    r.fail(detail::concat("the sampler has handed out ", sampler.iteration(),
+                                          " batches of the epoch but the trainer counts ", c.batches_in_epoch));
+                }
+            }
+            check_history(r, c, history);
+        }
+
+        // The history's rows are in the order the loop appends them, and none is ahead of the counters.
+        static void check_history(const BinaryReader& r, const LoadedCounters& c, const History& history)
+        {
+            if (history.steps.size() > c.step)
+            {
+                r.fail(detail::concat("the step counter ", c.step, " is below the ", history.steps.size(), " history rows"));
+            }
+            const auto valid_lr = [](double lr) { return std::isfinite(lr) && lr >= 0.0; };
+            const auto valid_time = [](double t) { return std::isfinite(t) && t >= 0.0; };
+            for (std::size_t i = 0; i < history.steps.size(); ++i)
+            {
+                const StepRecord& s = history.steps[i];
+                const StepRecord* prev = i > 0 ? &history.steps[i - 1] : nullptr;
+                const auto row = [&](auto... what) {
+                    r.fail(detail::concat("step history row ", i + 1, " (step ", s.step, "): ", what...));
+                };
+                if (s.step == 0 || s.step > c.step)
+                {
+                    row("its step is outside 1..", c.step);
+                }
+                if (prev && s.step <= prev->step)
+                {
+                    row("not after the previous row's step ", prev->step);
+                }
+                if (s.epoch > c.epoch || (prev && s.epoch < prev->epoch))
+                {
+                    row("its epoch ", s.epoch, " is out of order (the run is in epoch ", c.epoch, ")");
+                }
+                if (s.examples_seen < s.step || s.examples_seen > c.examples || (prev && s.examples_seen <= prev->examples_seen))
+                {
+                    row("its examples_seen ", s.examples_seen, " is out of order (the run has seen ", c.examples, ")");
+                }
+                if (!valid_lr(s.lr))
+                {
+                    row("its learning rate ", s.lr, " is not a finite number >= 0");
+                }
+                if (!valid_time(s.wall_seconds))
+                {
+                    row("its time ", s.wall_seconds, " s is not a finite number >= 0");
+                }
+            }
+            for (std::size_t i = 0; i < history.evals.size(); ++i)
+            {
+                const EvalRecord& e = history.evals[i];
+                const EvalRecord* prev = i > 0 ? &history.evals[i - 1] : nullptr;
+                const auto row = [&](auto... what) {
+                    r.fail(detail::concat("evaluation history row ", i + 1, " (step ", e.step, "): ", what...));
+                };
+                if (e.step > c.step || (prev && e.step < prev->step))
+                {
+                    row("its step is out of order (the run is at step ", c.step, ")");
+                }
+                if (e.epoch > c.epoch || e.epoch > e.step || (prev && e.epoch < prev->epoch))
+                {
+                    row("its epoch ", e.epoch, " is out of order (the run is in epoch ", c.epoch, ")");
+                }
+                if (e.examples_seen < e.step || e.examples_seen > c.examples || (prev && e.examples_seen < prev->examples_seen))
+                {
+                    row("its examples_seen ", e.examples_seen, " is out of order (the run has seen ", c.examples, ")");
+                }
+                if (!valid_lr(e.lr))
+                {
+                    row("its learning rate ", e.lr, " is not a finite number >= 0");
+                }
+                if (!(std::isnan(e.val_accuracy) || (e.val_accuracy >= 0.0 && e.val_accuracy <= 1.0)))
+                {
+                    row("its accuracy ", e.val_accuracy, " is outside [0, 1]");
+                }
+                if (!valid_time(e.wall_seconds))
+                {
+                    row("its time ", e.wall_seconds, " s is not a finite number >= 0");
+                }
+            }
         }
 
         // Geometric growth: fit() called again and again with a growing budget (epoch by epoch,
