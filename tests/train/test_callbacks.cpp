@@ -582,6 +582,33 @@ TEST_CASE("CsvLogger: a file that cannot be written stops training, naming it", 
     }
 }
 
+TEST_CASE("docs/training.md: the first snippet", "[train][docs]")
+{
+    const auto train = make_blobs<float>(640, 3, 3, 5);
+    const auto validation = make_blobs<float>(200, 3, 3, 6);
+    const Softmax<float> model(3, 3);
+    const std::string dir = tmp_path("first_snippet");
+    std::filesystem::create_directories(dir);
+    const auto cwd = std::filesystem::current_path();
+    std::filesystem::current_path(dir);  // the snippet writes evals.csv where it runs
+    // --- snippet ---
+    xtrain::SGD sgd;
+    sgd.lr = 0.1;
+    sgd.momentum = 0.9;
+    xtrain::Trainer trainer(model,                                   // meets the Model requirement (models.md)
+                            xtrain::Optimizer<xtrain::SGD>(sgd),
+                            xtrain::BatchSampler<64>(train.size(), {/*shuffle*/ true, /*drop_last*/ false, /*seed*/ 1}),
+                            xtrain::DivergenceGuard(),               // callbacks, any number, in order
+                            xtrain::CsvLogger("evals.csv"));
+    const xtrain::History& history = trainer.fit(train, xtrain::Budget::epochs(5), &validation);
+    // --- end ---
+    std::filesystem::current_path(cwd);
+    CHECK(history.evals.size() == 5);
+    CHECK(trainer.step() == 5 * 10);
+    CHECK(history.evals.back().val_accuracy > 0.8);
+    CHECK(read_lines(dir + "/evals.csv").size() == 6);
+}
+
 TEST_CASE("docs/training.md: BatchSizeScheduler", "[train][callbacks][docs]")
 {
     const auto train = make_blobs<float>(4000, 3, 3, 5);

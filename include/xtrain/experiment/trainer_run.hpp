@@ -678,6 +678,21 @@ namespace xtrain
     }
 
     /**
+     * @brief Refused at compile time: the run function keeps a reference to the training set, and
+     * a temporary (e.g. `make_trainer_run(load_data(), ...)`) would be gone before the sweep runs.
+     * Keep the dataset in a variable that outlives the sweep.
+     */
+    template <class T, class MakeModel, std::size_t... Sizes>
+    RunFunction make_trainer_run(Dataset<T>&&, const detail::identity_t<Dataset<T>>*, MakeModel, RunSettings,
+                                 BatchSizes<Sizes...> = {}, const detail::identity_t<Dataset<T>>* = nullptr)
+    {
+        static_assert(sizeof(T) == 0,
+                      "xtrain::make_trainer_run: the training set is a temporary; the run function keeps a "
+                      "reference to it, so keep the dataset in a variable that outlives the sweep");
+        return {};
+    }
+
+    /**
      * @brief A sweep run function that trains `make_model(seed)` on @p train with the Trainer.
      *
      * @param train the training set (must outlive the sweep)
