@@ -14,10 +14,13 @@
  * The three rules:
  * - **not finite**: a batch loss that is NaN or infinite. Parameters that produced it are NaN or
  *   overflowing; status `diverged`.
- * - **blow-up**: the training loss smoothed over the last `smoothing_examples` examples (an
- *   exponential moving average over ceil(smoothing_examples / B) updates, at least 8 and at most
- *   512) stays above `factor` x the start loss for a whole epoch (and at least as many updates as
- *   it averages). The start loss is the validation loss of the evaluation before the first update
+ * - **blow-up**: the training loss smoothed over the last `smoothing_examples` examples (the mean
+ *   of the last ceil(smoothing_examples / B) batch losses, at least 8 and at most 512) stays above
+ *   `factor` x the start loss for a whole epoch (and at least as many updates as it averages). A
+ *   plain window, not an exponential average: a first spike to 600x the start loss would linger in
+ *   an exponential average for dozens of updates after the loss itself has come back, long enough
+ *   to fill an epoch of 25 updates at B = 2048 (the self-check caught two Adam runs stopped so that
+ *   would have trained); a window forgets it after exactly its length. The start loss is the validation loss of the evaluation before the first update
  *   (TrainerOptions::evaluate_at_start), or, without one, the mean loss of the first updates
  *   covering at least 32 examples. Status `diverged`. Shorter excursions are common and harmless:
  *   Adam at a large batch and rate can spike to 50x its start loss in its first quarter epoch and
@@ -293,7 +296,7 @@ namespace xtrain
             if (m_window == 0)
             {
                 const double updates = std::ceil(m_rule.smoothing_examples / batch);
-                m_window = static_cast<std::uint64_t>(std::clamp(updates, 8.0, 512.0));
+                m_window = static_cast<std::uint64_t>(std::clamp(updates, 8.0, static_cast<double>(window_capacity)));
             }
             if (!m_has_start)
             {
@@ -308,12 +311,25 @@ namespace xtrain
             }
             m_epoch_loss += loss;
             ++m_epoch_updates;
-            // Bias-corrected exponential moving average with a time constant of m_window updates.
-            const double beta = 1.0 - 1.0 / static_cast<double>(m_window);
-            m_ema = beta * m_ema + (1.0 - beta) * loss;
-            m_ema_weight = beta * m_ema_weight + (1.0 - beta);
+            // The mean of the last m_window batch losses (a ring of fixed capacity: no allocation).
+            const std::size_t slot = static_cast<std::size_t>(m_updates % m_window);
+            if (m_updates >= m_window)
+            {
+                m_window_sum -= m_ring[slot];
+            }
+            m_ring[slot] = loss;
+            m_window_sum += loss;
             ++m_updates;
-            const double smoothed = m_ema / m_ema_weight;
+            if (slot + 1 == m_window)
+            {
+                // Once per window, the sum afresh: no drift from adding and removing huge losses.
+                m_window_sum = 0.0;
+                for (std::size_t i = 0; i < m_window; ++i)
+                {
+                    m_window_sum += m_ring[i];
+                }
+            }
+            const double smoothed = smoothed_loss();
             const double bound = m_rule.factor * m_start;
             if (m_has_start && bound > 0.0 && m_updates >= m_window && smoothed > bound)
             {
@@ -342,19 +358,23 @@ namespace xtrain
         /** @brief The loss the blow-up rule compares with (NaN until known). */
         double start_loss() const noexcept { return m_has_start ? m_start : std::nan(""); }
         /** @brief The smoothed training loss (NaN before the first update). */
-        double smoothed_loss() const noexcept { return m_ema_weight > 0.0 ? m_ema / m_ema_weight : std::nan(""); }
+        double smoothed_loss() const noexcept
+        {
+            const std::uint64_t n = std::min(m_updates, m_window);
+            return n > 0 ? m_window_sum / static_cast<double>(n) : std::nan("");
+        }
 
         /** @brief Keeps the guard's state in checkpoints, so a resumed run is judged as an uninterrupted one. */
         void save(BinaryWriter& w) const
         {
-            w.write_tag("divergence_guard/2");
+            w.write_tag("divergence_guard/3");
             w.write(m_has_start);
             w.write(m_start);
             w.write(m_first_sum);
             w.write(m_first_examples);
             w.write(m_window);
-            w.write(m_ema);
-            w.write(m_ema_weight);
+            w.write_array(m_ring.data(), m_ring.size());
+            w.write(m_window_sum);
             w.write(m_updates);
             w.write(m_above);
             w.write(m_above_examples);
@@ -387,14 +407,19 @@ namespace xtrain
         /** @brief Restores what save() wrote. */
         void load(BinaryReader& r)
         {
-            r.expect_tag("divergence_guard/2");
+            r.expect_tag("divergence_guard/3");
             m_has_start = r.read<bool>();
             m_start = r.read<double>();
             m_first_sum = r.read<double>();
             m_first_examples = r.read<double>();
             m_window = r.read<std::uint64_t>();
-            m_ema = r.read<double>();
-            m_ema_weight = r.read<double>();
+            if (m_window > window_capacity)
+            {
+                r.fail(detail::concat("the divergence guard's smoothing window ", m_window, " is above its capacity ",
+                                      window_capacity));
+            }
+            r.read_array(m_ring.data(), m_ring.size(), "the divergence guard's loss window");
+            m_window_sum = r.read<double>();
             m_updates = r.read<std::uint64_t>();
             m_above = r.read<std::uint64_t>();
             m_above_examples = r.read<std::uint64_t>();
@@ -532,9 +557,10 @@ namespace xtrain
         double m_start = 0.0;
         double m_first_sum = 0.0;
         double m_first_examples = 0.0;
+        static constexpr std::size_t window_capacity = 512;
         std::uint64_t m_window = 0;
-        double m_ema = 0.0;
-        double m_ema_weight = 0.0;
+        std::array<double, window_capacity> m_ring{};
+        double m_window_sum = 0.0;
         std::uint64_t m_updates = 0;
         std::uint64_t m_above = 0;
         std::uint64_t m_above_examples = 0;
