@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages xtrain needs for the given purposes, only those missing.
 #   bash scripts/deps.sh build test demo ci docs compare
-# build: compiler, CMake, Ninja, xtensor, xtensor-blas, OpenBLAS, zlib
+# build: compiler, CMake, Ninja, xtensor, xtensor-blas, nlohmann-json, OpenBLAS, zlib
 # test:  Catch2, Google Benchmark, the Fashion-MNIST package (real-data tests and smoke runs),
 #        gnuplot (the figure-rendering test)
 # demo:  gnuplot (figures), the Fashion-MNIST package
@@ -11,7 +11,7 @@
 set -euo pipefail
 
 declare -A groups=(
-  [build]="g++ cmake ninja-build ccache libxtensor-dev libxtensor-blas-dev libxsimd-dev libopenblas-dev zlib1g-dev"
+  [build]="g++ cmake ninja-build ccache libxtensor-dev libxtensor-blas-dev libxsimd-dev nlohmann-json3-dev libopenblas-dev zlib1g-dev"
   [test]="catch2 libbenchmark-dev dataset-fashion-mnist gnuplot-nox"
   [demo]="gnuplot-nox dataset-fashion-mnist"
   [ci]="clang-14 libclang-rt-14-dev"

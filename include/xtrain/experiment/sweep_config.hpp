@@ -17,12 +17,14 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
-#include <type_traits>
+#include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "xtrain/core/error.hpp"
-#include "xtrain/experiment/detail/json.hpp"
 #include "xtrain/experiment/detail/text_io.hpp"
 #include "xtrain/experiment/sweep_grid.hpp"
 #include "xtrain/experiment/target.hpp"
@@ -86,13 +88,17 @@ namespace xtrain
 #endif
     }
 
-    /** @brief meta.json text for @p meta (the fingerprint is recomputed from the config). */
+    /**
+     * @brief meta.json text for @p meta (the fingerprint is recomputed from the config).
+     * @throws std::invalid_argument naming the field if a text is not UTF-8 (a JSON file holds only UTF-8).
+     */
     inline std::string meta_to_json(const SweepMeta& meta);
 
     /**
      * @brief Reads a meta.json written by meta_to_json.
-     * @throws data_error naming @p path if it is not such a file or its fingerprint does not match
-     *         its contents (it was edited by hand).
+     * @throws data_error naming @p path if it is not JSON (with the byte where it stops being JSON),
+     *         lacks a field or holds one of the wrong type (naming the field), or its fingerprint does
+     *         not match its contents (it was edited by hand).
      */
     inline SweepMeta read_meta(const std::filesystem::path& path);
 
@@ -134,13 +140,54 @@ namespace xtrain
             return out;
         }
 
-        inline std::string list_text(const std::vector<std::string>& items, bool quoted)
+        /** @brief @p s as a JSON string, quotes included; @p field names it if @p s is not UTF-8. */
+        inline std::string json_string(const std::string& s, const std::string& field)
+        {
+            try
+            {
+                return nlohmann::json(s).dump();
+            }
+            catch (const nlohmann::json::type_error&)
+            {
+                throw std::invalid_argument(
+                    concat("xtrain::meta_to_json: ", field, " is not UTF-8 text, and meta.json (JSON) holds only UTF-8"));
+            }
+        }
+
+        inline std::vector<std::string> json_strings(const std::vector<std::string>& items, const std::string& field)
+        {
+            std::vector<std::string> out;
+            for (const auto& s : items)
+            {
+                out.push_back(json_string(s, field));
+            }
+            return out;
+        }
+
+        /** @brief @p s quoted as meta.json writes it, for messages (bytes that are not UTF-8 become U+FFFD). */
+        inline std::string quoted_text(const std::string& s)
+        {
+            return nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        }
+
+        inline std::vector<std::string> quoted_texts(const std::vector<std::string>& items)
+        {
+            std::vector<std::string> out;
+            for (const auto& s : items)
+            {
+                out.push_back(quoted_text(s));
+            }
+            return out;
+        }
+
+        /** @brief "[a, b, c]" of items already in their JSON form. */
+        inline std::string list_text(const std::vector<std::string>& items)
         {
             std::string s = "[";
             for (std::size_t i = 0; i < items.size(); ++i)
             {
                 s += i ? ", " : "";
-                s += quoted ? json_string(items[i]) : items[i];
+                s += items[i];
             }
             return s + "]";
         }
@@ -172,40 +219,46 @@ namespace xtrain
                 out += detail::concat(field, ": ", a_name, " has ", va, ", ", b_name, " has ", vb);
             }
         };
-        add("optimizers", detail::list_text(a.grid.optimizers, true), detail::list_text(b.grid.optimizers, true));
-        add("lrs", detail::list_text(detail::to_texts(a.grid.lrs), false),
-            detail::list_text(detail::to_texts(b.grid.lrs), false));
-        add("batch_sizes", detail::list_text(detail::to_texts(a.grid.batch_sizes), false),
-            detail::list_text(detail::to_texts(b.grid.batch_sizes), false));
-        add("seeds", detail::list_text(detail::to_texts(a.grid.seeds), false),
-            detail::list_text(detail::to_texts(b.grid.seeds), false));
-        add("schedules", detail::list_text(a.grid.schedules, true), detail::list_text(b.grid.schedules, true));
-        add("model", detail::json_string(a.model), detail::json_string(b.model));
-        add("dataset", detail::json_string(a.dataset), detail::json_string(b.dataset));
-        add("budget", detail::json_string(a.budget), detail::json_string(b.budget));
+        add("optimizers", detail::list_text(detail::quoted_texts(a.grid.optimizers)),
+            detail::list_text(detail::quoted_texts(b.grid.optimizers)));
+        add("lrs", detail::list_text(detail::to_texts(a.grid.lrs)), detail::list_text(detail::to_texts(b.grid.lrs)));
+        add("batch_sizes", detail::list_text(detail::to_texts(a.grid.batch_sizes)),
+            detail::list_text(detail::to_texts(b.grid.batch_sizes)));
+        add("seeds", detail::list_text(detail::to_texts(a.grid.seeds)), detail::list_text(detail::to_texts(b.grid.seeds)));
+        add("schedules", detail::list_text(detail::quoted_texts(a.grid.schedules)),
+            detail::list_text(detail::quoted_texts(b.grid.schedules)));
+        add("model", detail::quoted_text(a.model), detail::quoted_text(b.model));
+        add("dataset", detail::quoted_text(a.dataset), detail::quoted_text(b.dataset));
+        add("budget", detail::quoted_text(a.budget), detail::quoted_text(b.budget));
         add("target", a.target.str(), b.target.str());
         return out;
     }
 
     inline std::string meta_to_json(const SweepMeta& meta)
     {
+        // The layout is fixed by hand (one line per list, one per refined cell) and numbers go through
+        // format_double: nlohmann's dump would write 1e-05 as 0.00001 and 1 as 1.0, so files would
+        // change for nothing. Strings, where JSON's rules live, are nlohmann's.
+        using detail::json_string;
+        using detail::json_strings;
+        using detail::list_text;
         const SweepConfig& c = meta.config;
         std::string j = "{\n";
         j += "  \"format\": \"xtrain-sweep\",\n";
         j += "  \"format_version\": 1,\n";
-        j += "  \"fingerprint\": " + detail::json_string(c.fingerprint()) + ",\n";
+        j += "  \"fingerprint\": " + json_string(c.fingerprint(), "the fingerprint") + ",\n";
         j += "  \"grid\": {\n";
-        j += "    \"optimizers\": " + detail::list_text(c.grid.optimizers, true) + ",\n";
-        j += "    \"lrs\": " + detail::list_text(detail::to_texts(c.grid.lrs), false) + ",\n";
-        j += "    \"batch_sizes\": " + detail::list_text(detail::to_texts(c.grid.batch_sizes), false) + ",\n";
-        j += "    \"seeds\": " + detail::list_text(detail::to_texts(c.grid.seeds), false) + ",\n";
-        j += "    \"schedules\": " + detail::list_text(c.grid.schedules, true) + ",\n";
+        j += "    \"optimizers\": " + list_text(json_strings(c.grid.optimizers, "an optimizer name")) + ",\n";
+        j += "    \"lrs\": " + list_text(detail::to_texts(c.grid.lrs)) + ",\n";
+        j += "    \"batch_sizes\": " + list_text(detail::to_texts(c.grid.batch_sizes)) + ",\n";
+        j += "    \"seeds\": " + list_text(detail::to_texts(c.grid.seeds)) + ",\n";
+        j += "    \"schedules\": " + list_text(json_strings(c.grid.schedules, "a schedule name")) + ",\n";
         j += "    \"refined\": [";
         for (std::size_t i = 0; i < c.grid.refined.size(); ++i)
         {
             const RefinedCell& r = c.grid.refined[i];
-            j += std::string(i ? ",\n" : "\n") + "      {\"optimizer\": " + detail::json_string(r.optimizer)
-               + ", \"schedule\": " + detail::json_string(r.schedule) + ", \"batch_size\": "
+            j += std::string(i ? ",\n" : "\n") + "      {\"optimizer\": " + json_string(r.optimizer, "a refined cell's optimizer")
+               + ", \"schedule\": " + json_string(r.schedule, "a refined cell's schedule") + ", \"batch_size\": "
                + detail::format_uint(r.batch_size) + ", \"lr\": " + detail::format_double(r.lr)
                + ", \"round\": " + detail::format_uint(r.round) + "}";
         }
@@ -213,28 +266,30 @@ namespace xtrain
         j += "  },\n";
         j += "  \"runs_in_grid\": " + detail::format_uint(c.grid.size()) + ",\n";
         j += "  \"refinement_rounds\": " + detail::format_uint(c.grid.refinement_rounds()) + ",\n";
-        j += "  \"model\": " + detail::json_string(c.model) + ",\n";
-        j += "  \"dataset\": " + detail::json_string(c.dataset) + ",\n";
-        j += "  \"budget\": " + detail::json_string(c.budget) + ",\n";
-        j += "  \"target\": " + detail::json_string(c.target.str()) + ",\n";
+        j += "  \"model\": " + json_string(c.model, "the model description") + ",\n";
+        j += "  \"dataset\": " + json_string(c.dataset, "the dataset description") + ",\n";
+        j += "  \"budget\": " + json_string(c.budget, "the budget description") + ",\n";
+        j += "  \"target\": " + json_string(c.target.str(), "the target") + ",\n";
         j += "  \"notes\": {";
         bool first = true;
         for (const auto& [k, v] : c.notes)
         {
+            const std::string field = "note " + detail::quoted_text(k);
             j += first ? "\n" : ",\n";
-            j += "    " + detail::json_string(k) + ": " + detail::json_string(v);
+            j += "    " + json_string(k, field + "'s name") + ": " + json_string(v, field);
             first = false;
         }
         j += first ? "},\n" : "\n  },\n";
-        j += "  \"xtrain_version\": " + detail::json_string(meta.xtrain_version) + ",\n";
-        j += "  \"compiler\": " + detail::json_string(meta.compiler) + ",\n";
-        j += "  \"written_by\": " + detail::json_string(meta.written_by) + "\n";
+        j += "  \"xtrain_version\": " + json_string(meta.xtrain_version, "the xtrain version") + ",\n";
+        j += "  \"compiler\": " + json_string(meta.compiler, "the compiler description") + ",\n";
+        j += "  \"written_by\": " + json_string(meta.written_by, "written_by") + "\n";
         j += "}\n";
         return j;
     }
 
     namespace detail
     {
+        /** @brief Reads meta.json's fields, naming the field (e.g. "grid.lrs[2]") in every refusal. */
         struct MetaReader
         {
             std::string source;
@@ -244,87 +299,121 @@ namespace xtrain
                 throw data_error(concat(source, ": ", what));
             }
 
-            const JsonValue& member(const JsonValue& obj, const char* key, JsonValue::Kind kind) const
+            /** @brief The document in @p text; anything that is not JSON (RFC 8259) is refused. */
+            nlohmann::json parse(const std::string& text) const
             {
-                const JsonValue* v = obj.find(key);
-                if (v == nullptr)
+                // nlohmann's messages start with "[json.exception.parse_error.101] "; the id
+                // means nothing to a user.
+                auto message = [](const nlohmann::json::exception& e) {
+                    const std::string what = e.what();
+                    const auto close = what.find("] ");
+                    return what.compare(0, 1, "[") == 0 && close != std::string::npos ? what.substr(close + 2) : what;
+                };
+                try
                 {
-                    fail(concat("missing \"", key, "\""));
+                    return nlohmann::json::parse(text);
                 }
-                if (v->kind != kind)
+                catch (const nlohmann::json::parse_error& e)
                 {
-                    fail(concat("\"", key, "\" has the wrong type"));
+                    fail(concat("not valid JSON at byte ", e.byte, ": ", message(e)));
                 }
-                return *v;
+                catch (const nlohmann::json::exception& e)
+                {
+                    fail(concat("not valid JSON: ", message(e)));  // e.g. a number beyond double's range
+                }
             }
 
-            std::string string(const JsonValue& obj, const char* key) const
+            [[noreturn]] void wrong_type(const std::string& field, const char* expected, const nlohmann::json& v) const
             {
-                return member(obj, key, JsonValue::Kind::string).text;
+                const std::string found = v.type_name();
+                const bool vowel = found[0] == 'a' || found[0] == 'o';
+                fail(concat("\"", field, "\" must be ", expected, ", not ", vowel ? "an " : "a ", found));
             }
 
-            std::vector<std::string> strings(const JsonValue& obj, const char* key) const
+            static std::string field_name(const std::string& parent, const char* key)
             {
-                std::vector<std::string> out;
-                for (const auto& v : member(obj, key, JsonValue::Kind::array).items)
+                return parent.empty() ? std::string(key) : parent + "." + key;
+            }
+
+            /** @brief Member @p key of the object @p obj (named @p parent), which must exist. */
+            const nlohmann::json& member(const nlohmann::json& obj, const std::string& parent, const char* key) const
+            {
+                const auto it = obj.find(key);
+                if (it == obj.end())
                 {
-                    if (v.kind != JsonValue::Kind::string)
-                    {
-                        fail(concat("\"", key, "\" must hold strings"));
-                    }
-                    out.push_back(v.text);
+                    fail(concat("missing \"", field_name(parent, key), "\""));
+                }
+                return *it;
+            }
+
+            std::string string(const nlohmann::json& v, const std::string& field) const
+            {
+                if (!v.is_string())
+                {
+                    wrong_type(field, "a string", v);
+                }
+                return v.get<std::string>();
+            }
+
+            double number(const nlohmann::json& v, const std::string& field) const
+            {
+                if (!v.is_number())
+                {
+                    wrong_type(field, "a number", v);
+                }
+                return v.get<double>();
+            }
+
+            std::uint64_t uint(const nlohmann::json& v, const std::string& field) const
+            {
+                // A fraction, an exponent or a minus sign makes another kind of number in nlohmann.
+                if (!v.is_number_unsigned())
+                {
+                    wrong_type(field, "a non-negative integer", v);
+                }
+                return v.get<std::uint64_t>();
+            }
+
+            const nlohmann::json& array(const nlohmann::json& v, const std::string& field) const
+            {
+                if (!v.is_array())
+                {
+                    wrong_type(field, "an array", v);
+                }
+                return v;
+            }
+
+            const nlohmann::json& object(const nlohmann::json& v, const std::string& field) const
+            {
+                if (!v.is_object())
+                {
+                    wrong_type(field, "an object", v);
+                }
+                return v;
+            }
+
+            /** @brief Every element of the array @p v (named @p field), read by @p read. */
+            template <class Read>
+            auto elements(const nlohmann::json& v, const std::string& field, Read read) const
+            {
+                std::vector<decltype(read(v, field))> out;
+                std::size_t i = 0;
+                for (const auto& item : array(v, field))
+                {
+                    out.push_back(read(item, concat(field, "[", i++, "]")));
                 }
                 return out;
             }
 
-            std::vector<double> doubles(const JsonValue& obj, const char* key) const
+            std::string string_member(const nlohmann::json& obj, const std::string& parent, const char* key) const
             {
-                std::vector<double> out;
-                for (const auto& v : member(obj, key, JsonValue::Kind::array).items)
-                {
-                    double x = 0.0;
-                    if (v.kind != JsonValue::Kind::number || !parse_double(v.text, x))
-                    {
-                        fail(concat("\"", key, "\" must hold numbers"));
-                    }
-                    out.push_back(x);
-                }
-                return out;
+                return string(member(obj, parent, key), field_name(parent, key));
             }
 
-            double number(const JsonValue& obj, const char* key) const
+            std::vector<std::string> strings(const nlohmann::json& obj, const std::string& parent, const char* key) const
             {
-                double x = 0.0;
-                if (!parse_double(member(obj, key, JsonValue::Kind::number).text, x))
-                {
-                    fail(concat("\"", key, "\" must be a number"));
-                }
-                return x;
-            }
-
-            std::uint64_t uint(const JsonValue& obj, const char* key) const
-            {
-                std::uint64_t x = 0;
-                if (!parse_uint(member(obj, key, JsonValue::Kind::number).text, x))
-                {
-                    fail(concat("\"", key, "\" must be a non-negative integer"));
-                }
-                return x;
-            }
-
-            std::vector<std::uint64_t> uints(const JsonValue& obj, const char* key) const
-            {
-                std::vector<std::uint64_t> out;
-                for (const auto& v : member(obj, key, JsonValue::Kind::array).items)
-                {
-                    std::uint64_t x = 0;
-                    if (v.kind != JsonValue::Kind::number || !parse_uint(v.text, x))
-                    {
-                        fail(concat("\"", key, "\" must hold non-negative integers"));
-                    }
-                    out.push_back(x);
-                }
-                return out;
+                return elements(member(obj, parent, key), field_name(parent, key),
+                                [this](const nlohmann::json& v, const std::string& f) { return string(v, f); });
             }
         };
     }
@@ -332,84 +421,73 @@ namespace xtrain
     inline SweepMeta read_meta(const std::filesystem::path& path)
     {
         const std::string text = detail::read_file_text(path);
-        detail::MetaReader r{path.string()};
-        const detail::JsonValue root = detail::JsonReader(text, path.string()).parse();
-        if (root.kind != detail::JsonValue::Kind::object)
+        const detail::MetaReader r{path.string()};
+        const nlohmann::json root = r.parse(text);
+        if (!root.is_object())
         {
             r.fail("not a JSON object");
         }
-        const detail::JsonValue* format = root.find("format");
-        if (format == nullptr || format->kind != detail::JsonValue::Kind::string || format->text != "xtrain-sweep")
+        const auto format = root.find("format");
+        if (format == root.end() || !format->is_string() || format->get<std::string>() != "xtrain-sweep")
         {
             r.fail("not an xtrain sweep's meta.json (\"format\" is not \"xtrain-sweep\")");
         }
-        const auto& version = r.member(root, "format_version", detail::JsonValue::Kind::number);
-        if (version.text != "1")
+        const auto& version = r.member(root, "", "format_version");
+        if (!version.is_number_unsigned() || version.get<std::uint64_t>() != 1)
         {
-            r.fail("format_version " + version.text + " is not supported by this xtrain (it reads 1)");
+            r.fail("format_version " + version.dump() + " is not supported by this xtrain (it reads 1)");
         }
         SweepMeta m;
-        const auto& grid = r.member(root, "grid", detail::JsonValue::Kind::object);
-        m.config.grid.optimizers = r.strings(grid, "optimizers");
-        m.config.grid.lrs = r.doubles(grid, "lrs");
-        for (const auto b : r.uints(grid, "batch_sizes"))
+        const auto& grid = r.object(r.member(root, "", "grid"), "grid");
+        const auto read_uint = [&r](const nlohmann::json& v, const std::string& f) { return r.uint(v, f); };
+        m.config.grid.optimizers = r.strings(grid, "grid", "optimizers");
+        m.config.grid.lrs = r.elements(r.member(grid, "grid", "lrs"), "grid.lrs",
+                                       [&r](const nlohmann::json& v, const std::string& f) { return r.number(v, f); });
+        for (const auto b : r.elements(r.member(grid, "grid", "batch_sizes"), "grid.batch_sizes", read_uint))
         {
             m.config.grid.batch_sizes.push_back(static_cast<std::size_t>(b));
         }
-        m.config.grid.seeds = r.uints(grid, "seeds");
-        m.config.grid.schedules = r.strings(grid, "schedules");
-        if (const detail::JsonValue* refined = grid.find("refined"))
+        m.config.grid.seeds = r.elements(r.member(grid, "grid", "seeds"), "grid.seeds", read_uint);
+        m.config.grid.schedules = r.strings(grid, "grid", "schedules");
+        if (const auto refined = grid.find("refined"); refined != grid.end())
         {
-            if (refined->kind != detail::JsonValue::Kind::array)
+            std::size_t i = 0;
+            for (const auto& item : r.array(*refined, "grid.refined"))
             {
-                r.fail("\"refined\" must be an array");
-            }
-            for (const auto& item : refined->items)
-            {
-                if (item.kind != detail::JsonValue::Kind::object)
-                {
-                    r.fail("\"refined\" must hold objects");
-                }
+                const std::string where = detail::concat("grid.refined[", i++, "]");
+                r.object(item, where);
                 RefinedCell c;
-                c.optimizer = r.string(item, "optimizer");
-                c.schedule = r.string(item, "schedule");
-                c.batch_size = static_cast<std::size_t>(r.uint(item, "batch_size"));
-                c.lr = r.number(item, "lr");
-                c.round = static_cast<std::size_t>(r.uint(item, "round"));
+                c.optimizer = r.string_member(item, where, "optimizer");
+                c.schedule = r.string_member(item, where, "schedule");
+                c.batch_size = static_cast<std::size_t>(r.uint(r.member(item, where, "batch_size"), where + ".batch_size"));
+                c.lr = r.number(r.member(item, where, "lr"), where + ".lr");
+                c.round = static_cast<std::size_t>(r.uint(r.member(item, where, "round"), where + ".round"));
                 m.config.grid.refined.push_back(std::move(c));
             }
         }
-        m.config.model = r.string(root, "model");
-        m.config.dataset = r.string(root, "dataset");
-        m.config.budget = r.string(root, "budget");
+        m.config.model = r.string_member(root, "", "model");
+        m.config.dataset = r.string_member(root, "", "dataset");
+        m.config.budget = r.string_member(root, "", "budget");
         try
         {
-            m.config.target = parse_target(r.string(root, "target"));
+            m.config.target = parse_target(r.string_member(root, "", "target"));
             m.config.grid.validate();
         }
         catch (const std::invalid_argument& e)
         {
             r.fail(e.what());
         }
-        if (const detail::JsonValue* notes = root.find("notes"))
+        if (const auto notes = root.find("notes"); notes != root.end())
         {
-            if (notes->kind != detail::JsonValue::Kind::object)
+            for (const auto& [k, v] : r.object(*notes, "notes").items())
             {
-                r.fail("\"notes\" must be an object");
-            }
-            for (const auto& [k, v] : notes->members)
-            {
-                if (v.kind != detail::JsonValue::Kind::string)
-                {
-                    r.fail("\"notes\" must map names to strings");
-                }
-                m.config.notes[k] = v.text;
+                m.config.notes[k] = r.string(v, "notes." + k);
             }
         }
-        m.fingerprint = r.string(root, "fingerprint");
-        m.xtrain_version = r.string(root, "xtrain_version");
-        m.compiler = r.string(root, "compiler");
-        m.written_by = r.string(root, "written_by");
+        m.fingerprint = r.string_member(root, "", "fingerprint");
+        m.xtrain_version = r.string_member(root, "", "xtrain_version");
+        m.compiler = r.string_member(root, "", "compiler");
+        m.written_by = r.string_member(root, "", "written_by");
         if (m.fingerprint != m.config.fingerprint())
         {
             r.fail("its fingerprint " + m.fingerprint + " does not match its contents (computed "
