@@ -246,3 +246,27 @@ TEST_CASE("ReduceLROnPlateau refuses a saved learning rate that is not a finite 
     REQUIRE_THROWS_WITH(plateau.load(r), Contains("plateau.bin: ReduceLROnPlateau holds the learning rate -1"));
     CHECK(plateau(0) == 0.1);
 }
+
+TEST_CASE("a divergence guard state of the earlier format is refused, saying why")
+{
+    const auto data = make_blobs<double>(60, 4, 3, 1);
+    auto make = [] {
+        SGD h;
+        h.lr = 0.1;
+        return Trainer(Softmax<double>(4, 3, 1), Optimizer<SGD>(h), BatchSampler<dynamic>(60, 8), DivergenceGuard());
+    };
+    auto first = make();
+    first.fit(data, Budget::epochs(1));
+    std::string bytes = first.save_state();
+    auto fresh = make();
+    REQUIRE_NOTHROW(fresh.load_state(bytes, "guard.ckpt"));
+    // The same bytes under the tag the exponential-average guard wrote: not read as if they were a window.
+    const std::size_t at = bytes.find("divergence_guard/3");
+    REQUIRE(at != std::string::npos);
+    bytes[at + std::string("divergence_guard/").size()] = '2';
+    xtrain::test::reseal_checkpoint(bytes);
+    auto old = make();
+    CHECK_THROWS_WITH(old.load_state(bytes, "guard.ckpt"),
+                      Contains("guard.ckpt") && Contains("written by an earlier xtrain")
+                          && Contains("'divergence_guard/2', this one reads 'divergence_guard/3'"));
+}

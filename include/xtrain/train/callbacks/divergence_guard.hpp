@@ -407,7 +407,17 @@ namespace xtrain
         /** @brief Restores what save() wrote. */
         void load(BinaryReader& r)
         {
-            r.expect_tag("divergence_guard/3");
+            const std::string tag = r.read_string(256);
+            if (tag == "divergence_guard/2")
+            {
+                r.fail("the divergence guard's state was written by an earlier xtrain, whose guard smoothed the "
+                       "loss differently (section 'divergence_guard/2', this one reads 'divergence_guard/3'): "
+                       "finish the run with the version that started it, or start it again");
+            }
+            if (tag != "divergence_guard/3")
+            {
+                r.fail(detail::concat("expected section 'divergence_guard/3' but found '", tag, "'"));
+            }
             m_has_start = r.read<bool>();
             m_start = r.read<double>();
             m_first_sum = r.read<double>();
