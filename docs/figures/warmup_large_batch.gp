@@ -63,8 +63,8 @@ do for [fmt in "png svg"] {
        'warmup_large_batch.dat' index 17 using 1:2 with lines lw 1.5 dt 1 lc rgb '#1f77b4' notitle, \
        'warmup_large_batch.dat' index 18 using 1:2 with lines lw 1.5 dt 1 lc rgb '#1f77b4' notitle, \
        'warmup_large_batch.dat' index 19 using 1:2 with lines lw 1.5 dt 1 lc rgb '#1f77b4' notitle, \
-       '+' using (0.28672):(3.5) every ::0::0 with points pt 2 ps 2 lw 2 lc rgb '#d62728' notitle, \
-       '+' using (1.33792):(3.5) every ::0::0 with points pt 2 ps 2 lw 2 lc rgb '#d62728' notitle
+       '+' using (0.47104):(3.28097) every ::0::0 with points pt 2 ps 2 lw 2 lc rgb '#d62728' notitle, \
+       '+' using (1.39936):(2.42131) every ::0::0 with points pt 2 ps 2 lw 2 lc rgb '#d62728' notitle
   unset logscale y
   set yrange [0.05:0.95]
   set title 'validation accuracy'
