@@ -186,6 +186,13 @@ namespace xtrain
             return buf;
         }
 
+        /**
+         * The body of a .dat block with no points. gnuplot's `index` does not count a block without a
+         * data line, so an empty block would shift every later index onto the wrong data (the next
+         * optimizer's values drawn as this one's marks): it holds one row of NaNs, which draws nothing.
+         */
+        inline const std::string empty_block = "# (none)\nNaN NaN NaN NaN NaN NaN NaN NaN NaN NaN NaN\n";
+
         /** @brief The opening of every script: a loop drawing into PNG then SVG. */
         inline std::string gp_prologue(const std::string& name, const std::string& what, int width, int height)
         {
@@ -490,9 +497,9 @@ namespace xtrain
                 }
                 has[p] = Marks{!values.empty(), !diverged.empty(), !stalled.empty()};
                 dat += (p ? "\n\n" : "") + std::string("# optimizer=") + d.optimizers[p] + " values\n"
-                     + (values.empty() ? "# (none)\n" : values);
-                dat += "\n\n# optimizer=" + d.optimizers[p] + " diverged\n" + (diverged.empty() ? "# (none)\n" : diverged);
-                dat += "\n\n# optimizer=" + d.optimizers[p] + " stalled\n" + (stalled.empty() ? "# (none)\n" : stalled);
+                     + (values.empty() ? detail::empty_block : values);
+                dat += "\n\n# optimizer=" + d.optimizers[p] + " diverged\n" + (diverged.empty() ? detail::empty_block : diverged);
+                dat += "\n\n# optimizer=" + d.optimizers[p] + " stalled\n" + (stalled.empty() ? detail::empty_block : stalled);
             }
             std::vector<std::string> lr_labels;
             for (const double lr : lrs)
@@ -615,9 +622,9 @@ namespace xtrain
                 any_edge = any_edge || !edge.empty();
                 fits.push_back(best_lr_scaling(d.table, d.optimizers[p], d.schedule));
                 dat += (p ? "\n\n" : "") + std::string("# optimizer=") + d.optimizers[p] + " best_lr\n"
-                     + (best.empty() ? "# (none)\n" : best);
-                dat += "\n\n# optimizer=" + d.optimizers[p] + " largest_stable_lr\n" + (stable.empty() ? "# (none)\n" : stable);
-                dat += "\n\n# optimizer=" + d.optimizers[p] + " best_lr_at_edge\n" + (edge.empty() ? "# (none)\n" : edge);
+                     + (best.empty() ? detail::empty_block : best);
+                dat += "\n\n# optimizer=" + d.optimizers[p] + " largest_stable_lr\n" + (stable.empty() ? detail::empty_block : stable);
+                dat += "\n\n# optimizer=" + d.optimizers[p] + " best_lr_at_edge\n" + (edge.empty() ? detail::empty_block : edge);
             }
             if (std::isnan(anchor_b))
             {
@@ -735,8 +742,8 @@ namespace xtrain
                 }
                 fits.push_back(f);
                 dat += (p ? "\n\n" : "") + std::string("# optimizer=") + d.optimizers[p] + " resolved\n"
-                     + (resolved.empty() ? "# (none)\n" : resolved);
-                dat += "\n\n# optimizer=" + d.optimizers[p] + " first_evaluation\n" + (limited.empty() ? "# (none)\n" : limited);
+                     + (resolved.empty() ? detail::empty_block : resolved);
+                dat += "\n\n# optimizer=" + d.optimizers[p] + " first_evaluation\n" + (limited.empty() ? detail::empty_block : limited);
             }
             if (!(s_lo <= s_hi))
             {
