@@ -562,14 +562,6 @@ namespace xtrain
             d.labels(i) = static_cast<label_type>(y);
             top = std::max(top, y);
         }
-        const auto first_row_with = [&](std::size_t label) {
-            std::size_t i = 0;
-            while (static_cast<std::size_t>(numeric_labels[i]) != label)
-            {
-                ++i;
-            }
-            return i;
-        };
         if (options.num_classes == 0)
         {
             std::vector<label_type> seen(d.labels.begin(), d.labels.end());
@@ -578,7 +570,9 @@ namespace xtrain
             const std::size_t limit = csv_max_inferred_classes(distinct);
             if (top >= limit)
             {
-                const std::size_t i = first_row_with(top);
+                const std::size_t i = static_cast<std::size_t>(
+                    std::find(numeric_labels.begin(), numeric_labels.end(), static_cast<double>(top))
+                    - numeric_labels.begin());
                 throw data_error(detail::concat(
                     source, ": data row ", i + 1, ", column ", label_col + 1, " '", header[label_col], "': label ",
                     top, " would make ", top + 1, " classes from ", distinct,
