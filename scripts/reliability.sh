@@ -6,7 +6,10 @@
 #      file and row by row, with an uninterrupted run of the same sweep (timings left out);
 #   2. a second process started on a folder in use is refused, naming the first;
 #   3. a full disk (a file-size limit) stops the sweep with the file's name, and a resume with room
-#      finishes it, again equal to the uninterrupted run.
+#      finishes it, again equal to the uninterrupted run;
+#   4. a read-only folder is refused naming the file and left as it was; once writable, a resume
+#      finishes it;
+#   5. a value edited by hand in runs.csv is refused (its run's checksum) and nothing is changed.
 # Prints the figures (kills, rows lost, duplicated, torn) and exits non-zero on any difference.
 #   bash scripts/reliability.sh [KILLS] [BUILD_DIR]     # defaults: 40, build/release
 # The main job must be built already (bash scripts/test.sh builds it).
@@ -26,8 +29,9 @@ sweep=(--dataset blobs --optimizers sgd,adam --lrs 0.01,0.1,1,10 --batch-sizes 8
        --no-figures --jobs 2)
 files=(runs.csv summary.csv failures.csv summary_by_batch.csv fits.csv noise_scale.csv)
 
-# A CSV file without its timing columns (any column whose name has "seconds" in it): what two runs
-# of the same deterministic sweep agree on. Quoted fields are kept whole.
+# A CSV file without its timing columns (any column whose name has "seconds" in it, and the
+# checksum, which covers them): what two runs of the same deterministic sweep agree on. Quoted
+# fields are kept whole.
 normalize() {
   awk '
     # Splits a CSV line into f[1..n], keeping quoted fields (with their commas) whole (any awk).
@@ -42,7 +46,7 @@ normalize() {
       return n
     }
     { n = split_csv($0, f) }
-    NR == 1 { for (i = 1; i <= n; i++) drop[i] = (f[i] ~ /seconds/) }
+    NR == 1 { for (i = 1; i <= n; i++) drop[i] = (f[i] ~ /seconds/ || f[i] == "checksum") }
     { out = ""; for (i = 1; i <= n; i++) if (!drop[i]) out = out (i == 1 ? "" : ",") f[i]; print out }' "$1"
 }
 
@@ -144,9 +148,58 @@ full_message=$(grep -o "cannot write '[^']*'" "$work/full.log" | head -n 1)
 "$bin" "${sweep[@]}" --out "$full" > "$work/full_resume.log" 2>&1
 compare "$full"
 
+# Digest of every file of folder $1 (to show that a refused command changed nothing).
+digest() { (cd "$1" && find . -type f ! -name .xtrain-lock -print0 | sort -z | xargs -0 md5sum); }
+
+# 4. A read-only folder holding an unfinished sweep: refused naming the file, nothing changed; a
+#    resume once it is writable again finishes it. Root writes through permissions, so as root the
+#    sweep runs as the unprivileged user nobody.
+echo "reliability.sh: a read-only folder, then a resume once it is writable"
+ro="$work/readonly"
+cp -r "$work/ref" "$ro"
+head -n -3 "$work/ref/summary.csv" > "$ro/summary.csv"   # three runs still to do
+as_user=()
+if [[ $(id -u) -eq 0 ]]; then
+  command -v setpriv >/dev/null || { echo "reliability.sh: setpriv (util-linux) is needed as root" >&2; exit 1; }
+  as_user=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+  chmod -R a+rX "$work"
+fi
+chmod -R a-w "$ro"
+before=$(digest "$ro")
+set +e
+"${as_user[@]}" "$bin" "${sweep[@]}" --out "$ro" > "$work/ro.log" 2>&1
+rc=$?
+set -e
+chmod -R u+w "$ro"
+if [[ $rc -eq 0 ]] || ! grep -q "'$ro/[^']*': Permission denied" "$work/ro.log" || [[ "$(digest "$ro")" != "$before" ]]; then
+  echo "reliability.sh: a sweep in a read-only folder did not fail naming the file, or changed it (exit $rc):" >&2
+  cat "$work/ro.log" >&2
+  exit 1
+fi
+ro_message=$(grep -o "cannot [^']*'[^']*': Permission denied" "$work/ro.log" | head -n 1)
+"$bin" "${sweep[@]}" --out "$ro" > "$work/ro_resume.log" 2>&1
+compare "$ro"
+
+# 5. A value edited by hand in runs.csv: refused naming the line and the run, nothing changed.
+echo "reliability.sh: a value edited by hand"
+edited="$work/edited"
+cp -r "$work/ref" "$edited"
+awk -F, -v OFS=, 'NR == 6 { $10 = ($10 == "0.5" ? "0.75" : "0.5") } { print }' "$work/ref/runs.csv" > "$edited/runs.csv"
+before=$(digest "$edited")
+set +e
+"$bin" "${sweep[@]}" --out "$edited" > "$work/edited.log" 2>&1
+rc=$?
+set -e
+if [[ $rc -eq 0 ]] || ! grep -q "does not match its checksum" "$work/edited.log" || [[ "$(digest "$edited")" != "$before" ]]; then
+  echo "reliability.sh: a hand-edited folder was not refused, or was changed (exit $rc):" >&2
+  cat "$work/edited.log" >&2
+  exit 1
+fi
+
 echo "reliability.sh: $kills kills ($during while the sweep ran, $finished_first after it had finished),"\
      "then resumed: rows lost $lost, duplicated $duplicated, torn $torn;" \
-     "a second writer refused; a full disk reported ($full_message) and resumed"
+     "a second writer refused; a full disk reported ($full_message) and resumed;" \
+     "a read-only folder refused ($ro_message) and resumed; a hand edit refused"
 if [[ ${#differing[@]} -ne 0 ]]; then
   printf 'reliability.sh: differs from the uninterrupted run: %s\n' "${differing[@]}" >&2
   exit 1

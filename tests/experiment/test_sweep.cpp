@@ -75,6 +75,14 @@ namespace
         return f;
     }
 
+    std::size_t column(const std::string& header, const std::string& name)
+    {
+        const auto names = split(header);
+        const auto it = std::find(names.begin(), names.end(), name);
+        REQUIRE(it != names.end());
+        return static_cast<std::size_t>(it - names.begin());
+    }
+
     // The lines of a CSV file with the named (timing) columns blanked: what two runs of the same
     // deterministic sweep must agree on.
     std::vector<std::string> without_columns(const fs::path& p, const std::set<std::string>& drop)
@@ -464,7 +472,9 @@ TEST_CASE("A small sweep writes tidy runs.csv, summary.csv, the per-batch tables
 
     const auto summary = lines_of(dir / "summary.csv");
     CHECK(summary.size() == 33);
-    CHECK(split(summary[0]).size() == 33);
+    CHECK(split(summary[0]).size() == 34);
+    CHECK(split(summary[0]).back() == "checksum");
+    CHECK(split(summary[1]).back().size() == 8);
     const auto by_batch = lines_of(dir / "summary_by_batch.csv");
     CHECK(by_batch.size() == 1 + 4);  // (sgd, adam) x (16, 64)
     CHECK(lines_of(dir / "fits.csv").size() == 1 + 2);
@@ -846,6 +856,84 @@ TEST_CASE("Files that are not a sweep's, or corrupt in the middle, are refused c
         write_text(d / "runs.csv", text);
         CHECK_THROWS_WITH(load_results(d), Catch::Contains("are not contiguous"));
     }
+    // Rewrites a file line by line through @p edit (lines without their '\n').
+    const auto edit_lines = [](const fs::path& p, auto edit) {
+        auto lines = lines_of(p);
+        edit(lines);
+        std::string text;
+        for (const auto& l : lines)
+        {
+            text += l + "\n";
+        }
+        write_text(p, text);
+    };
+    // Replaces field @p i of a CSV line (no quoted fields in these lines).
+    const auto set_field = [](std::string& line, std::size_t i, const std::string& value) {
+        auto f = split(line);
+        f[i] = value;
+        line.clear();
+        for (std::size_t k = 0; k < f.size(); ++k)
+        {
+            line += (k ? "," : "") + f[k];
+        }
+    };
+    SECTION("a value edited by hand in runs.csv: refused on reading and on resuming, naming the run")
+    {
+        const fs::path d = fresh_dir("refuse_edited_rows");
+        fs::copy(whole, d);
+        edit_lines(d / "runs.csv", [&](std::vector<std::string>& rows) {
+            const auto f = split(rows[3]);
+            set_field(rows[3], 9, f[9] == "0.5" ? "0.75" : "0.5");  // val_accuracy, still a valid number
+        });
+        const std::string key = [&] {
+            const auto f = split(lines_of(d / "runs.csv")[3]);
+            return "run " + f[0] + " lr=" + f[1] + " B=" + f[2] + " seed=" + f[3];
+        }();
+        CHECK_THROWS_WITH(load_results(d), Catch::Contains(key + " does not match its checksum")
+                                               && Catch::Contains("summary.csv line ")
+                                               && Catch::Contains("runs.csv were changed after xtrain wrote them"));
+        CHECK_THROWS_WITH(run_sweep(c, d, FakeTraining{}, quiet_options()), Catch::Contains("does not match its checksum"));
+    }
+    SECTION("a value edited by hand in summary.csv, and an edit kept on purpose by emptying the checksum")
+    {
+        const fs::path d = fresh_dir("refuse_edited_summary");
+        fs::copy(whole, d);
+        const std::size_t best = column(lines_of(d / "summary.csv")[0], "best_val_accuracy");
+        const std::size_t checksum = column(lines_of(d / "summary.csv")[0], "checksum");
+        edit_lines(d / "summary.csv", [&](std::vector<std::string>& rows) { set_field(rows[5], best, "0.999"); });
+        CHECK_THROWS_WITH(load_results(d), Catch::Contains("summary.csv line 6: run ")
+                                               && Catch::Contains("empty this row's checksum cell"));
+        edit_lines(d / "summary.csv", [&](std::vector<std::string>& rows) { set_field(rows[5], checksum, ""); });
+        const ResultSet set = load_results(d);
+        CHECK(set.runs.size() == 32);
+        CHECK(std::count_if(set.runs.begin(), set.runs.end(),
+                            [](const RunRecord& r) { return r.summary.best_val_accuracy == 0.999; }) == 1);
+        CHECK(run_sweep(c, d, FakeTraining{}, quiet_options()).already_done == 32);
+    }
+    SECTION("a checksum cell that is not one")
+    {
+        const fs::path d = fresh_dir("refuse_bad_checksum");
+        fs::copy(whole, d);
+        const std::size_t checksum = column(lines_of(d / "summary.csv")[0], "checksum");
+        edit_lines(d / "summary.csv", [&](std::vector<std::string>& rows) { set_field(rows[2], checksum, "xyz"); });
+        CHECK_THROWS_WITH(load_results(d),
+                          Catch::Contains("summary.csv line 3: column checksum must be 8 hexadecimal digits, or empty"));
+    }
+    SECTION("line ends converted to CRLF by an editor are not an edit")
+    {
+        const fs::path d = fresh_dir("accept_crlf");
+        fs::copy(whole, d);
+        for (const char* f : {"runs.csv", "summary.csv"})
+        {
+            std::string crlf;
+            for (const auto& l : lines_of(d / f))
+            {
+                crlf += l + "\r\n";
+            }
+            write_text(d / f, crlf);
+        }
+        CHECK(load_results(d).runs.size() == 32);
+    }
     SECTION("CSV files without meta.json")
     {
         const fs::path d = fresh_dir("refuse_nometa");
@@ -925,7 +1013,8 @@ TEST_CASE("Shards merged give the same result set as the whole sweep", "[experim
     CHECK(read_meta(merged / "meta.json").written_by == "merge of 3 folders");
     CHECK(read_meta(merged / "meta.json").fingerprint == c.fingerprint());
 
-    const std::set<std::string> timing = {"wall_seconds", "run_seconds", "seconds_to_target"};
+    // The checksum covers the timings, so it differs with them.
+    const std::set<std::string> timing = {"wall_seconds", "run_seconds", "seconds_to_target", "checksum"};
     CHECK(without_columns(merged / "runs.csv", timing) == without_columns(whole / "runs.csv", timing));
     CHECK(without_columns(merged / "summary.csv", timing) == without_columns(whole / "summary.csv", timing));
     CHECK(read_text(merged / "summary_by_batch.csv") == read_text(whole / "summary_by_batch.csv"));

@@ -12,7 +12,11 @@
  *   written (a last line without its line break, rows without a summary row, a row count that
  *   does not match) and rewrites the files without it, so those runs run again;
  * - files are rewritten (repair, finalize, merge) through a temporary file and a rename, so a kill
- *   leaves the old or the new file, never a mixture.
+ *   leaves the old or the new file, never a mixture;
+ * - every summary row ends with a checksum (CRC-32) of the run's lines in runs.csv and of the row
+ *   itself: a value edited by hand in either file is refused on reading, naming the line and the
+ *   run, instead of entering a figure silently (an empty checksum cell turns the check off for
+ *   that run, for edits made on purpose).
  * Lines are flushed to the operating system, not synced to the disk: a process kill loses at most
  * the runs in flight; a power cut may lose more (the repair still leaves a consistent folder).
  *
@@ -26,6 +30,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -39,6 +44,7 @@
 #include <vector>
 
 #include "xtrain/core/error.hpp"
+#include "xtrain/core/serialize.hpp"
 #include "xtrain/experiment/analysis.hpp"
 #include "xtrain/experiment/folder_lock.hpp"
 #include "xtrain/experiment/detail/text_io.hpp"
@@ -58,7 +64,8 @@ namespace xtrain
         "optimizer,lr,batch_size,seed,schedule,status,diverged,eval_rows,epoch,step,examples_seen,"
         "train_loss,val_loss,val_accuracy,lr_in_effect,wall_seconds,best_val_accuracy,min_val_loss,"
         "run_seconds,target,target_reached,epochs_to_target,steps_to_target,examples_to_target,"
-        "seconds_to_target,target_resolution_steps,test_loss,test_accuracy,eval_seconds,refine_seconds,guard_step,guard_rules,note";
+        "seconds_to_target,target_resolution_steps,test_loss,test_accuracy,eval_seconds,refine_seconds,guard_step,guard_rules,note,"
+        "checksum";
     /** @brief Header of failures.csv (runs whose function threw, and have not succeeded since). */
     inline constexpr const char* failures_csv_header = "optimizer,lr,batch_size,seed,schedule,message";
     /** @brief Header of summary_by_batch.csv (one row per optimizer, schedule and batch size). */
@@ -314,6 +321,36 @@ namespace xtrain
             return o;
         }
 
+        /** @brief The checksum of a run: CRC-32 of its runs.csv lines, then of its summary row up to the checksum. */
+        inline std::uint32_t run_checksum(const std::string& rows, std::string_view summary_fields)
+        {
+            return crc32_update(crc32_update(0, rows.data(), rows.size()), summary_fields.data(), summary_fields.size());
+        }
+
+        inline std::string checksum_text(std::uint32_t crc)
+        {
+            static const char digits[] = "0123456789abcdef";
+            std::string out(8, '0');
+            for (std::size_t i = 0; i < 8; ++i)
+            {
+                out[7 - i] = digits[(crc >> (4 * i)) & 0xFU];
+            }
+            return out;
+        }
+
+        /**
+         * @brief The summary.csv line of a run whose runs.csv lines are @p rows (each ending in '\n'):
+         *        its fields, then the checksum over both, so a value edited by hand in either file is
+         *        refused when the folder is read back.
+         */
+        inline std::string sealed_summary_line(const std::string& rows, const RunSummary& s)
+        {
+            std::string line = summary_csv_line(s);
+            line.pop_back();  // the '\n'
+            line += "," + checksum_text(run_checksum(rows, line)) + "\n";
+            return line;
+        }
+
         inline std::string failures_csv_line(const FailedRun& f)
         {
             return key_fields_runs(f.spec.key()) + "," + f.spec.schedule + "," + csv_field(f.message) + "\n";
@@ -457,6 +494,13 @@ namespace xtrain
 
             // summary.csv: the ledger.
             std::map<std::size_t, RunSummary> summaries;
+            struct Seal
+            {
+                std::size_t line = 0;
+                std::string fields;  // the row up to its checksum, which covers it
+                std::optional<std::uint32_t> checksum;  // empty cell: not checked
+            };
+            std::map<std::size_t, Seal> seals;
             {
                 const auto path = dir / "summary.csv";
                 const auto lines = csv_body(path, summary_csv_header, set.dropped_lines);
@@ -541,11 +585,22 @@ namespace xtrain
                     {
                         row.fail("run " + s.key.str() + " has a second summary row (two processes wrote this folder?)");
                     }
+                    Seal seal{i + 2, lines[i].substr(0, lines[i].rfind(',')), std::nullopt};
+                    if (const std::string& c = row.str("checksum"); !c.empty())
+                    {
+                        if (c.size() != 8 || c.find_first_not_of("0123456789abcdef") != std::string::npos)
+                        {
+                            row.fail("column checksum must be 8 hexadecimal digits, or empty (got \"" + c + "\")");
+                        }
+                        seal.checksum = static_cast<std::uint32_t>(std::stoul(c, nullptr, 16));
+                    }
+                    seals[spec.index] = std::move(seal);
                 }
             }
 
             // runs.csv: rows grouped in contiguous blocks per run.
             std::map<std::size_t, std::pair<std::vector<EvalRow>, bool>> blocks;  // rows, diverged flag ok
+            std::map<std::size_t, std::uint32_t> block_crc;  // CRC-32 of each block's lines, as written
             {
                 const auto path = dir / "runs.csv";
                 const auto lines = csv_body(path, runs_csv_header, set.dropped_lines);
@@ -575,6 +630,9 @@ namespace xtrain
                     }
                     auto& block = blocks[current];
                     block.first.push_back(r);
+                    std::uint32_t& crc = block_crc[current];
+                    crc = crc32_update(crc, lines[i].data(), lines[i].size());
+                    crc = crc32_update(crc, "\n", 1);
                     const auto it = summaries.find(current);
                     if (it != summaries.end() && it->second.diverged() != diverged)
                     {
@@ -594,6 +652,22 @@ namespace xtrain
                     ++set.dropped_runs;
                     ++set.runs_missing_rows;
                     continue;
+                }
+                const Seal& seal = seals.at(index);
+                if (seal.checksum)
+                {
+                    const auto crc = block_crc.find(index);
+                    const std::uint32_t computed =
+                        crc32_update(crc == block_crc.end() ? 0 : crc->second, seal.fields.data(), seal.fields.size());
+                    if (computed != *seal.checksum)
+                    {
+                        throw data_error(concat(
+                            (dir / "summary.csv").string(), " line ", seal.line, ": run ", s.key.str(),
+                            " does not match its checksum (", checksum_text(*seal.checksum), ", computed ",
+                            checksum_text(computed), "): its row here or its rows in ", (dir / "runs.csv").string(),
+                            " were changed after xtrain wrote them. Restore the files (or rerun the run by deleting its"
+                            " rows from both); to keep an edit on purpose, empty this row's checksum cell"));
+                    }
                 }
                 RunRecord rec;
                 rec.spec = grid.at(index);
@@ -671,11 +745,13 @@ namespace xtrain
         for (const RunRecord* r : runs)
         {
             done.insert(r->spec.index);
+            std::string run_rows;
             for (const auto& row : r->rows)
             {
-                rows += detail::runs_csv_line(r->spec.key(), row, r->summary.diverged());
+                run_rows += detail::runs_csv_line(r->spec.key(), row, r->summary.diverged());
             }
-            summary += detail::summary_csv_line(r->summary);
+            summary += detail::sealed_summary_line(run_rows, r->summary);
+            rows += run_rows;
         }
         std::string failures = std::string(failures_csv_header) + "\n";
         std::vector<const FailedRun*> failed;
@@ -826,7 +902,7 @@ namespace xtrain
         {
             rows += detail::runs_csv_line(record.spec.key(), r, record.summary.diverged());
         }
-        const std::string summary = detail::summary_csv_line(record.summary);
+        const std::string summary = detail::sealed_summary_line(rows, record.summary);
         std::lock_guard<std::mutex> lock(m_mutex);
         if (!rows.empty())
         {
