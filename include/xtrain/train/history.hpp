@@ -16,6 +16,8 @@
 #include <limits>
 #include <ostream>
 #include <string>
+#include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "xtrain/core/error.hpp"
@@ -23,7 +25,11 @@
 
 namespace xtrain
 {
-    /** @brief One optimizer update. */
+    /**
+     * @brief One optimizer update.
+     *
+     * Its fields are listed once, in visit(): the CSV header and rows and the checkpoint follow it.
+     */
     struct StepRecord
     {
         std::uint64_t step = 0;          ///< 1-based index of this update
@@ -32,9 +38,25 @@ namespace xtrain
         double loss = 0.0;               ///< mean loss of the batch (before the update)
         double lr = 0.0;                 ///< learning rate the update used
         double wall_seconds = 0.0;       ///< time since fit began, at the end of the update
+
+        /** @brief Calls f(name, member) for every field, in CSV column order (@p r may be const). */
+        template <class Record, class F>
+        static void visit(Record& r, F&& f)
+        {
+            f("step", r.step);
+            f("epoch", r.epoch);
+            f("examples_seen", r.examples_seen);
+            f("loss", r.loss);
+            f("lr", r.lr);
+            f("wall_seconds", r.wall_seconds);
+        }
     };
 
-    /** @brief One evaluation point (end of an epoch, every N steps, end of the run). */
+    /**
+     * @brief One evaluation point (end of an epoch, every N steps, end of the run).
+     *
+     * Its fields are listed once, in visit(): the CSV header and rows and the checkpoint follow it.
+     */
     struct EvalRecord
     {
         std::uint64_t epoch = 0;         ///< epochs completed (fractional progress shows in step)
@@ -45,6 +67,20 @@ namespace xtrain
         double val_accuracy = std::numeric_limits<double>::quiet_NaN(); ///< NaN without predictions or labels
         double lr = 0.0;                 ///< learning rate in effect after the last update
         double wall_seconds = 0.0;       ///< time since fit began
+
+        /** @brief Calls f(name, member) for every field, in CSV column order (@p r may be const). */
+        template <class Record, class F>
+        static void visit(Record& r, F&& f)
+        {
+            f("epoch", r.epoch);
+            f("step", r.step);
+            f("examples_seen", r.examples_seen);
+            f("train_loss", r.train_loss);
+            f("val_loss", r.val_loss);
+            f("val_accuracy", r.val_accuracy);
+            f("lr", r.lr);
+            f("wall_seconds", r.wall_seconds);
+        }
     };
 
     namespace detail
@@ -64,6 +100,39 @@ namespace xtrain
             {
                 put_value(os, v);
             }
+        }
+
+        /** @brief "a,b,c\n": the names @p Record::visit hands out, as a CSV header line. */
+        template <class Record>
+        std::string csv_header_of()
+        {
+            std::string h;
+            Record r{};
+            Record::visit(r, [&h](const char* name, const auto&) { h += (h.empty() ? "" : ",") + std::string(name); });
+            return h + "\n";
+        }
+
+        /** @brief Writes the fields of @p r as one CSV row (integers as they are, doubles exactly). */
+        template <class Record>
+        void write_csv_record(std::ostream& os, const Record& r)
+        {
+            bool first = true;
+            Record::visit(r, [&](const char*, const auto& v) {
+                if (!first)
+                {
+                    os << ',';
+                }
+                first = false;
+                if constexpr (std::is_floating_point_v<std::decay_t<decltype(v)>>)
+                {
+                    write_csv_number(os, v);
+                }
+                else
+                {
+                    os << v;
+                }
+            });
+            os << '\n';
         }
 
         inline std::ofstream open_for_writing(const std::string& path, const char* who)
@@ -95,38 +164,18 @@ namespace xtrain
         /** @brief Every evaluation point, in order. */
         std::vector<EvalRecord> evals;
 
-        /** @brief Header line of the step CSV (with its newline). */
-        static constexpr const char* steps_csv_header = "step,epoch,examples_seen,loss,lr,wall_seconds\n";
-        /** @brief Header line of the evaluation CSV (with its newline). */
-        static constexpr const char* evals_csv_header
-            = "epoch,step,examples_seen,train_loss,val_loss,val_accuracy,lr,wall_seconds\n";
+        /** @brief Header line of the step CSV (with its newline), from StepRecord::visit. */
+        static inline const std::string steps_csv_header = detail::csv_header_of<StepRecord>();
+        /** @brief Header line of the evaluation CSV (with its newline), from EvalRecord::visit. */
+        static inline const std::string evals_csv_header = detail::csv_header_of<EvalRecord>();
 
         /** @brief Writes one step row (with its newline). */
-        static void write_csv_row(std::ostream& os, const StepRecord& r)
-        {
-            os << r.step << ',' << r.epoch << ',' << r.examples_seen << ',';
-            detail::write_csv_number(os, r.loss);
-            os << ',';
-            detail::write_csv_number(os, r.lr);
-            os << ',';
-            detail::write_csv_number(os, r.wall_seconds);
-            os << '\n';
-        }
+        static void write_csv_row(std::ostream& os, const StepRecord& r) { detail::write_csv_record(os, r); }
 
         /** @brief Writes one evaluation row (with its newline). */
-        static void write_csv_row(std::ostream& os, const EvalRecord& r)
-        {
-            os << r.epoch << ',' << r.step << ',' << r.examples_seen << ',';
-            for (double v : {r.train_loss, r.val_loss, r.val_accuracy, r.lr})
-            {
-                detail::write_csv_number(os, v);
-                os << ',';
-            }
-            detail::write_csv_number(os, r.wall_seconds);
-            os << '\n';
-        }
+        static void write_csv_row(std::ostream& os, const EvalRecord& r) { detail::write_csv_record(os, r); }
 
-        /** @brief Writes the step rows as CSV: step,epoch,examples_seen,loss,lr,wall_seconds. */
+        /** @brief Writes the step rows as CSV, header first (columns as in StepRecord::visit). */
         void write_steps_csv(std::ostream& os) const
         {
             os << steps_csv_header;
@@ -136,7 +185,7 @@ namespace xtrain
             }
         }
 
-        /** @brief Writes the evaluation rows as CSV (header as in EvalRecord's member order). */
+        /** @brief Writes the evaluation rows as CSV, header first (columns as in EvalRecord::visit). */
         void write_evals_csv(std::ostream& os) const
         {
             os << evals_csv_header;
@@ -162,32 +211,12 @@ namespace xtrain
             detail::finish_writing(os, path, "xtrain::History::write_evals_csv");
         }
 
-        /** @brief Writes both vectors to a checkpoint. */
+        /** @brief Writes both vectors to a checkpoint (each record's fields in visit() order). */
         void save(BinaryWriter& w) const
         {
             w.write_tag("history");
-            w.write<std::uint64_t>(steps.size());
-            for (const StepRecord& r : steps)
-            {
-                w.write(r.step);
-                w.write(r.epoch);
-                w.write(r.examples_seen);
-                w.write(r.loss);
-                w.write(r.lr);
-                w.write(r.wall_seconds);
-            }
-            w.write<std::uint64_t>(evals.size());
-            for (const EvalRecord& r : evals)
-            {
-                w.write(r.epoch);
-                w.write(r.step);
-                w.write(r.examples_seen);
-                w.write(r.train_loss);
-                w.write(r.val_loss);
-                w.write(r.val_accuracy);
-                w.write(r.lr);
-                w.write(r.wall_seconds);
-            }
+            save_records(w, steps);
+            save_records(w, evals);
         }
 
         /** @brief Reads what save() wrote, replacing the current records. */
@@ -195,36 +224,33 @@ namespace xtrain
         {
             r.expect_tag("history");
             // A record takes at least 48 bytes; the limit only guards against absurd counts.
-            const auto ns = r.read_array_length(std::uint64_t(1) << 32, "the step history");
-            steps.clear();
-            // Reserve no more than a modest amount from an untrusted count; push_back grows if needed.
-            steps.reserve(static_cast<std::size_t>(ns < 65536 ? ns : 65536));
-            for (std::uint64_t i = 0; i < ns; ++i)
+            load_records(r, steps, "the step history");
+            load_records(r, evals, "the evaluation history");
+        }
+
+    private:
+        template <class Record>
+        static void save_records(BinaryWriter& w, const std::vector<Record>& records)
+        {
+            w.write<std::uint64_t>(records.size());
+            for (const Record& rec : records)
             {
-                StepRecord s;
-                s.step = r.read<std::uint64_t>();
-                s.epoch = r.read<std::uint64_t>();
-                s.examples_seen = r.read<std::uint64_t>();
-                s.loss = r.read<double>();
-                s.lr = r.read<double>();
-                s.wall_seconds = r.read<double>();
-                steps.push_back(s);
+                Record::visit(rec, [&w](const char*, const auto& v) { w.write(v); });
             }
-            const auto ne = r.read_array_length(std::uint64_t(1) << 32, "the evaluation history");
-            evals.clear();
-            evals.reserve(static_cast<std::size_t>(ne < 65536 ? ne : 65536));
-            for (std::uint64_t i = 0; i < ne; ++i)
+        }
+
+        template <class Record>
+        static void load_records(BinaryReader& r, std::vector<Record>& records, std::string_view what)
+        {
+            const auto n = r.read_array_length(std::uint64_t(1) << 32, what);
+            records.clear();
+            // Reserve no more than a modest amount from an untrusted count; push_back grows if needed.
+            records.reserve(static_cast<std::size_t>(n < 65536 ? n : 65536));
+            for (std::uint64_t i = 0; i < n; ++i)
             {
-                EvalRecord e;
-                e.epoch = r.read<std::uint64_t>();
-                e.step = r.read<std::uint64_t>();
-                e.examples_seen = r.read<std::uint64_t>();
-                e.train_loss = r.read<double>();
-                e.val_loss = r.read<double>();
-                e.val_accuracy = r.read<double>();
-                e.lr = r.read<double>();
-                e.wall_seconds = r.read<double>();
-                evals.push_back(e);
+                Record rec;
+                Record::visit(rec, [&r](const char*, auto& v) { v = r.read<std::decay_t<decltype(v)>>(); });
+                records.push_back(rec);
             }
         }
     };

@@ -93,7 +93,7 @@ namespace xtrain
 
     private:
         // Opens @p path; returns true if it starts empty (its header was written).
-        static bool open(std::shared_ptr<std::ofstream>& f, const std::string& path, bool resume, const char* header)
+        static bool open(std::shared_ptr<std::ofstream>& f, const std::string& path, bool resume, const std::string& header)
         {
             std::error_code ec;
             const bool has_rows = resume && std::filesystem::file_size(path, ec) > 0 && !ec;
