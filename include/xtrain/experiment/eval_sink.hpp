@@ -43,6 +43,23 @@ namespace xtrain
         double val_accuracy = 0.0;         ///< validation accuracy in [0, 1]
         double lr_in_effect = 0.0;         ///< learning rate the optimizer uses at this point
         double wall_seconds = 0.0;         ///< seconds since the run started
+
+        /**
+         * @brief Calls f(name, member) for every field, in column order (@p r may be const): the
+         *        columns of runs.csv and of a run's last row in summary.csv, written and read by name.
+         */
+        template <class Row, class F>
+        static void visit(Row& r, F&& f)
+        {
+            f("epoch", r.epoch);
+            f("step", r.step);
+            f("examples_seen", r.examples_seen);
+            f("train_loss", r.train_loss);
+            f("val_loss", r.val_loss);
+            f("val_accuracy", r.val_accuracy);
+            f("lr_in_effect", r.lr_in_effect);
+            f("wall_seconds", r.wall_seconds);
+        }
     };
 
     /**

@@ -40,6 +40,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -55,14 +56,25 @@
 
 namespace xtrain
 {
-    /** @brief Header of runs.csv: the 13 columns of the issue, then the schedule label. */
-    inline constexpr const char* runs_csv_header =
-        "optimizer,lr,batch_size,seed,epoch,step,examples_seen,train_loss,val_loss,val_accuracy,"
-        "lr_in_effect,wall_seconds,diverged,schedule";
-    /** @brief Header of summary.csv (one row per finished, diverged or stalled run). */
-    inline constexpr const char* summary_csv_header =
-        "optimizer,lr,batch_size,seed,schedule,status,diverged,eval_rows,epoch,step,examples_seen,"
-        "train_loss,val_loss,val_accuracy,lr_in_effect,wall_seconds,best_val_accuracy,min_val_loss,"
+    namespace detail
+    {
+        /** @brief ",epoch,step,...": the names EvalRow::visit lists, each after a comma. */
+        inline std::string eval_row_names()
+        {
+            std::string s;
+            EvalRow r;
+            EvalRow::visit(r, [&s](const char* name, const auto&) { s += std::string(",") + name; });
+            return s;
+        }
+    }
+
+    /** @brief Header of runs.csv: the run's key, one evaluation row (EvalRow), the diverged flag and the schedule label. */
+    inline const std::string runs_csv_header =
+        "optimizer,lr,batch_size,seed" + detail::eval_row_names() + ",diverged,schedule";
+    /** @brief Header of summary.csv (one row per finished, diverged or stalled run): its last row is an EvalRow. */
+    inline const std::string summary_csv_header =
+        "optimizer,lr,batch_size,seed,schedule,status,diverged,eval_rows" + detail::eval_row_names()
+        + ",best_val_accuracy,min_val_loss,"
         "run_seconds,target,target_reached,epochs_to_target,steps_to_target,examples_to_target,"
         "seconds_to_target,target_resolution_steps,test_loss,test_accuracy,eval_seconds,refine_seconds,guard_step,guard_rules,note,"
         "checksum";
@@ -275,13 +287,27 @@ namespace xtrain
             return out;
         }
 
+        /** @brief ",epoch,step,...": the fields of @p r as EvalRow::visit lists them, each after a comma. */
+        inline std::string eval_row_fields(const EvalRow& r)
+        {
+            std::string s;
+            EvalRow::visit(r, [&s](const char*, const auto& v) {
+                if constexpr (std::is_floating_point_v<std::decay_t<decltype(v)>>)
+                {
+                    s += "," + format_double(v);
+                }
+                else
+                {
+                    s += "," + format_uint(v);
+                }
+            });
+            return s;
+        }
+
         inline std::string runs_csv_line(const RunKey& k, const EvalRow& r, bool diverged)
         {
             std::string s = key_fields_runs(k);
-            s += "," + format_double(r.epoch) + "," + format_uint(r.step) + "," + format_uint(r.examples_seen);
-            s += "," + format_double(r.train_loss) + "," + format_double(r.val_loss) + ","
-               + format_double(r.val_accuracy);
-            s += "," + format_double(r.lr_in_effect) + "," + format_double(r.wall_seconds);
+            s += eval_row_fields(r);
             s += diverged ? ",1," : ",0,";
             s += k.schedule;
             s += '\n';
@@ -296,11 +322,7 @@ namespace xtrain
             o += run_outcome_name(s.status);
             o += s.diverged() ? ",1," : ",0,";
             o += format_uint(s.eval_rows);
-            const EvalRow& r = s.last;
-            o += "," + format_double(r.epoch) + "," + format_uint(r.step) + "," + format_uint(r.examples_seen);
-            o += "," + format_double(r.train_loss) + "," + format_double(r.val_loss) + ","
-               + format_double(r.val_accuracy);
-            o += "," + format_double(r.lr_in_effect) + "," + format_double(r.wall_seconds);
+            o += eval_row_fields(s.last);
             o += "," + format_double(s.best_val_accuracy) + "," + format_double(s.min_val_loss);
             o += "," + format_double(s.run_seconds) + "," + s.target.str();
             if (s.target_reached)
@@ -450,7 +472,7 @@ namespace xtrain
         };
 
         /** @brief The complete lines of a CSV file after its header; counts a cut last line. */
-        inline std::vector<std::string> csv_body(const std::filesystem::path& path, const char* header,
+        inline std::vector<std::string> csv_body(const std::filesystem::path& path, const std::string& header,
                                                  std::size_t& dropped_lines)
         {
             if (!std::filesystem::exists(path))
@@ -473,6 +495,23 @@ namespace xtrain
             }
             t.lines.erase(t.lines.begin());
             return std::move(t.lines);
+        }
+
+        /** @brief The EvalRow fields of @p row, read by column name as EvalRow::visit lists them. */
+        inline EvalRow read_eval_row(const CsvRow& row)
+        {
+            EvalRow r;
+            EvalRow::visit(r, [&row](const char* name, auto& v) {
+                if constexpr (std::is_floating_point_v<std::decay_t<decltype(v)>>)
+                {
+                    v = row.real(name);
+                }
+                else
+                {
+                    v = row.uint(name);
+                }
+            });
+            return r;
         }
 
         inline RunSpec spec_in_grid(const SweepGrid& grid, const RunKey& k, const CsvRow& row)
@@ -537,9 +576,7 @@ namespace xtrain
                         row.fail("columns status and diverged disagree");
                     }
                     s.eval_rows = static_cast<std::size_t>(row.uint("eval_rows"));
-                    s.last = EvalRow{row.real("epoch"),      row.uint("step"),         row.uint("examples_seen"),
-                                     row.real("train_loss"), row.real("val_loss"),     row.real("val_accuracy"),
-                                     row.real("lr_in_effect"), row.real("wall_seconds")};
+                    s.last = read_eval_row(row);
                     s.best_val_accuracy = row.real("best_val_accuracy");
                     s.min_val_loss = row.real("min_val_loss");
                     s.run_seconds = row.real("run_seconds");
@@ -614,9 +651,7 @@ namespace xtrain
                     CsvRow row(path.string(), i + 2, runs_csv_header);
                     row.load(lines[i]);
                     const RunSpec spec = spec_in_grid(grid, row.key(row.col("schedule")), row);
-                    const EvalRow r{row.real("epoch"),      row.uint("step"),         row.uint("examples_seen"),
-                                    row.real("train_loss"), row.real("val_loss"),     row.real("val_accuracy"),
-                                    row.real("lr_in_effect"), row.real("wall_seconds")};
+                    const EvalRow r = read_eval_row(row);
                     const bool diverged = row.flag("diverged");
                     if (spec.index != current)
                     {
@@ -739,8 +774,8 @@ namespace xtrain
         }
         std::stable_sort(runs.begin(), runs.end(),
                          [](const RunRecord* a, const RunRecord* b) { return a->spec.index < b->spec.index; });
-        std::string rows = std::string(runs_csv_header) + "\n";
-        std::string summary = std::string(summary_csv_header) + "\n";
+        std::string rows = runs_csv_header + "\n";
+        std::string summary = summary_csv_header + "\n";
         std::set<std::size_t> done;
         for (const RunRecord* r : runs)
         {
