@@ -79,9 +79,22 @@ namespace xtrain
         {
         }
 
+        /** @brief Describes, for a grid, what the function holds fixed that changes results. */
+        using SettingsText = std::function<std::string(const SweepGrid&)>;
+
         /** @brief A callable and the check of the grids it can run. */
         template <class F>
         RunFunction(F f, GridCheck check) : m_run(std::move(f)), m_check(std::move(check))
+        {
+        }
+
+        /**
+         * @brief A callable, the check of the grids it can run, and the description of its settings,
+         *        which run_sweep puts into the sweep's fingerprint (SweepConfig::budget).
+         */
+        template <class F>
+        RunFunction(F f, GridCheck check, SettingsText settings)
+            : m_run(std::move(f)), m_check(std::move(check)), m_settings(std::move(settings))
         {
         }
 
@@ -97,12 +110,29 @@ namespace xtrain
             }
         }
 
+        /**
+         * @brief Another callable (e.g. one that calls this function and does more) with this
+         *        function's grid check and settings, so that wrapping keeps them.
+         */
+        template <class F>
+        RunFunction wrap(F f) const
+        {
+            RunFunction out(std::move(f));
+            out.m_check = m_check;
+            out.m_settings = m_settings;
+            return out;
+        }
+
+        /** @brief What the function holds fixed for @p grid that changes results ("" if it does not say). */
+        std::string settings_text(const SweepGrid& grid) const { return m_settings ? m_settings(grid) : std::string(); }
+
         /** @brief True unless empty. */
         explicit operator bool() const noexcept { return static_cast<bool>(m_run); }
 
     private:
         std::function<signature> m_run;
         GridCheck m_check;
+        SettingsText m_settings;
     };
 
     /** @brief How progress is shown. */
@@ -176,6 +206,8 @@ namespace xtrain
      * Creates @p out or resumes it (see ResultsFolder: a folder of another sweep is refused). Runs
      * start in grid-index order on `options.jobs` threads. A run function's exception marks that
      * run failed and the sweep goes on; `sweep_interrupted` or `options.stop` stops it cleanly.
+     * When @p fn describes its settings (make_trainer_run's do), an empty `config.budget` is filled
+     * with that description, so the fingerprint holds them; a budget text that differs is refused.
      * @throws std::invalid_argument for a bad configuration, shard or folder of another sweep;
      *         data_error for a corrupt folder; std::runtime_error if the files cannot be written.
      */
@@ -399,13 +431,39 @@ namespace xtrain
         }
     }
 
-    inline SweepReport run_sweep(const SweepConfig& config, const std::filesystem::path& out, const RunFunction& fn,
+    namespace detail
+    {
+        /**
+         * @brief @p given with its budget text filled from the run function's settings, so that
+         *        the fingerprint always holds them; refuses a budget text that contradicts them.
+         */
+        inline SweepConfig with_run_settings(const SweepConfig& given, const RunFunction& fn)
+        {
+            SweepConfig config = given;
+            const std::string settings = fn.settings_text(config.grid);
+            if (settings.empty() || config.budget == settings)
+            {
+                return config;
+            }
+            if (!config.budget.empty())
+            {
+                throw std::invalid_argument(concat(
+                    "xtrain::run_sweep: config.budget says \"", config.budget, "\" but the run function's settings are \"",
+                    settings, "\": leave config.budget empty, and the sweep records the run function's settings itself"));
+            }
+            config.budget = settings;
+            return config;
+        }
+    }
+
+    inline SweepReport run_sweep(const SweepConfig& given, const std::filesystem::path& out, const RunFunction& fn,
                                  const SweepOptions& options)
     {
-        config.validate();
-        options.shard.validate();
         detail::require(static_cast<bool>(fn), "xtrain::run_sweep", "fn", "an empty function",
                         "must be a callable run function");
+        const SweepConfig config = detail::with_run_settings(given, fn);
+        config.validate();
+        options.shard.validate();
         detail::require(options.refine_rounds == 0 || options.shard.whole(), "xtrain::run_sweep", "refine_rounds",
                         options.refine_rounds,
                         "needs every run's result: merge the shards, then refine the merged folder without a shard");
