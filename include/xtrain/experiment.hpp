@@ -21,6 +21,8 @@
 #include "xtrain/experiment/shard_spec.hpp"
 #include "xtrain/experiment/sweep_config.hpp"
 #include "xtrain/experiment/sweep_grid.hpp"
+#include "xtrain/experiment/sweep_optimizers.hpp"
+#include "xtrain/experiment/sweep_schedules.hpp"
 #include "xtrain/experiment/target.hpp"
 #include "xtrain/experiment/trainer_run.hpp"
 
