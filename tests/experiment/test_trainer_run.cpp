@@ -426,6 +426,47 @@ TEST_CASE("The gradient noise scale is measured per epoch and written per run", 
     const auto small = csv_rows(out / "noise_scale" / "run-0.csv");
     REQUIRE(small.size() == 4);
     CHECK(small.back()[m] == "0");
+
+    // The sweep gathers the per-run files into noise_scale.csv, in run order.
+    const auto all = csv_rows(out / "noise_scale.csv");
+    REQUIRE(all.size() == 1 + 3 + 3);
+    CHECK(all[1][column(all.front(), "batch_size")] == "1");
+    CHECK(all[4] == big[1]);
+    const std::vector<NoiseScaleRow> rows = collect_noise_scale(out);
+    CHECK(rows.size() == 6);
+    const NoiseScaleMedians medians = noise_scale_medians(rows);
+    REQUIRE(medians.count({"sgd", "", 64, 0.01}) == 1);
+    CHECK(medians.count({"sgd", "", 1, 0.01}) == 0);  // no measurement at B = 1
+    std::vector<double> epochs;
+    for (std::size_t i = 1; i < big.size(); ++i)
+    {
+        epochs.push_back(std::stod(big[i][bs]));
+    }
+    CHECK(medians.at({"sgd", "", 64, 0.01}) == median(epochs));
+
+    // Two shards merged carry their runs' files, under the merged grid's indices.
+    std::vector<fs::path> shards;
+    for (std::size_t k = 0; k < 2; ++k)
+    {
+        const fs::path shard = fresh("noise_shard" + std::to_string(k));
+        RunSettings part = settings;
+        part.noise_scale_dir = shard / "noise_scale";
+        SweepOptions o = quiet(1);
+        o.shard = ShardSpec{k, 2};
+        run_sweep(config, shard, make_trainer_run(data, nullptr, mlp_factory(), part), o);
+        shards.push_back(shard);
+    }
+    const fs::path merged = fresh("noise_merged");
+    merge_results(shards, merged);
+    CHECK(csv_rows(merged / "noise_scale.csv") == all);
+    CHECK(csv_rows(merged / "noise_scale" / "run-1.csv") == big);
+
+    // A per-run file that is not one is refused, naming it and the line.
+    {
+        std::ofstream bad(out / "noise_scale" / "run-1.csv", std::ios::app);
+        bad << "sgd,0.01,64,1,,4,xx,1,1,1,3\n";
+    }
+    CHECK_THROWS_WITH(collect_noise_scale(out), Catch::Contains("run-1.csv line 5: column step"));
 }
 
 TEST_CASE("docs/sweeps.md: make_trainer_run", "[experiment][trainer_run][docs]")

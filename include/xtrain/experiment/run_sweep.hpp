@@ -45,6 +45,7 @@
 #include "xtrain/core/error.hpp"
 #include "xtrain/experiment/analysis.hpp"
 #include "xtrain/experiment/eval_sink.hpp"
+#include "xtrain/experiment/noise_scale_files.hpp"
 #include "xtrain/experiment/results_folder.hpp"
 #include "xtrain/experiment/run_summary.hpp"
 #include "xtrain/experiment/shard_spec.hpp"
@@ -705,6 +706,7 @@ namespace xtrain
         }
 
         folder.finalize(options.summary_metric);
+        collect_noise_scale(out);  // the runs' noise-scale files, if the run function wrote any
         report.grid_runs = folder.results().meta.config.grid.size();
         const std::size_t attempted = report.finished + report.diverged + report.stalled + report.failed;
         report.not_run = to_run - attempted;
