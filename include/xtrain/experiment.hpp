@@ -22,6 +22,7 @@
 #include "xtrain/experiment/sweep_config.hpp"
 #include "xtrain/experiment/sweep_grid.hpp"
 #include "xtrain/experiment/sweep_optimizers.hpp"
+#include "xtrain/experiment/sweep_progress.hpp"
 #include "xtrain/experiment/sweep_schedules.hpp"
 #include "xtrain/experiment/target.hpp"
 #include "xtrain/experiment/trainer_run.hpp"
