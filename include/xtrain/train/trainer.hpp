@@ -45,6 +45,7 @@
 #include "xtrain/data/batch_buffer.hpp"
 #include "xtrain/data/dataset.hpp"
 #include "xtrain/model/model_traits.hpp"
+#include "xtrain/optim/policy.hpp"
 #include "xtrain/train/callback.hpp"
 #include "xtrain/train/history.hpp"
 
@@ -143,6 +144,35 @@ namespace xtrain
         using sized_load_t = decltype(std::declval<O&>().load(std::declval<BinaryReader&>(), std::size_t{}));
     }
 
+    namespace detail
+    {
+        template <class O, class M>
+        using optimizer_step_t = decltype(std::declval<O&>().step(std::declval<M&>().parameters(),
+                                                                  std::declval<const xt::xtensor<typename M::value_type, 1>&>()),
+                                          double(std::declval<const O&>().lr()), std::declval<O&>().set_lr(1.0));
+        template <class S>
+        using sampler_t = decltype(std::declval<S&>().start_epoch(std::size_t{}), std::declval<S&>().next(),
+                                   std::size_t(std::declval<const S&>().iterations_per_epoch()),
+                                   std::size_t(std::declval<const S&>().num_samples()));
+
+        /** @brief One readable error each for a Trainer's optimizer and sampler parameters, with a hint. */
+        template <class Model, class Optimizer, class Sampler>
+        constexpr bool check_trainer_parts()
+        {
+            static_assert(!is_optimizer_policy_v<Optimizer>,
+                          "xtrain::Trainer: the optimizer argument is an update rule (a policy such as xtrain::SGD{...}); "
+                          "wrap it: xtrain::Optimizer<xtrain::SGD>(xtrain::SGD{...})");
+            static_assert(is_optimizer_policy_v<Optimizer> || is_detected_v<optimizer_step_t, Optimizer, Model>,
+                          "xtrain::Trainer: the optimizer argument needs step(model.parameters(), grad), lr() and "
+                          "set_lr(double), as xtrain::Optimizer<Policy> has");
+            static_assert(is_detected_v<sampler_t, Sampler>,
+                          "xtrain::Trainer: the sampler argument needs start_epoch(epoch), next(), iterations_per_epoch() "
+                          "and num_samples(), as xtrain::BatchSampler<Size> has (e.g. "
+                          "xtrain::BatchSampler<xtrain::dynamic>(batch_size, train.size(), options))");
+            return true;
+        }
+    }
+
     /** @brief The version of the checkpoint format written by Trainer::save_checkpoint. */
     inline constexpr std::uint32_t checkpoint_format_version = 1;
 
@@ -161,6 +191,7 @@ namespace xtrain
     class Trainer
     {
         static_assert(check_model<Model>(), "the Model requirement is not met (see the messages above)");
+        static_assert(detail::check_trainer_parts<Model, Optimizer, Sampler>(), "see the messages above");
 
     public:
         /** @brief The model type. */
