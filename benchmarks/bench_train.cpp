@@ -2,6 +2,8 @@
 // that step needs, in the same program:
 //   BM_train_step/B       model.loss_and_gradient(batch, grad), then Optimizer<SGD>::step(params, grad)
 //                         on a fixed batch: the model's and the optimizer's work
+//   BM_train_step_fused/B  model.loss_and_descent(batch, lr): the step with plain SGD fused into
+//                         the backward pass (no gradient buffer, no optimizer pass)
 //   BM_trainer_update/B   what one Trainer update does: the sampler's next indices, the gather of
 //                         those rows from a 65536-sample Dataset into the batch buffer,
 //                         loss_and_gradient, Optimizer<SGD>::step (driving the same parts as
@@ -115,6 +117,24 @@ namespace
         set_counters(state, b, xtrain::test::total_allocations() - before, state.iterations());
     }
 
+    // The same step fused: loss_and_descent adds -lr times the weight gradient straight into the
+    // weights (what Trainer does for plain SGD when nothing reads the gradient).
+    void BM_train_step_fused(benchmark::State& state)
+    {
+        const auto b = static_cast<std::size_t>(state.range(0));
+        Model model(42);
+        const xtrain::Batch<float> batch = first_rows(b);
+        model.loss_and_descent(batch, 1e-3f);
+        const std::size_t before = xtrain::test::total_allocations();
+        for (auto _ : state)
+        {
+            const float loss = model.loss_and_descent(batch, 1e-3f);
+            benchmark::DoNotOptimize(loss);
+            benchmark::ClobberMemory();
+        }
+        set_counters(state, b, xtrain::test::total_allocations() - before, state.iterations());
+    }
+
     void BM_trainer_update(benchmark::State& state)
     {
         const auto b = static_cast<std::size_t>(state.range(0));
@@ -193,7 +213,7 @@ namespace
 
     void BM_gemm_floor(benchmark::State& state)
     {
-        using xtrain::detail::nn::gemm;
+        using xtrain::detail::nn::blas_gemm;
         const auto b = static_cast<std::size_t>(state.range(0));
         std::vector<float> w1(hidden * in_dim, 0.01f), w2(classes * hidden, 0.01f);
         std::vector<float> h(max_batch * hidden), z(max_batch * classes), dz(max_batch * classes, 0.001f);
@@ -201,11 +221,11 @@ namespace
         const float* x = first_rows(b).features;
         for (auto _ : state)
         {
-            gemm(false, true, b, hidden, in_dim, 1.0f, x, in_dim, w1.data(), in_dim, 0.0f, h.data(), hidden);
-            gemm(false, true, b, classes, hidden, 1.0f, h.data(), hidden, w2.data(), hidden, 0.0f, z.data(), classes);
-            gemm(true, false, classes, hidden, b, 1.0f, dz.data(), classes, h.data(), hidden, 0.0f, dw2.data(), hidden);
-            gemm(false, false, b, hidden, classes, 1.0f, dz.data(), classes, w2.data(), hidden, 0.0f, dh.data(), hidden);
-            gemm(true, false, hidden, in_dim, b, 1.0f, dh.data(), hidden, x, in_dim, 0.0f, dw1.data(), in_dim);
+            blas_gemm(false, true, b, hidden, in_dim, 1.0f, x, in_dim, w1.data(), in_dim, 0.0f, h.data(), hidden);
+            blas_gemm(false, true, b, classes, hidden, 1.0f, h.data(), hidden, w2.data(), hidden, 0.0f, z.data(), classes);
+            blas_gemm(true, false, classes, hidden, b, 1.0f, dz.data(), classes, h.data(), hidden, 0.0f, dw2.data(), hidden);
+            blas_gemm(false, false, b, hidden, classes, 1.0f, dz.data(), classes, w2.data(), hidden, 0.0f, dh.data(), hidden);
+            blas_gemm(true, false, hidden, in_dim, b, 1.0f, dh.data(), hidden, x, in_dim, 0.0f, dw1.data(), in_dim);
             benchmark::ClobberMemory();
         }
         state.counters["samples_per_s"] =
@@ -215,6 +235,7 @@ namespace
 
 // Real time, so that the figures stay right when BLAS runs threads (OPENBLAS_NUM_THREADS > 1).
 BENCHMARK(BM_train_step)->RangeMultiplier(2)->Range(1, max_batch)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_train_step_fused)->RangeMultiplier(2)->Range(1, max_batch)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(BM_trainer_update)->RangeMultiplier(2)->Range(1, max_batch)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(BM_trainer_fit)->RangeMultiplier(2)->Range(1, max_batch)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(BM_loss_and_gradient)->RangeMultiplier(2)->Range(1, max_batch)->Unit(benchmark::kMicrosecond)->UseRealTime();
