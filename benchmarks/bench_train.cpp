@@ -10,6 +10,8 @@
 //                         Trainer::fit, without its hooks and history)
 //   BM_trainer_fit/B      Trainer::fit itself, 64 updates per call (Time is per call; the counters
 //                         us_per_step and cpu_us_per_step are per update)
+//   BM_fit_fixed<B>, BM_fit_dynamic/B  Trainer::fit as above with BatchSampler<B> against
+//                         BatchSampler<dynamic>(..., B), at B = 1, 4, 8, 16, 32
 //   BM_loss_and_gradient/B  loss_and_gradient alone
 //   BM_gemm_floor/B       the five products of that step into preallocated buffers (forward X W1^T
 //                         and H W2^T; weight gradients dZ^T H and dH^T X; input gradient dZ W2 of
@@ -192,6 +194,38 @@ namespace
         state.counters["cpu_us_per_step"] = benchmark::Counter(1e6 * cpu_seconds / static_cast<double>(updates));
     }
 
+    // Trainer::fit with the batch size fixed at compile time (BatchSampler<B>) against the same
+    // size given at run time (BatchSampler<dynamic>): what a compile-time size buys per update.
+    template <class Sampler>
+    void run_fit(benchmark::State& state, Sampler sampler, std::size_t b)
+    {
+        const xtrain::Dataset<float>& data = dataset();
+        xtrain::Trainer trainer(Model(42), make_sgd(), std::move(sampler));
+        trainer.fit(data, xtrain::Budget::steps(updates_per_fit));
+        const std::size_t before = xtrain::test::total_allocations();
+        const std::clock_t cpu_start = std::clock();
+        for (auto _ : state)
+        {
+            trainer.fit(data, xtrain::Budget::steps(trainer.step() + updates_per_fit));
+        }
+        const double cpu_seconds = static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
+        const std::size_t updates = state.iterations() * updates_per_fit;
+        set_counters(state, b * updates_per_fit, xtrain::test::total_allocations() - before, updates);
+        state.counters["cpu_us_per_step"] = benchmark::Counter(1e6 * cpu_seconds / static_cast<double>(updates));
+    }
+
+    template <std::size_t B>
+    void BM_fit_fixed(benchmark::State& state)
+    {
+        run_fit(state, xtrain::BatchSampler<B>(dataset().size(), {true, false, 1}), B);
+    }
+
+    void BM_fit_dynamic(benchmark::State& state)
+    {
+        const auto b = static_cast<std::size_t>(state.range(0));
+        run_fit(state, xtrain::BatchSampler<xtrain::dynamic>(dataset().size(), b, {true, false, 1}), b);
+    }
+
     // loss_and_gradient alone: separates the model's own cost from the update's full pass over
     // the 203 530 parameters, which dominates the step at small B.
     void BM_loss_and_gradient(benchmark::State& state)
@@ -238,5 +272,11 @@ BENCHMARK(BM_train_step)->RangeMultiplier(2)->Range(1, max_batch)->Unit(benchmar
 BENCHMARK(BM_train_step_fused)->RangeMultiplier(2)->Range(1, max_batch)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(BM_trainer_update)->RangeMultiplier(2)->Range(1, max_batch)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(BM_trainer_fit)->RangeMultiplier(2)->Range(1, max_batch)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK_TEMPLATE(BM_fit_fixed, 1)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK_TEMPLATE(BM_fit_fixed, 4)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK_TEMPLATE(BM_fit_fixed, 8)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK_TEMPLATE(BM_fit_fixed, 16)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK_TEMPLATE(BM_fit_fixed, 32)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_fit_dynamic)->Arg(1)->Arg(4)->Arg(8)->Arg(16)->Arg(32)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(BM_loss_and_gradient)->RangeMultiplier(2)->Range(1, max_batch)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(BM_gemm_floor)->RangeMultiplier(2)->Range(1, max_batch)->Unit(benchmark::kMicrosecond)->UseRealTime();
