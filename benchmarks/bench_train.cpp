@@ -12,6 +12,8 @@
 //                         us_per_step and cpu_us_per_step are per update)
 //   BM_fit_fixed<B>, BM_fit_dynamic/B  Trainer::fit as above with BatchSampler<B> against
 //                         BatchSampler<dynamic>(..., B), at B = 1, 4, 8, 16, 32
+//   BM_layer1<K>/B        the first layer's forward product and weight gradient, as xtrain
+//                         computes them and as one plain OpenBLAS call
 //   BM_loss_and_gradient/B  loss_and_gradient alone
 //   BM_gemm_floor/B       the five products of that step into preallocated buffers (forward X W1^T
 //                         and H W2^T; weight gradients dZ^T H and dH^T X; input gradient dZ W2 of
@@ -265,6 +267,47 @@ namespace
         state.counters["samples_per_s"] =
             benchmark::Counter(static_cast<double>(b), benchmark::Counter::kIsIterationInvariantRate);
     }
+
+    // The first layer's two large products at batch B, as xtrain computes them (detail::nn::gemm:
+    // row slices on OpenBLAS's small-matrix path; weight_gradient: libxsmm up to B = 32 when built
+    // with it) and as one plain OpenBLAS call: what the small-batch kernels buy, product by product.
+    enum class Kernel
+    {
+        forward_blas,
+        forward_xtrain,
+        weight_gradient_blas,
+        weight_gradient_xtrain
+    };
+
+    template <Kernel K>
+    void BM_layer1(benchmark::State& state)
+    {
+        namespace nn = xtrain::detail::nn;
+        const auto b = static_cast<std::size_t>(state.range(0));
+        std::vector<float> w(hidden * in_dim, 0.01f), y(max_batch * hidden), dh(max_batch * hidden, 0.001f);
+        std::vector<float> dw(hidden * in_dim), scratch(max_batch * hidden);
+        const float* x = first_rows(b).features;
+        for (auto _ : state)
+        {
+            if constexpr (K == Kernel::forward_blas)
+            {
+                nn::blas_gemm(false, true, b, hidden, in_dim, 1.0f, x, in_dim, w.data(), in_dim, 0.0f, y.data(), hidden);
+            }
+            else if constexpr (K == Kernel::forward_xtrain)
+            {
+                nn::gemm(false, true, b, hidden, in_dim, 1.0f, x, in_dim, w.data(), in_dim, 0.0f, y.data(), hidden);
+            }
+            else if constexpr (K == Kernel::weight_gradient_blas)
+            {
+                nn::blas_gemm(true, false, hidden, in_dim, b, 1.0f, dh.data(), hidden, x, in_dim, 0.0f, dw.data(), in_dim);
+            }
+            else
+            {
+                nn::weight_gradient(hidden, in_dim, b, 1.0f, dh.data(), x, 0.0f, dw.data(), scratch.data());
+            }
+            benchmark::ClobberMemory();
+        }
+    }
 }
 
 // Real time, so that the figures stay right when BLAS runs threads (OPENBLAS_NUM_THREADS > 1).
@@ -278,5 +321,9 @@ BENCHMARK_TEMPLATE(BM_fit_fixed, 8)->Unit(benchmark::kMicrosecond)->UseRealTime(
 BENCHMARK_TEMPLATE(BM_fit_fixed, 16)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK_TEMPLATE(BM_fit_fixed, 32)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(BM_fit_dynamic)->Arg(1)->Arg(4)->Arg(8)->Arg(16)->Arg(32)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK_TEMPLATE(BM_layer1, Kernel::forward_blas)->RangeMultiplier(2)->Range(1, 64)->Arg(512)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK_TEMPLATE(BM_layer1, Kernel::forward_xtrain)->RangeMultiplier(2)->Range(1, 64)->Arg(512)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK_TEMPLATE(BM_layer1, Kernel::weight_gradient_blas)->RangeMultiplier(2)->Range(1, 64)->Arg(512)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK_TEMPLATE(BM_layer1, Kernel::weight_gradient_xtrain)->RangeMultiplier(2)->Range(1, 64)->Arg(512)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(BM_loss_and_gradient)->RangeMultiplier(2)->Range(1, max_batch)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(BM_gemm_floor)->RangeMultiplier(2)->Range(1, max_batch)->Unit(benchmark::kMicrosecond)->UseRealTime();

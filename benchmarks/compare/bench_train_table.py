@@ -27,6 +27,10 @@ def main():
     for b in report["benchmarks"]:
         if b.get("aggregate_name") != "median":
             continue
+        k = re.match(r"BM_layer1<Kernel::(\w+)>/(\d+)/", b["run_name"])
+        if k:
+            cell[("layer1_" + k.group(1), int(k.group(2)))] = dict(b, cpu=b["cpu_time"] * UNIT[b["time_unit"]])
+            continue
         m = re.match(r"(BM_\w+?)(?:<(\d+)>)?/(?:(\d+)/)?", b["run_name"])
         if not m:
             continue
@@ -65,6 +69,18 @@ def main():
                  fmt(per_sample_ratio("BM_train_step", batch), "%.2f"),
                  fmt(per_sample_ratio("BM_train_step_fused", batch), "%.2f"),
                  fmt(per_sample_ratio("BM_trainer_fit", batch), "%.2f"), ", ".join("%g" % a for a in allocs)))
+
+    layer = sorted(b for (n, b) in cell if n == "layer1_forward_blas")
+    if layer:
+        print()
+        print("| B | forward, OpenBLAS | forward, xtrain | xtrain / OpenBLAS | weight gradient, OpenBLAS "
+              "| weight gradient, xtrain | xtrain / OpenBLAS |")
+        print("|---|---|---|---|---|---|---|")
+        for batch in layer:
+            fb, fx = cpu("layer1_forward_blas", batch), cpu("layer1_forward_xtrain", batch)
+            wb, wx = cpu("layer1_weight_gradient_blas", batch), cpu("layer1_weight_gradient_xtrain", batch)
+            print("| %d | %s | %s | %s | %s | %s | %s |" % (batch, fmt(fb, "%.1f"), fmt(fx, "%.1f"), fmt(ratio(fx, fb), "%.2f"),
+                                                       fmt(wb, "%.1f"), fmt(wx, "%.1f"), fmt(ratio(wx, wb), "%.2f")))
 
     fixed = sorted(b for (n, b) in cell if n == "BM_fit_fixed")
     if fixed:
