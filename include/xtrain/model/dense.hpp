@@ -201,7 +201,7 @@ namespace xtrain
         {
             detail::nn::grow(m_dx, backward_batch * m_in);
         }
-        if (detail::nn::uses_libxsmm<T>(backward_batch) || detail::nn::uses_libxsmm<T>(1))
+        if (detail::nn::uses_libxsmm<T>(1)) // libxsmm built in for T: scratch for the batches it takes
         {
             const std::size_t rows =
                 backward_batch < detail::nn::libxsmm_max_batch ? backward_batch : detail::nn::libxsmm_max_batch;
