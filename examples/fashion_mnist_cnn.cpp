@@ -17,7 +17,7 @@ int main(int argc, char** argv)
     defaults.batch = 64;
     defaults.optimizer = "adam";
     const example::Options o =
-        example::parse_options(argc, argv, defaults, "fashion_mnist_cnn: a small CNN on Fashion-MNIST");
+        example::parse_options(argc, argv, defaults, "fashion_mnist_cnn", "fashion_mnist_cnn: a small CNN on Fashion-MNIST");
     try
     {
         const auto data = example::load_data(o);
