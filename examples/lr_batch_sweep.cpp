@@ -9,6 +9,7 @@
 #include "cli.hpp"
 
 #include <xtrain/xtrain.hpp>
+#include <xtrain/experiment/render.hpp> // runs gnuplot on the figures
 
 #include <atomic>
 #include <cerrno>
@@ -573,8 +574,8 @@ namespace
 
     void draw_figures(const fs::path& out)
     {
-        xtrain::FigureOptions fo;
-        const xtrain::FigureReport figures = xtrain::write_figures(out, fo);
+        xtrain::FigureReport figures = xtrain::write_figures(out);
+        xtrain::render_figures(figures);
         std::cout << '\n' << figures.message << '\n';
         for (const std::string& s : figures.skipped)
         {

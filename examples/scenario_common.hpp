@@ -8,6 +8,7 @@
 #include "cli.hpp"
 
 #include <xtrain/xtrain.hpp>
+#include <xtrain/experiment/render.hpp> // runs gnuplot on the figures
 
 #include <algorithm>
 #include <atomic>
@@ -294,24 +295,15 @@ namespace scenario
      */
     inline std::string draw(const std::filesystem::path& dir, const std::string& name)
     {
-        auto quote = [](const std::string& text) {  // for a POSIX shell: '...', with ' as '\''
-            std::string q = "'";
-            for (const char c : text)
-            {
-                q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-            }
-            return q + "'";
-        };
         const std::filesystem::path gnuplot = xtrain::find_program("gnuplot");
         const std::string script = (dir / (name + ".gp")).string();
         if (gnuplot.empty())
         {
             return "gnuplot is not on the PATH: the data and " + script
-                 + " are written; to draw them, install gnuplot (apt-get install gnuplot-nox) and run: cd " + quote(dir.string())
+                 + " are written; to draw them, install gnuplot (apt-get install gnuplot-nox) and run: cd " + xtrain::detail::shell_quote(dir.string())
                  + " && gnuplot " + name + ".gp";
         }
-        const std::string cmd = "cd " + quote(dir.string()) + " && " + quote(gnuplot.string()) + " " + name + ".gp";
-        if (std::system(cmd.c_str()) != 0)
+        if (xtrain::run_gnuplot(gnuplot, dir, name + ".gp") != 0)
         {
             return "gnuplot failed on " + script + " (its messages are above); the data files are in " + dir.string();
         }
