@@ -125,7 +125,7 @@ int main(int argc, char** argv)
     h.lr = lr;
     xtrain::Trainer trainer(LogisticRegression(data.train.feature_dim(), data.train.num_classes),
                             xtrain::Optimizer<xtrain::SGD>(h),
-                            xtrain::BatchSampler<64>(data.train.size(), {/*shuffle*/ true, /*drop_last*/ false, /*seed*/ 1}),
+                            xtrain::BatchSampler<64>(data.train.size(), xtrain::SamplerOptions::shuffled(1)),
                             xtrain::DivergenceGuard(), xtrain::ProgressBar());
     const xtrain::History& history = trainer.fit(data.train, xtrain::Budget::epochs(epochs), &data.test);
 

@@ -113,7 +113,7 @@ namespace
         sgd.momentum = 0.9;
         // The same seed gives both runs the same initial weights and the same order of every epoch.
         xtrain::MLP<> model(seed, widths, xtrain::WeightInit::kaiming_normal);
-        xtrain::BatchSampler<xtrain::dynamic> sampler(train.size(), s.batch, {true, false, seed});
+        xtrain::BatchSampler<xtrain::dynamic> sampler(train.size(), s.batch, xtrain::SamplerOptions::shuffled(seed));
         if (grow)
         {
             const GrowingBatch growing{s.batch, s.factor, s.milestones};

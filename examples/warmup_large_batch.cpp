@@ -91,7 +91,7 @@ namespace
         widths.insert(widths.end(), s.hidden.begin(), s.hidden.end());
         widths.push_back(train.num_classes);
 
-        xtrain::BatchSampler<xtrain::dynamic> sampler(train.size(), v.batch_size, {true, false, seed});
+        xtrain::BatchSampler<xtrain::dynamic> sampler(train.size(), v.batch_size, xtrain::SamplerOptions::shuffled(seed));
         const std::size_t steps_per_epoch = sampler.iterations_per_epoch();
         std::vector<std::size_t> milestones;
         for (std::size_t e : s.decay_epochs)
