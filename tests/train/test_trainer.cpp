@@ -92,7 +92,7 @@ namespace
 TEMPLATE_TEST_CASE("the trainer fits a linear regression to the noise floor", "[train]", float, double)
 {
     const auto data = make_regression<TestType>(512, 4, 1, 0.1);
-    Trainer trainer(LinearRegression<TestType>(4), sgd<TestType>(0.1), BatchSampler<16>(512, SamplerOptionsSamplerOptions::shuffled(7)));
+    Trainer trainer(LinearRegression<TestType>(4), sgd<TestType>(0.1), BatchSampler<16>(512, SamplerOptions::shuffled(7)));
     const History& h = trainer.fit(data, Budget::epochs(10));
     CHECK(trainer.status() == RunStatus::finished);
     // The loss is half the mean squared residual: the noise floor is 0.1^2 / 2 = 0.005.
@@ -129,7 +129,7 @@ TEST_CASE("budgets count epochs, updates or examples, and history rows follow", 
     }
     SECTION("drop_last: floor(N / B) updates per epoch")
     {
-        Trainer t(LinearRegression<double>(3), sgd<double>(0.05), BatchSampler<32>(100, SamplerOptionsSamplerOptions::shuffled(0).dropping_last()));
+        Trainer t(LinearRegression<double>(3), sgd<double>(0.05), BatchSampler<32>(100, SamplerOptions::shuffled(0).dropping_last()));
         t.fit(data, Budget::epochs(2));
         CHECK(t.step() == 6);
         CHECK(t.examples_seen() == 192);
@@ -261,7 +261,7 @@ TEST_CASE("the same seed gives bit-identical histories and parameters", "[train]
     const auto train = make_blobs<float>(300, 6, 3, 5);
     const auto val = make_blobs<float>(100, 6, 3, 6);
     auto run = [&](std::uint64_t seed) {
-        Trainer t(Softmax<float>(6, 3, seed), sgd<float>(0.2, 0.9), BatchSampler<dynamic>(300, 17, SamplerOptionsSamplerOptions::shuffled(seed)));
+        Trainer t(Softmax<float>(6, 3, seed), sgd<float>(0.2, 0.9), BatchSampler<dynamic>(300, 17, SamplerOptions::shuffled(seed)));
         t.fit(train, Budget::epochs(3), &val);
         return t;
     };
