@@ -33,7 +33,7 @@ int main(int argc, char** argv)
         return example::with_optimizer(o, [&](auto optimizer) {
             xtrain::Trainer trainer(Mlp(o.seed), std::move(optimizer),
                                     xtrain::BatchSampler<xtrain::dynamic>(data.train.size(), o.batch,
-                                                                          SamplerOptions::shuffled(o.seed)),
+                                                                          xtrain::SamplerOptions::shuffled(o.seed)),
                                     xtrain::DivergenceGuard(), xtrain::ProgressBar(), example::EpochLog(),
                                     example::RunFiles(o));
             return example::run(trainer, data, o);
