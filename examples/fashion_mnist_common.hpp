@@ -8,7 +8,6 @@
 
 #include <xtrain/xtrain.hpp>
 
-#include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <cmath>

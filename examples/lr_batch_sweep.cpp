@@ -12,7 +12,6 @@
 #include <xtrain/experiment/render.hpp> // runs gnuplot on the figures
 
 #include <atomic>
-#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
