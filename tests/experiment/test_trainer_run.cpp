@@ -195,7 +195,7 @@ TEST_CASE("with_optimizer maps every grid name to its policy and refuses others"
 
 TEST_CASE("with_batch_sampler uses a compile-time size when listed, else a dynamic one", "[experiment][trainer_run]")
 {
-    const SamplerOptions o{true, false, 3};
+    const SamplerOptions o = SamplerOptions::shuffled(3);
     auto kind = [&](std::size_t b) {
         return with_batch_sampler(BatchSizes<8, 32>{}, b, 100, o, [](auto sampler) {
             using S = decltype(sampler);
@@ -556,7 +556,7 @@ TEST_CASE("NoiseScaleMonitor finds the true noise scale of a linear regression a
     {
         SGD h;
         h.lr = 0.0;
-        Trainer t(Linear(11, {8, 1}), Optimizer<SGD>(h), BatchSampler<dynamic>(n, 64, {true, false, seed}),
+        Trainer t(Linear(11, {8, 1}), Optimizer<SGD>(h), BatchSampler<dynamic>(n, 64, SamplerOptions::shuffled(seed)),
                   NoiseScaleMonitor<double>(1));
         t.fit(data, Budget::epochs(8));
         const auto& records = t.callback<0>().records();

@@ -581,11 +581,7 @@ namespace xtrain
                     {
                         s += first ? ": " : ", ";
                         first = false;
-                        s += seg.name + " ";
-                        for (std::size_t d = 0; d < seg.shape.size(); ++d)
-                        {
-                            s += (d > 0 ? "x" : "") + std::to_string(seg.shape[d]);
-                        }
+                        s += seg.name + " " + detail::shape_text(seg.shape);
                     }
                 }
                 s += "\n";

@@ -1268,20 +1268,10 @@ namespace xtrain
                 if (name != s.name || shape != s.shape)
                 {
                     r.fail(detail::concat("written for another model: it has tensor '", name, "' of shape ",
-                                          shape_string(shape), " where this model has '", s.name, "' of shape ",
-                                          shape_string(s.shape)));
+                                          detail::shape_text(shape), " where this model has '", s.name, "' of shape ",
+                                          detail::shape_text(s.shape)));
                 }
             }
-        }
-
-        static std::string shape_string(const std::vector<std::size_t>& shape)
-        {
-            std::string out = "(";
-            for (std::size_t i = 0; i < shape.size(); ++i)
-            {
-                out += (i ? ", " : "") + std::to_string(shape[i]);
-            }
-            return out + ")";
         }
 
         template <class C>
