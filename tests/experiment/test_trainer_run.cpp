@@ -786,7 +786,7 @@ TEST_CASE("A user's own optimizers are swept by name beside xtrain's", "[experim
     CHECK_FALSE(fs::exists(refused));
 }
 
-TEST_CASE("Each run follows the schedule its cell names; lr_in_effect shows it", "[experiment][trainer_run]")
+TEST_CASE("Each run follows the schedule its cell names, and lr_in_effect shows it", "[experiment][trainer_run]")
 {
     const auto split = train_validation_split(blobs(640, 4), 0.25, 4);  // 480 training examples
     RunSettings settings;
