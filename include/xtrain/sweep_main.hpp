@@ -572,14 +572,26 @@ namespace xtrain
             }
         }
 
+        // The figures of each schedule: in figures/, or figures/SCHEDULE/ when the grid has several.
         static void draw(const std::filesystem::path& out)
         {
-            FigureReport figures = write_figures(out);
-            render_figures(figures);
-            std::cout << '\n' << figures.message << '\n';
-            for (const std::string& s : figures.skipped)
+            const std::vector<std::string> labels = load_results(out).meta.config.grid.schedule_labels();
+            for (const std::string& label : labels)
             {
-                std::cout << "  skipped: " << s << '\n';
+                FigureOptions o;
+                o.schedule = label;
+                if (labels.size() > 1)
+                {
+                    o.dir = out / "figures" / label;
+                    std::cout << "\nSchedule " << label << ':';
+                }
+                FigureReport figures = write_figures(out, o);
+                render_figures(figures);
+                std::cout << '\n' << figures.message << '\n';
+                for (const std::string& s : figures.skipped)
+                {
+                    std::cout << "  skipped: " << s << '\n';
+                }
             }
         }
 

@@ -786,6 +786,48 @@ TEST_CASE("A user's own optimizers are swept by name beside xtrain's", "[experim
     CHECK_FALSE(fs::exists(refused));
 }
 
+namespace
+{
+    // The page's user policy: a sign-based rule under another name.
+    struct Lion : SignSGD
+    {
+        static constexpr const char* name = "Lion";
+    };
+}
+
+TEST_CASE("docs/sweeps.md: your own optimizers and schedules", "[experiment][trainer_run][docs]")
+{
+    const auto split = train_validation_split(blobs(400, 8), 0.25, 8);
+    const auto& train = split.train;
+    const auto& validation = split.validation;
+    auto make_model = mlp_factory();
+    RunSettings settings;
+    settings.budget = Budget::epochs(1);
+    // [docs/sweeps.md: your own optimizers]
+    xtrain::Adam slow_beta2;
+    slow_beta2.beta2 = 0.95;
+    const auto mine = xtrain::optimizer_set(xtrain::sweep_optimizer("lion", Lion{}),
+                                            xtrain::sweep_optimizer("adam-b2", slow_beta2));
+    const xtrain::RunFunction fn = xtrain::make_trainer_run(train, &validation, make_model, settings, mine);
+    // config.grid.optimizers = {"sgd", "lion", "adam-b2"};
+    // [docs/sweeps.md: schedules]
+    settings.schedules["inverse-sqrt"] = [](const xtrain::ScheduleContext& c) {
+        return xtrain::SweepSchedule([lr = c.lr](std::size_t t) { return lr / std::sqrt(1.0 + t); });
+    };
+    // config.grid.schedules = {"constant", "cosine", "inverse-sqrt"};
+    // [docs/sweeps.md: end]
+    SweepConfig config;
+    config.grid = SweepGrid().with_optimizers({"sgd", "lion", "adam-b2"}).with_lrs({0.01}).with_batch_sizes({16}).with_seeds({1});
+    const fs::path out = fresh("docs_optimizers");
+    CHECK(run_sweep(config, out, fn, quiet(1)).complete());
+    config.grid.schedules = {"constant", "cosine", "inverse-sqrt"};
+    const fs::path out2 = fresh("docs_schedules");
+    CHECK(run_sweep(config, out2, make_trainer_run(train, &validation, make_model, settings, mine), quiet(1)).complete());
+    const ResultSet set = load_results(out2);
+    const EvalRow& last = set.find(RunKey{"lion", 0.01, 16, 1, "inverse-sqrt"})->rows.back();
+    CHECK(last.lr_in_effect == Approx(0.01 / std::sqrt(1.0 + static_cast<double>(last.step - 1))));
+}
+
 TEST_CASE("Each run follows the schedule its cell names, and lr_in_effect shows it", "[experiment][trainer_run]")
 {
     const auto split = train_validation_split(blobs(640, 4), 0.25, 4);  // 480 training examples

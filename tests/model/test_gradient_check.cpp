@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstdio>
 #include <cstddef>
 #include <string>
 
@@ -109,4 +110,18 @@ TEST_CASE("check_gradients refuses a gradient that is zero everywhere, and bad o
     Batch<double> empty = data.batch();
     empty.size = 0;
     CHECK_THROWS_WITH(check_gradients(MLP<double>(1, {4, 3}), empty), Catch::Contains("batch.size"));
+}
+
+TEST_CASE("docs/models.md: checking the backward pass", "[model][gradient][check][docs]")
+{
+    const auto data = random_data<double>(8, {4}, 3, 0, 1);
+    const auto batch = data.batch();
+    const MLP<double> model(2, {4, 3});
+    // [docs/models.md: checking the backward pass]
+    const xtrain::GradientCheck c = xtrain::check_gradients(model, batch);
+    std::printf("%s\n", c.describe().c_str());
+    // "checked 5 parameters; worst: weight[2] (parameter 2): gradient ..., finite difference ...,
+    //  relative error ... (tolerance 1e-05): ok"
+    // [docs/models.md: end]
+    CHECK(c.ok());
 }
