@@ -44,6 +44,7 @@
 #include "xtrain/data/dataset.hpp"
 #include "xtrain/experiment/detail/text_io.hpp"
 #include "xtrain/experiment/eval_sink.hpp"
+#include "xtrain/experiment/finetune.hpp"
 #include "xtrain/experiment/gradient_noise_scale.hpp"
 #include "xtrain/experiment/run_sweep.hpp"
 #include "xtrain/experiment/sweep_grid.hpp"
@@ -479,6 +480,12 @@ namespace xtrain
         std::size_t noise_scale_every = 0;   ///< measure B_simple every N updates, at least 32 times an epoch (0: off)
         std::filesystem::path noise_scale_dir; ///< where per-run noise-scale CSV files go (empty: not written)
         std::size_t accumulation_steps = 1;  ///< micro-batches per update (the grid's B is the micro-batch)
+        /**
+         * @brief Initial weights (a parameters file or a Trainer checkpoint, whole or in part) and
+         * per-tensor lr multipliers (0 freezes) and weight decays, applied to every run's model
+         * (experiment/finetune.hpp); off by default.
+         */
+        FineTuning finetune;
 
         /** @brief @throws std::invalid_argument naming the first impossible setting. */
         void validate() const
@@ -499,6 +506,7 @@ namespace xtrain
             detail::require(target_precision >= 0.0 && target_precision < 1.0, where, "target_precision",
                             target_precision, "must be in [0, 1)");
             detail::require(accumulation_steps >= 1, where, "accumulation_steps", accumulation_steps, "must be >= 1");
+            finetune.validate();
         }
 
         /** @brief The rate a cell trains at: its grid lr, scaled for its batch size. */
@@ -575,6 +583,10 @@ namespace xtrain
             if (target_precision > 0.0)
             {
                 s += detail::concat(", steps to target to ", target_precision);
+            }
+            if (finetune.enabled())
+            {
+                s += ", " + finetune.describe();
             }
             return s;
         }
@@ -749,7 +761,7 @@ namespace xtrain
                     const bool refine = settings.target_precision > 0.0 && target.enabled()
                                      && target.metric != TargetMetric::train_loss;
                     auto make_trainer = [&](bool primary) {
-                        Trainer t(make_model(spec.seed), optimizer, sampler, DivergenceGuard(rule),
+                        Trainer t(apply_finetuning(make_model(spec.seed), settings.finetune), optimizer, sampler, DivergenceGuard(rule),
                                   LrScheduler<Schedule>(Schedule(FixedLR(lr), warmup_steps, start), ScheduleUnit::step),
                                   SweepReporter(sink, train.size(), primary),
                                   NoiseScaleMonitor<T>(primary ? settings.noise_scale_every : 0),
