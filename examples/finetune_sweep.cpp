@@ -10,9 +10,10 @@
 //    the body is loaded from the cache, the head (a new Dense layer for the 5 new classes) keeps
 //    its initialisation; optionally the body trains at a lower rate or is frozen
 //    (--body-lr-scale). SGD and Adam over a grid of learning rates x batch sizes x seeds, through
-//    make_trainer_run and run_sweep: OUT/finetune is a results folder (resume, figures) like
-//    lr_batch_sweep's.
-// 3. The same grid from scratch on the same data, into OUT/scratch; then a table comparing the two.
+//    make_trainer_run and run_sweep: OUT/finetune (OUT/finetune_body<scale> with --body-lr-scale)
+//    is a results folder (resume, figures) like lr_batch_sweep's.
+// 3. The same grid from scratch on the same data, into OUT/scratch; then the two tables, and
+//    OUT/comparison_<finetune folder>.csv. Variants share OUT's cache and OUT/scratch (already done).
 //
 // Without the dataset-fashion-mnist package the program says so and uses the synthetic stand-in
 // of the same shape (a teacher-student task with 10 classes), split into the same two label sets.
@@ -43,7 +44,7 @@ namespace
     struct Settings
     {
         std::vector<std::string> optimizers{"sgd", "adam"};
-        std::vector<double> lrs{3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1};
+        std::vector<double> lrs{3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1};
         std::vector<std::size_t> batch_sizes{16, 64, 256};
         std::vector<std::uint64_t> seeds{1, 2};
         std::size_t epochs = 3;
@@ -100,7 +101,7 @@ namespace
         app.set_help_flag("-h,--help", "print this help and exit");
         app.allow_extras();
         app.option_defaults()->always_capture_default();
-        std::string optimizers = "sgd,adam", lrs = "0.0003,0.001,0.003,0.01,0.03,0.1", batches = "16,64,256", seeds = "1,2";
+        std::string optimizers = "sgd,adam", lrs = "0.0003,0.001,0.003,0.01,0.03,0.1,0.3", batches = "16,64,256", seeds = "1,2";
         app.add_option("--optimizers", optimizers, "optimizers of the grid (sgd, momentum, adam, ...)");
         app.add_option("--lrs", lrs, "learning rates of the grid");
         app.add_option("--batch-sizes", batches, "batch sizes of the grid");
@@ -118,7 +119,7 @@ namespace
         app.add_option("--jobs", s.jobs, "runs in parallel (one BLAS thread each)")->check(CLI::PositiveNumber);
         app.add_flag("--no-scratch", s.no_scratch, "skip the comparison grid trained from scratch");
         app.add_flag("--no-figures", s.no_figures, "do not write the figures");
-        app.add_option("--out", s.out, "output folder (the cache, OUT/finetune and OUT/scratch)");
+        app.add_option("--out", s.out, "output folder (the cache, OUT/finetune* and OUT/scratch)");
         try
         {
             app.parse(argc, argv);
@@ -324,6 +325,14 @@ namespace
     // The comparison
     // -----------------------------------------------------------------------------------------
 
+    // OUT/finetune, or OUT/finetune_body0.1 with the body at 0.1 x the rate: variants share the cache and OUT/scratch.
+    std::string finetune_folder(const Settings& s)
+    {
+        char buf[64];
+        std::snprintf(buf, sizeof buf, "finetune_body%g", s.body_lr_scale);
+        return s.body_lr_scale == 1.0 ? std::string("finetune") : std::string(buf);
+    }
+
     struct Cell
     {
         double median = std::nan("");  // final validation accuracy, median over the seeds that did not diverge
@@ -381,9 +390,10 @@ namespace
     // Prints, per optimizer, the accuracy over lr x B of each mode, the best lr per B, and writes comparison.csv.
     void compare(const Settings& s, const fs::path& out)
     {
-        const Table ft = table_of(out / "finetune");
+        const Table ft = table_of(out / finetune_folder(s));
         const Table sc = s.no_scratch ? Table{} : table_of(out / "scratch");
-        std::ofstream csv(out / "comparison.csv", std::ios::trunc);
+        const fs::path csv_path = out / ("comparison_" + finetune_folder(s) + ".csv");
+        std::ofstream csv(csv_path, std::ios::trunc);
         csv << "optimizer,batch_size,lr,finetune_val_accuracy,finetune_diverged,scratch_val_accuracy,scratch_diverged,seeds\n";
         for (const std::string& o : s.optimizers)
         {
@@ -436,9 +446,9 @@ namespace
         csv.close();
         if (!csv)
         {
-            throw std::runtime_error("cannot write " + (out / "comparison.csv").string());
+            throw std::runtime_error("cannot write " + csv_path.string());
         }
-        std::printf("\ncomparison: %s\n", (out / "comparison.csv").string().c_str());
+        std::printf("\ncomparison: %s\n", csv_path.string().c_str());
     }
 
     std::atomic<bool> g_stop{false};
@@ -512,7 +522,7 @@ int main(int argc, char** argv)
                 std::printf("%s\n", fig.message.c_str());
             }
         };
-        sweep(finetune, out / "finetune");
+        sweep(finetune, out / finetune_folder(s));
         if (!s.no_scratch && !g_stop.load())
         {
             sweep(scratch, out / "scratch");
