@@ -112,7 +112,7 @@ TEST_CASE("FineTuning checks its settings and its file, and describes them by th
     CHECK_THROWS_WITH(settings.validate(), Catch::Contains("'head.*'"));
 }
 
-TEST_CASE("apply_finetuning loads the body, keeps the new head, sets the groups; training leaves frozen tensors alone",
+TEST_CASE("apply_finetuning loads the body, keeps the new head and sets the groups, and training leaves frozen tensors alone",
           "[experiment][finetune]")
 {
     const fs::path file = fresh("pretrained.xtp");

@@ -326,11 +326,13 @@ namespace xtrain
                 r.fail(concat(what, " holds ", n, " values where its shape says ", expected));
             }
             const std::size_t start = static_cast<std::size_t>(r.count());
-            const std::size_t bytes = expected * p.info.scalar_bytes;
-            if (expected > (p.bytes.size() - start) / p.info.scalar_bytes)
+            const std::size_t end = p.bytes.size() - sizeof(std::uint32_t);  // the checksum follows the data
+            if (start > end || expected > (end - start) / p.info.scalar_bytes)
             {
-                r.fail(concat("truncated: ", what, " needs ", bytes, " bytes at offset ", start));
+                r.fail(concat("truncated: ", what, " needs ", expected, " values of ", p.info.scalar_bytes,
+                              " bytes at offset ", start, " but the data end at ", end));
             }
+            const std::size_t bytes = expected * p.info.scalar_bytes;
             // Through the reader, in chunks: it keeps its count and checksum.
             std::vector<char> sink(std::min<std::size_t>(bytes, std::size_t(1) << 16));
             for (std::size_t done = 0; done < bytes;)
