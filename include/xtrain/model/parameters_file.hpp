@@ -344,11 +344,12 @@ namespace xtrain
             return start;
         }
 
-        inline ParsedParameters parse_parameters(const std::filesystem::path& path)
+        /** @brief Parses the bytes of a parameters file or checkpoint; @p source names them in messages. */
+        inline ParsedParameters parse_parameters_bytes(std::string bytes, std::string source)
         {
             ParsedParameters p;
-            p.info.path = path.string();
-            p.bytes = read_whole_file(path);
+            p.info.path = std::move(source);
+            p.bytes = std::move(bytes);
             const std::string& src = p.info.path;
             const std::size_t header = sizeof parameters_magic + sizeof(std::uint32_t);
             if (p.bytes.empty())
@@ -444,6 +445,11 @@ namespace xtrain
                 r.fail(concat(body - r.count(), " unexpected bytes after the last tensor"));
             }
             return p;
+        }
+
+        inline ParsedParameters parse_parameters(const std::filesystem::path& path)
+        {
+            return parse_parameters_bytes(read_whole_file(path), path.string());
         }
 
         /** @brief Throws unless every glob of @p globs matches some tensor of @p layout (listing them). */
@@ -611,6 +617,40 @@ namespace xtrain
         return detail::parse_parameters(path).info;
     }
 
+    namespace detail
+    {
+        /** @brief load_parameters after the file was read and parsed (all or nothing, like it). */
+        template <class T>
+        LoadReport load_parsed(ParamBuffer<T>& params, const ParsedParameters& parsed, const ParameterSelection& selection)
+        {
+            const ParamLayout& layout = params.layout();
+            if (parsed.info.scalar_bytes != sizeof(T))
+            {
+                throw checkpoint_error(concat(parsed.info.path, ": written for ", parsed.info.scalar_bytes * 8,
+                                              "-bit parameters, but this model uses ", sizeof(T) * 8, "-bit ones"));
+            }
+            LoadReport report;
+            const auto plan = plan_load(layout, parsed.info, selection, report);
+            // Everything checked: copy.
+            for (const auto& [seg, tensor] : plan)
+            {
+                T* out = params.segment_data(seg);
+                const char* in = parsed.bytes.data() + parsed.value_offsets[tensor];
+                const std::size_t n = layout[seg].size;
+                std::memcpy(out, in, n * sizeof(T));
+                if (!BinaryWriter::host_is_little_endian())
+                {
+                    for (std::size_t k = 0; k < n; ++k)
+                    {
+                        auto* b = reinterpret_cast<unsigned char*>(out + k);
+                        std::reverse(b, b + sizeof(T));
+                    }
+                }
+            }
+            return report;
+        }
+    }
+
     template <class T>
     LoadReport load_parameters(ParamBuffer<T>& params, const std::filesystem::path& path, const ParameterSelection& selection)
     {
@@ -618,34 +658,9 @@ namespace xtrain
                       "xtrain::load_parameters: parameters must be float or double");
         selection.validate();
         params.check_layout();
-        const ParamLayout& layout = params.layout();
-        detail::require_globs_match(selection.include, "include", layout, "xtrain::load_parameters");
-        detail::require_globs_match(selection.exclude, "exclude", layout, "xtrain::load_parameters");
-        const detail::ParsedParameters parsed = detail::parse_parameters(path);
-        if (parsed.info.scalar_bytes != sizeof(T))
-        {
-            throw checkpoint_error(detail::concat(parsed.info.path, ": written for ", parsed.info.scalar_bytes * 8,
-                                                  "-bit parameters, but this model uses ", sizeof(T) * 8, "-bit ones"));
-        }
-        LoadReport report;
-        const auto plan = detail::plan_load(layout, parsed.info, selection, report);
-        // Everything checked: copy.
-        for (const auto& [seg, tensor] : plan)
-        {
-            T* out = params.segment_data(seg);
-            const char* in = parsed.bytes.data() + parsed.value_offsets[tensor];
-            const std::size_t n = layout[seg].size;
-            std::memcpy(out, in, n * sizeof(T));
-            if (!BinaryWriter::host_is_little_endian())
-            {
-                for (std::size_t k = 0; k < n; ++k)
-                {
-                    auto* b = reinterpret_cast<unsigned char*>(out + k);
-                    std::reverse(b, b + sizeof(T));
-                }
-            }
-        }
-        return report;
+        detail::require_globs_match(selection.include, "include", params.layout(), "xtrain::load_parameters");
+        detail::require_globs_match(selection.exclude, "exclude", params.layout(), "xtrain::load_parameters");
+        return detail::load_parsed(params, detail::parse_parameters(path), selection);
     }
 }
 
