@@ -23,5 +23,6 @@ write_basic_package_version_file(
 install(FILES
   "${PROJECT_BINARY_DIR}/xtrainConfig.cmake"
   "${PROJECT_BINARY_DIR}/xtrainConfigVersion.cmake"
+  "${PROJECT_SOURCE_DIR}/cmake/XtrainLibxsmm.cmake"
   DESTINATION "${XTRAIN_CMAKECONFIG_INSTALL_DIR}")
 install(FILES "${PROJECT_SOURCE_DIR}/LICENSE" DESTINATION "${CMAKE_INSTALL_DATADIR}/doc/xtrain")

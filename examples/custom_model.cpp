@@ -8,7 +8,7 @@
 //   custom_model [--epochs N] [--limit N] [--lr X]
 #include <xtrain/xtrain.hpp>
 
-#include "fashion_mnist_common.hpp" // strict flag parsing shared by the examples
+#include "cli.hpp" // the command-line rules shared by the examples
 
 #include <algorithm>
 #include <cmath>
@@ -102,46 +102,14 @@ int main(int argc, char** argv)
     std::size_t epochs = 3;
     std::size_t limit = 0;
     double lr = 0.1;
-    const char* program = argv[0];
-    for (int i = 1; i < argc; ++i)
-    {
-        const std::string flag = argv[i];
-        if (flag == "--help" || flag == "-h")
-        {
-            std::printf("custom_model: logistic regression written by hand, trained by xtrain's Trainer\n\n"
-                        "usage: %s [--epochs N] [--limit N] [--lr X]\n"
-                        "  --epochs N   epochs to train (default %zu)\n"
-                        "  --limit N    train on the first N samples only (default: all)\n"
-                        "  --lr X       SGD's learning rate (default %g)\n",
-                        program, epochs, lr);
-            return 0;
-        }
-        if (flag != "--epochs" && flag != "--limit" && flag != "--lr")
-        {
-            example::usage_error(program, "unknown flag " + flag);
-        }
-        if (i + 1 >= argc)
-        {
-            example::usage_error(program, "missing value after " + flag);
-        }
-        const char* value = argv[++i];
-        if (flag == "--epochs")
-        {
-            epochs = example::parse_count(program, flag, value, /*zero_ok*/ false);
-        }
-        else if (flag == "--limit")
-        {
-            limit = example::parse_count(program, flag, value, /*zero_ok*/ true);
-        }
-        else
-        {
-            lr = example::parse_real(program, flag, value);
-            if (!(lr > 0.0))
-            {
-                example::usage_error(program, "--lr must be > 0, got '" + std::string(value) + "'");
-            }
-        }
-    }
+    CLI::App app("custom_model: logistic regression written by hand, trained by xtrain's Trainer");
+    example_cli::configure(app, "custom_model");
+    app.add_option("--epochs", epochs, "epochs to train (default 3)")->type_name("N")->check(example_cli::count());
+    app.add_option("--limit", limit, "train on the first N samples only (default: all)")
+        ->type_name("N")->check(example_cli::count(true));
+    app.add_option("--lr", lr, "SGD's learning rate (default 0.1)")
+        ->type_name("X")->check(example_cli::real("> 0", [](double v) { return v > 0.0; }));
+    example_cli::parse_or_exit(app, argc, argv);
 
     auto data = xtrain::datasets::fashion_mnist_or_synthetic<float>();
     if (limit > 0 && limit < data.train.size())
@@ -157,7 +125,7 @@ int main(int argc, char** argv)
     h.lr = lr;
     xtrain::Trainer trainer(LogisticRegression(data.train.feature_dim(), data.train.num_classes),
                             xtrain::Optimizer<xtrain::SGD>(h),
-                            xtrain::BatchSampler<64>(data.train.size(), {/*shuffle*/ true, /*drop_last*/ false, /*seed*/ 1}),
+                            xtrain::BatchSampler<64>(data.train.size(), xtrain::SamplerOptions::shuffled(1)),
                             xtrain::DivergenceGuard(), xtrain::ProgressBar());
     const xtrain::History& history = trainer.fit(data.train, xtrain::Budget::epochs(epochs), &data.test);
 

@@ -17,7 +17,7 @@ int main(int argc, char** argv)
     defaults.batch = 64;
     defaults.optimizer = "adam";
     const example::Options o =
-        example::parse_options(argc, argv, defaults, "fashion_mnist_cnn: a small CNN on Fashion-MNIST");
+        example::parse_options(argc, argv, defaults, "fashion_mnist_cnn", "fashion_mnist_cnn: a small CNN on Fashion-MNIST");
     try
     {
         const auto data = example::load_data(o);
@@ -33,7 +33,7 @@ int main(int argc, char** argv)
             Cnn model(o.seed, Conv2D<1, 16, 3>(), ReLU(), MaxPool2D<2>(), Conv2D<16, 32, 3>(), ReLU(), MaxPool2D<2>(),
                       Flatten(), Dense<32 * 5 * 5, 128>(), ReLU(), Dropout(0.25), Dense<128, 10>(), SoftmaxCrossEntropy());
             Trainer trainer(std::move(model), std::move(optimizer),
-                            BatchSampler<dynamic>(data.train.size(), o.batch, {/*shuffle*/ true, /*drop_last*/ false, o.seed}),
+                            BatchSampler<dynamic>(data.train.size(), o.batch, SamplerOptions::shuffled(o.seed)),
                             DivergenceGuard(), ProgressBar(), example::EpochLog(), example::RunFiles(o));
             return example::run(trainer, data, o);
         });

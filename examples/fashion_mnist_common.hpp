@@ -4,9 +4,10 @@
 #ifndef XTRAIN_EXAMPLES_FASHION_MNIST_COMMON_HPP
 #define XTRAIN_EXAMPLES_FASHION_MNIST_COMMON_HPP
 
+#include "cli.hpp"
+
 #include <xtrain/xtrain.hpp>
 
-#include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <cmath>
@@ -42,145 +43,41 @@ namespace example
         bool resume = false;    // continue from the checkpoint
     };
 
-    [[noreturn]] inline void usage_error(const char* program, const std::string& why)
-    {
-        std::fprintf(stderr, "%s: %s (see --help)\n", program, why.c_str());
-        std::exit(2);
-    }
-
-    inline void print_usage(const char* program, const char* summary, const Options& d)
-    {
-        std::printf("%s\n\nusage: %s [flags]\n"
-                    "  --epochs N          total epochs of the run (default %zu)\n"
-                    "  --batch N           batch size (default %zu)\n"
-                    "  --optimizer NAME    sgd (with momentum) or adam (default %s)\n"
-                    "  --lr X              learning rate (default %g for sgd, %g for adam)\n"
-                    "  --momentum X        sgd's momentum, in [0, 1) (default %g)\n"
-                    "  --limit N           train on the first N training samples only (default: all)\n"
-                    "  --test-limit N      evaluate on the first N test samples only (default: all)\n"
-                    "  --seed N            seed of the initialisation, the sample order and dropout (default %llu)\n"
-                    "  --data DIR          Fashion-MNIST's directory (default %s); without it, a synthetic\n"
-                    "                      stand-in of the same shape is used\n"
-                    "  --csv DIR           write DIR/evals.csv (per epoch) and DIR/steps.csv (per update)\n"
-                    "  --checkpoint PATH   save a checkpoint to PATH after every epoch and at the end\n"
-                    "  --resume            continue the run saved in --checkpoint PATH up to --epochs\n",
-                    summary, program, d.epochs, d.batch, d.optimizer.c_str(), d.sgd_lr, d.adam_lr, d.momentum,
-                    static_cast<unsigned long long>(d.seed), d.data.c_str());
-    }
-
-    // Whole-string parses: "12abc", "-3" or "" are errors, not 12, a huge number or 0.
-    inline std::uint64_t parse_count(const char* program, const std::string& flag, const char* text, bool zero_ok)
-    {
-        char* end = nullptr;
-        errno = 0;
-        const unsigned long long v = std::strtoull(text, &end, 10);
-        if (*text == '\0' || *text == '-' || *end != '\0' || errno == ERANGE || (!zero_ok && v == 0))
-        {
-            usage_error(program, flag + " needs " + (zero_ok ? "an integer >= 0" : "an integer > 0") + ", got '" +
-                                     text + "'");
-        }
-        return v;
-    }
-
-    inline double parse_real(const char* program, const std::string& flag, const char* text)
-    {
-        char* end = nullptr;
-        const double v = std::strtod(text, &end);
-        if (*text == '\0' || *end != '\0' || !std::isfinite(v))
-        {
-            usage_error(program, flag + " needs a number, got '" + text + "'");
-        }
-        return v;
-    }
-
     // Reads the flags over the example's defaults. --help prints the usage and exits with 0; a bad
-    // flag or value prints what is wrong and exits with 2.
-    inline Options parse_options(int argc, char** argv, Options o, const char* summary)
+    // flag or value prints what is wrong and exits with 2 (examples/cli.hpp).
+    inline Options parse_options(int argc, char** argv, Options o, const std::string& program, const std::string& summary)
     {
-        const char* program = argv[0];
-        for (int i = 1; i < argc; ++i)
-        {
-            const std::string flag = argv[i];
-            if (flag == "--help" || flag == "-h")
-            {
-                print_usage(program, summary, o);
-                std::exit(0);
-            }
-            if (flag == "--resume")
-            {
-                o.resume = true;
-                continue;
-            }
-            if (i + 1 >= argc)
-            {
-                usage_error(program, flag.rfind("--", 0) == 0 ? "missing value after " + flag : "unknown argument " + flag);
-            }
-            const char* value = argv[++i];
-            if (flag == "--epochs")
-            {
-                o.epochs = parse_count(program, flag, value, false);
-            }
-            else if (flag == "--batch")
-            {
-                o.batch = parse_count(program, flag, value, false);
-            }
-            else if (flag == "--limit")
-            {
-                o.limit = parse_count(program, flag, value, true);
-            }
-            else if (flag == "--test-limit")
-            {
-                o.test_limit = parse_count(program, flag, value, true);
-            }
-            else if (flag == "--seed")
-            {
-                o.seed = parse_count(program, flag, value, true);
-            }
-            else if (flag == "--lr")
-            {
-                o.lr = parse_real(program, flag, value);
-                if (!(o.lr > 0.0))
-                {
-                    usage_error(program, "--lr must be > 0, got '" + std::string(value) + "'");
-                }
-            }
-            else if (flag == "--momentum")
-            {
-                o.momentum = parse_real(program, flag, value);
-                if (!(o.momentum >= 0.0 && o.momentum < 1.0))
-                {
-                    usage_error(program, "--momentum must be in [0, 1), got '" + std::string(value) + "'");
-                }
-            }
-            else if (flag == "--optimizer")
-            {
-                o.optimizer = value;
-                if (o.optimizer != "sgd" && o.optimizer != "adam")
-                {
-                    usage_error(program, "--optimizer must be sgd or adam, got '" + o.optimizer + "'");
-                }
-            }
-            else if (flag == "--data")
-            {
-                o.data = value;
-            }
-            else if (flag == "--csv")
-            {
-                o.csv_dir = value;
-            }
-            else if (flag == "--checkpoint")
-            {
-                o.checkpoint = value;
-            }
-            else
-            {
-                usage_error(program, "unknown flag " + flag);
-            }
-        }
-        if (o.resume && o.checkpoint.empty())
-        {
-            usage_error(program, "--resume needs --checkpoint PATH (the checkpoint to continue from)");
-        }
+        using namespace example_cli;
+        CLI::App app(summary);
+        configure(app, program);
+        const std::string lr_help = "learning rate (default " + CLI::detail::to_string(o.sgd_lr) + " for sgd, "
+                                  + CLI::detail::to_string(o.adam_lr) + " for adam)";
+        app.add_option("--epochs", o.epochs, "total epochs of the run (default " + std::to_string(o.epochs) + ")")
+            ->type_name("N")->check(count());
+        app.add_option("--batch", o.batch, "batch size (default " + std::to_string(o.batch) + ")")
+            ->type_name("N")->check(count());
+        app.add_option("--optimizer", o.optimizer, "sgd (with momentum) or adam (default " + o.optimizer + ")")
+            ->type_name("NAME")->check(CLI::IsMember({"sgd", "adam"}));
+        app.add_option("--lr", o.lr, lr_help)->type_name("X")->check(real("> 0", [](double v) { return v > 0.0; }));
+        app.add_option("--momentum", o.momentum, "sgd's momentum, in [0, 1) (default " + CLI::detail::to_string(o.momentum) + ")")
+            ->type_name("X")->check(real("in [0, 1)", [](double v) { return v >= 0.0 && v < 1.0; }));
+        app.add_option("--limit", o.limit, "train on the first N training samples only (default: all)")
+            ->type_name("N")->check(count(true));
+        app.add_option("--test-limit", o.test_limit, "evaluate on the first N test samples only (default: all)")
+            ->type_name("N")->check(count(true));
+        app.add_option("--seed", o.seed, "seed of the initialisation, the sample order and dropout (default "
+                                             + std::to_string(o.seed) + ")")
+            ->type_name("N")->check(count(true));
+        app.add_option("--data", o.data, "Fashion-MNIST's directory (default " + o.data
+                                             + "); without it, a synthetic stand-in of the same shape is used")
+            ->type_name("DIR");
+        app.add_option("--csv", o.csv_dir, "write DIR/evals.csv (per epoch) and DIR/steps.csv (per update)")->type_name("DIR");
+        CLI::Option* checkpoint = app.add_option("--checkpoint", o.checkpoint,
+                                                 "save a checkpoint to PATH after every epoch and at the end")
+                                      ->type_name("PATH");
+        // --resume needs the checkpoint to continue from.
+        app.add_flag("--resume", o.resume, "continue the run saved in --checkpoint PATH up to --epochs")->needs(checkpoint);
+        parse_or_exit(app, argc, argv);
         if (o.lr == 0.0)
         {
             o.lr = o.optimizer == "adam" ? o.adam_lr : o.sgd_lr;

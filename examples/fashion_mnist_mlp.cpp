@@ -21,7 +21,7 @@ int main(int argc, char** argv)
     defaults.batch = 64;
     defaults.optimizer = "adam"; // reaches 85 % sooner and more reliably than SGD with momentum here
     const example::Options o =
-        example::parse_options(argc, argv, defaults, "fashion_mnist_mlp: MLP 784-256-10 on Fashion-MNIST");
+        example::parse_options(argc, argv, defaults, "fashion_mnist_mlp", "fashion_mnist_mlp: MLP 784-256-10 on Fashion-MNIST");
     try
     {
         const auto data = example::load_data(o);
@@ -33,7 +33,7 @@ int main(int argc, char** argv)
         return example::with_optimizer(o, [&](auto optimizer) {
             xtrain::Trainer trainer(Mlp(o.seed), std::move(optimizer),
                                     xtrain::BatchSampler<xtrain::dynamic>(data.train.size(), o.batch,
-                                                                          {/*shuffle*/ true, /*drop_last*/ false, o.seed}),
+                                                                          xtrain::SamplerOptions::shuffled(o.seed)),
                                     xtrain::DivergenceGuard(), xtrain::ProgressBar(), example::EpochLog(),
                                     example::RunFiles(o));
             return example::run(trainer, data, o);

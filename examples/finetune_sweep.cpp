@@ -17,7 +17,7 @@
 //
 // Without the dataset-fashion-mnist package the program says so and uses the synthetic stand-in
 // of the same shape (a teacher-student task with 10 classes), split into the same two label sets.
-#include <CLI/CLI.hpp>
+#include "cli.hpp"
 
 #include <xtrain/xtrain.hpp>
 
@@ -61,93 +61,43 @@ namespace
         std::string out = "finetune_sweep";
     };
 
-    // A mistake on the command line: "finetune_sweep: what" and the hint, status 2.
-    [[noreturn]] void usage_error(const std::string& what)
-    {
-        std::fprintf(stderr, "finetune_sweep: %s\n(see finetune_sweep --help)\n", what.c_str());
-        std::exit(2);
-    }
-
-    template <class V>
-    std::vector<V> parse_list(const std::string& flag, const std::string& text)
-    {
-        std::vector<V> out;
-        std::stringstream ss(text);
-        for (std::string item; std::getline(ss, item, ',');)
-        {
-            V v{};
-            if (item.empty() || !CLI::detail::lexical_cast(item, v) || (std::is_floating_point_v<V> && !(v > 0)))
-            {
-                usage_error(flag + ": '" + item + "' is not a positive number");
-            }
-            out.push_back(v);
-        }
-        if (out.empty())
-        {
-            usage_error(flag + " needs at least one value");
-        }
-        return out;
-    }
+    // A mistake found after parsing: "finetune_sweep: what" and the hint, status 2.
+    [[noreturn]] void usage_error(const std::string& what) { example_cli::fail("finetune_sweep", what); }
 
     Settings parse(int argc, char** argv)
     {
+        using example_cli::count;
+        using example_cli::real;
         Settings s;
         CLI::App app("Fine-tuning a pretrained CNN over learning rate x batch size, against training from scratch "
                      "(Kandel and Castelli 2020), on Fashion-MNIST: pretrain on classes 0-4 (cached in OUT), "
-                     "fine-tune a new head on classes 5-9.",
-                     "finetune_sweep");
-        app.get_formatter()->label("Usage", "usage");
-        app.get_formatter()->column_width(30);
-        app.set_help_flag("-h,--help", "print this help and exit");
-        app.allow_extras();
+                     "fine-tune a new head on classes 5-9.");
+        example_cli::configure(app, "finetune_sweep");
         app.option_defaults()->always_capture_default();
-        std::string optimizers = "sgd,adam", lrs = "0.0003,0.001,0.003,0.01,0.03,0.1,0.3", batches = "16,64,256", seeds = "1,2";
-        app.add_option("--optimizers", optimizers, "optimizers of the grid (sgd, momentum, adam, ...)");
-        app.add_option("--lrs", lrs, "learning rates of the grid");
-        app.add_option("--batch-sizes", batches, "batch sizes of the grid");
-        app.add_option("--seeds", seeds, "run seeds (data order and the new head's initialisation)");
-        app.add_option("--epochs", s.epochs, "fine-tuning epochs per run")->check(CLI::PositiveNumber);
-        app.add_option("--train-size", s.train_size, "fine-tuning training images (classes 5-9)")->check(CLI::PositiveNumber);
-        app.add_option("--val-size", s.val_size, "validation images (classes 5-9, held out)")->check(CLI::PositiveNumber);
-        app.add_option("--pretrain-size", s.pretrain_size, "pretraining images of classes 0-4 (0: all, about 28000)");
-        app.add_option("--pretrain-epochs", s.pretrain_epochs, "pretraining epochs (Adam, batch 64)")->check(CLI::PositiveNumber);
-        app.add_option("--pretrain-lr", s.pretrain_lr, "pretraining learning rate")->check(CLI::PositiveNumber);
-        app.add_option("--hidden", s.hidden, "width of the dense layer before the head")->check(CLI::PositiveNumber);
+        const auto positive = real("> 0", [](double v) { return v > 0.0; });
+        example_cli::add_list(app, "--optimizers", s.optimizers, "optimizers of the grid (sgd, momentum, adam, ...)")
+            ->default_str("sgd,adam");
+        example_cli::add_list(app, "--lrs", s.lrs, "learning rates of the grid", positive)
+            ->default_str("0.0003,0.001,0.003,0.01,0.03,0.1,0.3");
+        example_cli::add_list(app, "--batch-sizes", s.batch_sizes, "batch sizes of the grid", count())->default_str("16,64,256");
+        example_cli::add_list(app, "--seeds", s.seeds, "run seeds (data order and the new head's initialisation)", count(true))
+            ->default_str("1,2");
+        app.add_option("--epochs", s.epochs, "fine-tuning epochs per run")->check(count());
+        app.add_option("--train-size", s.train_size, "fine-tuning training images (classes 5-9)")->check(count());
+        app.add_option("--val-size", s.val_size, "validation images (classes 5-9, held out)")->check(count());
+        app.add_option("--pretrain-size", s.pretrain_size, "pretraining images of classes 0-4 (0: all, about 28000)")
+            ->check(count(true));
+        app.add_option("--pretrain-epochs", s.pretrain_epochs, "pretraining epochs (Adam, batch 64)")->check(count());
+        app.add_option("--pretrain-lr", s.pretrain_lr, "pretraining learning rate")->check(positive);
+        app.add_option("--hidden", s.hidden, "width of the dense layer before the head")->check(count());
         app.add_option("--body-lr-scale", s.body_lr_scale,
                        "the body's learning rate as a multiple of the head's (0 freezes the pretrained layers)")
-            ->check(CLI::NonNegativeNumber);
-        app.add_option("--jobs", s.jobs, "runs in parallel (one BLAS thread each)")->check(CLI::PositiveNumber);
+            ->check(real(">= 0", [](double v) { return v >= 0.0; }));
+        app.add_option("--jobs", s.jobs, "runs in parallel (one BLAS thread each)")->check(count());
         app.add_flag("--no-scratch", s.no_scratch, "skip the comparison grid trained from scratch");
         app.add_flag("--no-figures", s.no_figures, "do not write the figures");
         app.add_option("--out", s.out, "output folder (the cache, OUT/finetune* and OUT/scratch)");
-        try
-        {
-            app.parse(argc, argv);
-        }
-        catch (const CLI::CallForHelp&)
-        {
-            std::fputs(app.help().c_str(), stdout);
-            std::exit(0);
-        }
-        catch (const CLI::ParseError& e)
-        {
-            usage_error(e.what());
-        }
-        const std::vector<std::string> rest = app.remaining();
-        if (!rest.empty())
-        {
-            const std::string a = rest.front();
-            usage_error(a.rfind("-", 0) == 0 ? "unknown flag '" + a + "'" : "unexpected argument '" + a + "'");
-        }
-        std::stringstream ss(optimizers);
-        s.optimizers.clear();
-        for (std::string o; std::getline(ss, o, ',');)
-        {
-            s.optimizers.push_back(o);
-        }
-        s.lrs = parse_list<double>("--lrs", lrs);
-        s.batch_sizes = parse_list<std::size_t>("--batch-sizes", batches);
-        s.seeds = parse_list<std::uint64_t>("--seeds", seeds);
+        example_cli::parse_or_exit(app, argc, argv);
         if (s.out.empty())
         {
             usage_error("--out must name a folder");
@@ -271,7 +221,7 @@ namespace
              << " epochs, seed " << seed << "\n";
         auto evaluate = [&](Cnn model) {
             xtrain::Trainer t(std::move(model), xtrain::Optimizer<xtrain::Adam>(xtrain::Adam{}),
-                              xtrain::BatchSampler<xtrain::dynamic>(d.pretrain_val.size(), 64, {false, false, seed}));
+                              xtrain::BatchSampler<xtrain::dynamic>(d.pretrain_val.size(), 64, xtrain::SamplerOptions::in_order()));
             return t.evaluate(d.pretrain_val).accuracy;
         };
         std::ifstream in(note);
@@ -300,7 +250,7 @@ namespace
         xtrain::Adam adam;
         adam.lr = s.pretrain_lr;
         xtrain::Trainer t(make_cnn(seed, s.hidden), xtrain::Optimizer<xtrain::Adam>(adam),
-                          xtrain::BatchSampler<xtrain::dynamic>(d.pretrain_train.size(), 64, {true, false, seed}),
+                          xtrain::BatchSampler<xtrain::dynamic>(d.pretrain_train.size(), 64, xtrain::SamplerOptions::shuffled(seed)),
                           xtrain::DivergenceGuard());
         t.fit(d.pretrain_train, xtrain::Budget::epochs(s.pretrain_epochs), &d.pretrain_val);
         const double accuracy = t.history().evals.empty() ? std::nan("") : t.history().evals.back().val_accuracy;
@@ -504,7 +454,6 @@ int main(int argc, char** argv)
         bool complete = true;
         auto sweep = [&](const xtrain::RunSettings& settings, const fs::path& dir) {
             xtrain::SweepConfig c = config;
-            c.budget = settings.describe(c.grid.optimizers);
             std::printf("\n== %s: %zu runs into %s\n", dir.filename().string().c_str(), c.grid.size(), dir.string().c_str());
             std::fflush(stdout);
             const xtrain::RunFunction fn = xtrain::make_trainer_run(data.train, &data.validation, make_model, settings);

@@ -48,30 +48,21 @@ namespace
         }
     };
 
-    const char* const usage =
-        "usage: increase_batch_size [--epochs N] [--seeds S,S,...] [--batch B0] [--lr X] [--factor F]\n"
-        "                           [--milestones E,E,...] [--hidden H,H,...] [--points-per-epoch P]\n"
-        "                           [--jobs J] [--limit N] [--out DIR]\n"
-        "Smith et al. (2018): SGD (momentum 0.9) at batch B0 with the rate divided by F at each milestone\n"
-        "epoch, against the rate kept and the batch multiplied by F at the same epochs.\n"
-        "defaults: --epochs 12 --seeds 1,2,3 --batch 64 --lr 0.04 --factor 5 --milestones 4,8\n"
-        "          --hidden 128,128,128,128,128 --points-per-epoch 4 --jobs 2 --out increase_batch_size;\n"
-        "          --limit N trains on the first N images\n";
-
     Settings parse(int argc, char** argv)
     {
-        scenario::Flags f(argc, argv);
-        f.exit_on_help(usage);
+        using namespace example_cli;
         Settings s;
-        scenario::read_common(f, s);
-        s.batch = f.size("batch", s.batch);
-        s.lr = f.real("lr", s.lr);
-        s.factor = f.real("factor", s.factor);
-        s.milestones = f.sizes("milestones", s.milestones);
-        f.check_all_used();
-        scenario::require(s.batch > 0, "--batch must be > 0");
-        scenario::require(s.lr > 0.0, "--lr must be > 0");
-        scenario::require(s.factor > 1.0, "--factor must be > 1");
+        CLI::App app("Smith et al. (2018): SGD (momentum 0.9) at batch B0 with the rate divided by F at each milestone\n"
+                     "epoch, against the rate kept and the batch multiplied by F at the same epochs.");
+        configure(app, "increase_batch_size");
+        scenario::add_common(app, s);
+        app.add_option("--batch", s.batch, "the starting batch B0 (default 64)")->type_name("B0")->check(count());
+        app.add_option("--lr", s.lr, "the starting rate (default 0.04)")->type_name("X")->check(real("> 0", [](double v) { return v > 0.0; }));
+        app.add_option("--factor", s.factor, "the rate's divisor, or the batch's multiplier, at each milestone (default 5)")
+            ->type_name("F")->check(real("> 1", [](double v) { return v > 1.0; }));
+        add_list(app, "--milestones", s.milestones, "epochs strictly between 0 and --epochs (default 4,8)", count())
+            ->type_name("E,E,...");
+        parse_or_exit(app, argc, argv);
         for (std::size_t m : s.milestones)
         {
             scenario::require(m > 0 && m < s.epochs, "--milestones must lie strictly between 0 and --epochs");
@@ -122,7 +113,7 @@ namespace
         sgd.momentum = 0.9;
         // The same seed gives both runs the same initial weights and the same order of every epoch.
         xtrain::MLP<> model(seed, widths, xtrain::WeightInit::kaiming_normal);
-        xtrain::BatchSampler<xtrain::dynamic> sampler(train.size(), s.batch, {true, false, seed});
+        xtrain::BatchSampler<xtrain::dynamic> sampler(train.size(), s.batch, xtrain::SamplerOptions::shuffled(seed));
         if (grow)
         {
             const GrowingBatch growing{s.batch, s.factor, s.milestones};
@@ -186,7 +177,7 @@ namespace
 
 int main(int argc, char** argv)
 {
-    return scenario::run_main("increase_batch_size", usage, argc, argv, parse, [](const Settings& s) {
+    return scenario::run_main("increase_batch_size", argc, argv, parse, [](const Settings& s) {
         const auto data = scenario::load_data(s.limit);
         const GrowingBatch growing{s.batch, s.factor, s.milestones};
         std::string decay_title = "decay lr: B=" + std::to_string(s.batch) + ", lr " + number(s.lr);

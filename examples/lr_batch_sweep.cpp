@@ -6,10 +6,12 @@
 // and the steps to a target accuracy against the batch size with the fit
 // S(B) = S_min (1 + B_noise / B). Running the same command again resumes an interrupted sweep.
 // `lr_batch_sweep --help` lists the flags; docs/reproducing.md explains the figures.
+#include "cli.hpp"
+
 #include <xtrain/xtrain.hpp>
+#include <xtrain/experiment/render.hpp> // runs gnuplot on the figures
 
 #include <atomic>
-#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -39,174 +41,134 @@ namespace
     // Command line
     // -----------------------------------------------------------------------------------------
 
-    struct Flag
+    /** @brief What the command line says; an empty optional leaves the choice to the sweep. */
+    struct SweepCommandLine
     {
-        const char* name;
-        const char* value; // placeholder shown in --help; nullptr for a switch
-        const char* help;
+        std::string dataset = "fashion-mnist";
+        std::optional<std::string> label;
+        bool regression = false;
+        bool label_names = false;
+        std::string data_dir = xtrain::datasets::fashion_mnist_default_dir;
+        std::optional<std::uint64_t> train_size;
+        std::uint64_t val_size = 10000;
+        std::string model = "mlp:128";
+        std::vector<std::string> optimizers{"sgd", "adam"};
+        std::vector<double> lrs{0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2};
+        std::vector<std::size_t> batch_sizes{16, 32, 64, 128, 256, 512, 1024, 2048};
+        std::vector<std::uint64_t> seeds{1, 2, 3};
+        example_cli::Budget budget; // none given: 5 epochs
+        std::uint64_t evals_per_epoch = 4;
+        std::optional<std::string> target;
+        std::optional<double> target_precision;
+        std::uint64_t refine = 0;
+        bool test = false;
+        std::optional<double> momentum;
+        std::optional<double> weight_decay;
+        std::string scale_lr = "none";
+        std::optional<std::uint64_t> base_batch;
+        std::optional<double> warmup_epochs;
+        std::optional<double> divergence;
+        bool no_early_stopping = false;
+        bool provable_stops_only = false;
+        bool self_check = false;
+        std::uint64_t noise_scale = 8;
+        std::optional<std::uint64_t> jobs;
+        std::optional<std::string> shard;
+        std::string out = "results/lr_batch_sweep";
+        std::vector<std::string> merge; // empty: not merging
+        bool figures_only = false;
+        bool no_figures = false;
     };
 
-    // Defaults: about ten minutes on two cores with Fashion-MNIST (see docs/reproducing.md).
-    constexpr Flag flags[] = {
-        {"--dataset", "NAME", "fashion-mnist (default), blobs, spirals, teacher, linear, or csv:FILE"},
-        {"--label", "COLUMN", "label column of a CSV file, by name or 0-based index (default: the last)"},
-        {"--regression", nullptr, "treat the CSV label column as a regression target"},
-        {"--label-names", nullptr, "the CSV label column holds class names (mapped to classes in sorted order)"},
-        {"--data-dir", "DIR", "where the Fashion-MNIST files are (default /usr/share/datasets/fashion-mnist)"},
-        {"--train-size", "N", "use only the first N training samples (default: all)"},
-        {"--val-size", "N", "samples held out of the training set for validation (default 10000)"},
-        {"--model", "SPEC", "mlp:W1xW2... hidden widths (default mlp:128), linear (no hidden layer), or cnn"},
-        {"--optimizers", "LIST", "comma list of sgd, momentum, nesterov, adam, adamw, rmsprop, adagrad, lars, lamb (default sgd,adam)"},
-        {"--lrs", "LIST", "comma list of learning rates (default 0.0005,0.001,0.002,0.005,...,0.5,1,2)"},
-        {"--batch-sizes", "LIST", "comma list of batch sizes (default 16,32,64,128,256,512,1024,2048)"},
-        {"--seeds", "LIST", "comma list of run seeds (default 1,2,3)"},
-        {"--epochs", "N", "budget per run in epochs (default 5)"},
-        {"--steps", "N", "budget per run in optimizer steps instead"},
-        {"--samples", "N", "budget per run in training examples instead"},
-        {"--evals-per-epoch", "N", "evaluation points per epoch (default 4)"},
-        {"--target", "SPEC", "val_accuracy=0.85 (default for classification), val_loss=0.5, train_loss=X or none"},
-        {"--target-precision", "P", "resolve steps to target to within P of themselves by bisecting (default 0.02; 0: off)"},
-        {"--refine", "N", "after the grid, N rounds of rates halfway between each best lr and its neighbours (default 0)"},
-        {"--test", nullptr, "also score every run's final model on a test set (Fashion-MNIST: t10k; others: held out)"},
-        {"--momentum", "X", "momentum of momentum, nesterov and lars (default 0.9)"},
-        {"--weight-decay", "X", "weight decay of every optimizer (default: each one's own, 0; adamw and lamb 0.01)"},
-        {"--scale-lr", "RULE", "none (default), linear or sqrt: scale each lr by B/B0 or sqrt(B/B0)"},
-        {"--base-batch", "B0", "the B0 of --scale-lr (default: the smallest batch size)"},
-        {"--warmup-epochs", "E", "linear warm-up of the lr over E epochs, per step (default 0)"},
-        {"--divergence", "X", "stop a run whose loss, smoothed over 4096 examples, stays above X times its start (default 3)"},
-        {"--no-early-stopping", nullptr, "train every run to the end of its budget (the guard only notes where it would stop)"},
-        {"--provable-stops-only", nullptr, "do not stop nearly dead networks at chance, only provably hopeless runs"},
-        {"--self-check", nullptr, "run the grid with early stopping and without (OUT/guarded, OUT/unguarded) and compare"},
-        {"--noise-scale", "N", "measure the gradient noise scale every N steps, 0 to skip (default 8)"},
-        {"--jobs", "N", "runs in parallel, one BLAS thread each (default: hardware threads)"},
-        {"--shard", "K/N", "run only the runs whose index is K modulo N (for many machines)"},
-        {"--out", "DIR", "results folder (default results/lr_batch_sweep); rerun to resume"},
-        {"--merge", "LIST", "merge these shards' results folders into --out, draw the figures, and exit"},
-        {"--figures-only", nullptr, "redraw the figures and the summary of --out, and exit"},
-        {"--no-figures", nullptr, "write the CSV files only"},
-        {"--help", nullptr, "this text"},
-    };
+    /** @brief Defines every flag of the sweep on @p app, each filling its field of @p s. */
+    inline void add_sweep_options(CLI::App& app, SweepCommandLine& s)
+    {
+        using namespace example_cli;
+        app.description("Trains one model per optimizer x learning rate x batch size x seed and writes\n"
+                        "runs.csv, summary.csv, summary_by_batch.csv, fits.csv, meta.json and figures/.\n"
+                        "Running the same command again resumes; a different grid needs another --out.");
+        // Defaults: about ten minutes on two cores with Fashion-MNIST (see docs/reproducing.md).
+        app.add_option("--dataset", s.dataset, "fashion-mnist (default), blobs, spirals, teacher, linear, or csv:FILE")
+            ->type_name("NAME");
+        add_optional(app, "--label", s.label, "label column of a CSV file, by name or 0-based index (default: the last)")
+            ->type_name("COLUMN");
+        CLI::Option* regression = app.add_flag("--regression", s.regression, "treat the CSV label column as a regression target");
+        app.add_flag("--label-names", s.label_names, "the CSV label column holds class names (mapped to classes in sorted order)")
+            ->excludes(regression);
+        app.add_option("--data-dir", s.data_dir, "where the Fashion-MNIST files are (default /usr/share/datasets/fashion-mnist)")
+            ->type_name("DIR");
+        add_optional(app, "--train-size", s.train_size, "use only the first N training samples (default: all)")
+            ->type_name("N")->check(count());
+        app.add_option("--val-size", s.val_size, "samples held out of the training set for validation (default 10000)")
+            ->type_name("N")->check(count());
+        app.add_option("--model", s.model, "mlp:W1xW2... hidden widths (default mlp:128), linear (no hidden layer), or cnn")
+            ->type_name("SPEC");
+        add_list(app, "--optimizers", s.optimizers,
+                 "comma list of sgd, momentum, nesterov, adam, adamw, rmsprop, adagrad, lars, lamb (default sgd,adam)");
+        add_list(app, "--lrs", s.lrs, "comma list of learning rates (default 0.0005,0.001,0.002,0.005,...,0.5,1,2)",
+                 real("> 0", [](double v) { return v > 0.0; }));
+        add_list(app, "--batch-sizes", s.batch_sizes, "comma list of batch sizes (default 16,32,64,128,256,512,1024,2048)",
+                 count());
+        add_list(app, "--seeds", s.seeds, "comma list of run seeds (default 1,2,3)", count(true));
+        add_budget(app, s.budget, "budget per run in epochs (default 5)", "budget per run in optimizer steps instead",
+                   "budget per run in training examples instead");
+        app.add_option("--evals-per-epoch", s.evals_per_epoch, "evaluation points per epoch (default 4)")
+            ->type_name("N")->check(count());
+        add_optional(app, "--target", s.target, "val_accuracy=0.85 (default for classification), val_loss=0.5, train_loss=X or none")
+            ->type_name("SPEC");
+        add_optional(app, "--target-precision", s.target_precision,
+                     "resolve steps to target to within P of themselves by bisecting (default 0.02; 0: off)")
+            ->type_name("P")->check(real("in [0, 1)", [](double v) { return v >= 0.0 && v < 1.0; }));
+        app.add_option("--refine", s.refine, "after the grid, N rounds of rates halfway between each best lr and its neighbours (default 0)")
+            ->type_name("N")->check(count(true));
+        app.add_flag("--test", s.test, "also score every run's final model on a test set (Fashion-MNIST: t10k; others: held out)");
+        add_optional(app, "--momentum", s.momentum, "momentum of momentum, nesterov and lars (default 0.9)")
+            ->type_name("X")->check(real());
+        add_optional(app, "--weight-decay", s.weight_decay, "weight decay of every optimizer (default: each one's own, 0; adamw and lamb 0.01)")
+            ->type_name("X")->check(real());
+        app.add_option("--scale-lr", s.scale_lr, "none (default), linear or sqrt: scale each lr by B/B0 or sqrt(B/B0)")
+            ->type_name("RULE")->check(CLI::IsMember({"none", "linear", "sqrt"}));
+        add_optional(app, "--base-batch", s.base_batch, "the B0 of --scale-lr (default: the smallest batch size)")
+            ->type_name("B0")->check(count());
+        add_optional(app, "--warmup-epochs", s.warmup_epochs, "linear warm-up of the lr over E epochs, per step (default 0)")
+            ->type_name("E")->check(real(">= 0", [](double v) { return v >= 0.0; }));
+        add_optional(app, "--divergence", s.divergence,
+                     "stop a run whose loss, smoothed over 4096 examples, stays above X times its start (default 3)")
+            ->type_name("X")->check(real("> 1", [](double v) { return v > 1.0; }));
+        CLI::Option* no_early = app.add_flag("--no-early-stopping", s.no_early_stopping,
+                                             "train every run to the end of its budget (the guard only notes where it would stop)");
+        app.add_flag("--provable-stops-only", s.provable_stops_only, "do not stop nearly dead networks at chance, only provably hopeless runs");
+        // --self-check runs the grid both with and without early stopping.
+        app.add_flag("--self-check", s.self_check, "run the grid with early stopping and without (OUT/guarded, OUT/unguarded) and compare")
+            ->excludes(no_early);
+        app.add_option("--noise-scale", s.noise_scale, "measure the gradient noise scale every N steps, 0 to skip (default 8)")
+            ->type_name("N")->check(count(true));
+        add_optional(app, "--jobs", s.jobs, "runs in parallel, one BLAS thread each (default: hardware threads)")
+            ->type_name("N")->check(count());
+        add_optional(app, "--shard", s.shard, "run only the runs whose index is K modulo N (for many machines)")
+            ->type_name("K/N");
+        app.add_option("--out", s.out, "results folder (default results/lr_batch_sweep); rerun to resume")
+            ->type_name("DIR")->check(CLI::Validator(
+                [](std::string& v) { return v.empty() ? std::string("the results folder's name is empty") : std::string(); }, ""));
+        add_list(app, "--merge", s.merge, "merge these shards' results folders into --out, draw the figures, and exit");
+        app.add_flag("--figures-only", s.figures_only, "redraw the figures and the summary of --out, and exit");
+        app.add_flag("--no-figures", s.no_figures, "write the CSV files only");
+    }
 
     [[noreturn]] void usage_error(const std::string& message)
     {
-        std::cerr << "lr_batch_sweep: " << message << "\n(see lr_batch_sweep --help)\n";
-        std::exit(2);
+        example_cli::fail("lr_batch_sweep", message);
     }
 
-    void print_help()
+    std::uint64_t parse_count(const std::string& flag, const std::string& text)
     {
-        std::cout << "usage: lr_batch_sweep [flags]\n\n"
-                     "Trains one model per optimizer x learning rate x batch size x seed and writes\n"
-                     "runs.csv, summary.csv, summary_by_batch.csv, fits.csv, meta.json and figures/.\n"
-                     "Running the same command again resumes; a different grid needs another --out.\n\n";
-        for (const Flag& f : flags)
+        std::string t = text;
+        const std::string why = example_cli::count()(t);
+        if (!why.empty())
         {
-            std::string left = std::string("  ") + f.name + (f.value ? std::string(" ") + f.value : std::string());
-            left.resize(std::max<std::size_t>(left.size() + 2, 26), ' ');
-            std::cout << left << f.help << '\n';
+            usage_error(flag + ": " + why);
         }
-    }
-
-    // Values of the flags given, by name; a switch maps to "".
-    std::map<std::string, std::string> parse_flags(int argc, char** argv)
-    {
-        std::map<std::string, std::string> given;
-        for (int i = 1; i < argc; ++i)
-        {
-            std::string arg = argv[i];
-            std::optional<std::string> inline_value;
-            if (const auto eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string::npos)
-            {
-                inline_value = arg.substr(eq + 1);
-                arg.resize(eq);
-            }
-            const Flag* flag = nullptr;
-            for (const Flag& f : flags)
-            {
-                flag = arg == f.name ? &f : flag;
-            }
-            if (flag == nullptr)
-            {
-                usage_error(std::string(arg.rfind("--", 0) == 0 ? "unknown flag '" : "unexpected argument '") + argv[i]
-                            + "' (flags start with --; see --help)");
-            }
-            if (given.count(arg))
-            {
-                usage_error(arg + " is given twice");
-            }
-            if (flag->value == nullptr)
-            {
-                if (inline_value)
-                {
-                    usage_error(arg + " takes no value");
-                }
-                given[arg] = "";
-            }
-            else if (inline_value)
-            {
-                given[arg] = *inline_value;
-            }
-            else if (i + 1 < argc)
-            {
-                given[arg] = argv[++i];
-            }
-            else
-            {
-                usage_error(arg + " needs a value (" + flag->value + ")");
-            }
-        }
-        return given;
-    }
-
-    std::vector<std::string> split_list(const std::string& flag, const std::string& text)
-    {
-        std::vector<std::string> items;
-        std::stringstream ss(text);
-        for (std::string item; std::getline(ss, item, ',');)
-        {
-            if (item.empty())
-            {
-                usage_error(flag + ": empty item in '" + text + "'");
-            }
-            items.push_back(item);
-        }
-        if (items.empty())
-        {
-            usage_error(flag + " needs at least one value");
-        }
-        return items;
-    }
-
-    double parse_double(const std::string& flag, const std::string& text)
-    {
-        char* end = nullptr;
-        errno = 0;
-        const double v = std::strtod(text.c_str(), &end);
-        if (text.empty() || end != text.c_str() + text.size())
-        {
-            usage_error(flag + ": '" + text + "' is not a number");
-        }
-        if (!std::isfinite(v) || (errno == ERANGE && std::fabs(v) > 1.0))
-        {
-            usage_error(flag + ": '" + text + "' is too large (not a finite double)");
-        }
-        if (errno == ERANGE || (v != 0.0 && std::fabs(v) < std::numeric_limits<double>::min()))
-        {
-            usage_error(flag + ": '" + text + "' is too small to compute with (below 2.2e-308, the smallest normal double)");
-        }
-        return v;
-    }
-
-    std::uint64_t parse_count(const std::string& flag, const std::string& text, bool allow_zero = false)
-    {
-        char* end = nullptr;
-        errno = 0;
-        const unsigned long long v = std::strtoull(text.c_str(), &end, 10);
-        if (text.empty() || text[0] == '-' || end != text.c_str() + text.size() || errno == ERANGE || (!allow_zero && v == 0))
-        {
-            usage_error(flag + ": '" + text + "' is not a " + (allow_zero ? "non-negative" : "positive") + " whole number");
-        }
-        return v;
+        return std::stoull(text);
     }
 
     // -----------------------------------------------------------------------------------------
@@ -221,16 +183,16 @@ namespace
         std::string description;
     };
 
-    Data load_data(const std::map<std::string, std::string>& f)
+    Data load_data(const SweepCommandLine& f)
     {
-        const std::string name = f.count("--dataset") ? f.at("--dataset") : "fashion-mnist";
+        const std::string& name = f.dataset;
         const std::uint64_t data_seed = 20260101; // fixed: the data (and the split) do not vary with run seeds
         xtrain::Dataset<float> all;
         std::optional<xtrain::Dataset<float>> official_test;
         std::string description;
         if (name == "fashion-mnist")
         {
-            const std::string dir = f.count("--data-dir") ? f.at("--data-dir") : xtrain::datasets::fashion_mnist_default_dir;
+            const std::string& dir = f.data_dir;
             if (!xtrain::datasets::fashion_mnist_available(dir))
             {
                 std::cerr << "lr_batch_sweep: Fashion-MNIST is not installed in " << dir
@@ -239,7 +201,7 @@ namespace
             }
             auto both = xtrain::datasets::fashion_mnist_or_synthetic<float>(dir, data_seed);
             all = std::move(both.train);
-            if (f.count("--test"))
+            if (f.test)
             {
                 official_test = std::move(both.test);
             }
@@ -284,18 +246,14 @@ namespace
         else if (name.rfind("csv:", 0) == 0)
         {
             xtrain::CsvOptions o;
-            if (f.count("--label"))
+            if (f.label)
             {
-                const std::string& label = f.at("--label");
+                const std::string& label = *f.label;
                 const bool numeric = !label.empty() && label.find_first_not_of("0123456789") == std::string::npos;
                 o.label = numeric ? xtrain::ColumnRef(std::stoul(label)) : xtrain::ColumnRef(label);
             }
-            o.task = f.count("--regression") ? xtrain::CsvTask::regression : xtrain::CsvTask::classification;
-            o.label_names = f.count("--label-names") != 0;
-            if (o.label_names && o.task == xtrain::CsvTask::regression)
-            {
-                usage_error("--label-names and --regression: a regression target has no class names");
-            }
+            o.task = f.regression ? xtrain::CsvTask::regression : xtrain::CsvTask::classification;
+            o.label_names = f.label_names;
             try
             {
                 all = xtrain::read_csv<float>(name.substr(4), o);
@@ -323,9 +281,9 @@ namespace
             usage_error("--dataset: unknown dataset '" + name + "' (fashion-mnist, blobs, spirals, teacher, linear, csv:FILE)");
         }
 
-        const std::uint64_t val_size = f.count("--val-size") ? parse_count("--val-size", f.at("--val-size")) : 10000;
+        const std::uint64_t val_size = f.val_size;
         std::optional<xtrain::Dataset<float>> test = std::move(official_test);
-        if (f.count("--test") && !test)
+        if (f.test && !test)
         {
             // No official test split: hold one out, the size of the validation set, before anything else.
             if (2 * val_size >= all.size())
@@ -344,9 +302,9 @@ namespace
                         + std::to_string(all.size()) + " samples)");
         }
         auto parts = xtrain::train_validation_split(all, static_cast<double>(val_size) / static_cast<double>(all.size()), data_seed);
-        if (f.count("--train-size"))
+        if (f.train_size)
         {
-            const std::uint64_t n = parse_count("--train-size", f.at("--train-size"));
+            const std::uint64_t n = *f.train_size;
             if (n < parts.train.size())
             {
                 std::vector<std::size_t> first(n);
@@ -389,14 +347,10 @@ namespace
         std::string text = "mlp:128";
     };
 
-    ModelSpec parse_model(const std::map<std::string, std::string>& f)
+    ModelSpec parse_model(const SweepCommandLine& f)
     {
         ModelSpec m;
-        if (!f.count("--model"))
-        {
-            return m;
-        }
-        m.text = f.at("--model");
+        m.text = f.model;
         if (m.text == "cnn")
         {
             m.kind = ModelKind::cnn;
@@ -619,8 +573,8 @@ namespace
 
     void draw_figures(const fs::path& out)
     {
-        xtrain::FigureOptions fo;
-        const xtrain::FigureReport figures = xtrain::write_figures(out, fo);
+        xtrain::FigureReport figures = xtrain::write_figures(out);
+        xtrain::render_figures(figures);
         std::cout << '\n' << figures.message << '\n';
         for (const std::string& s : figures.skipped)
         {
@@ -670,25 +624,16 @@ int main(int argc, char** argv)
 {
     try
     {
-        const auto f = parse_flags(argc, argv);
-        if (f.count("--help"))
-        {
-            print_help();
-            return 0;
-        }
-        if (f.count("--out") && f.at("--out").empty())
-        {
-            usage_error("--out: the results folder's name is empty");
-        }
-        const fs::path out = f.count("--out") ? fs::path(f.at("--out")) : fs::path("results/lr_batch_sweep");
+        SweepCommandLine f;
+        CLI::App app;
+        example_cli::configure(app, "lr_batch_sweep");
+        add_sweep_options(app, f);
+        example_cli::parse_or_exit(app, argc, argv);
+        const fs::path out(f.out);
 
-        if (f.count("--merge"))
+        if (!f.merge.empty())
         {
-            std::vector<fs::path> inputs;
-            for (const std::string& d : split_list("--merge", f.at("--merge")))
-            {
-                inputs.emplace_back(d);
-            }
+            std::vector<fs::path> inputs(f.merge.begin(), f.merge.end());
             const xtrain::FolderLock lock(out, "lr_batch_sweep --merge");
             const xtrain::MergeReport m = xtrain::merge_results(inputs, out);
             std::cout << "Merged " << inputs.size() << " results folders into " << out.string() << ": " << m.runs
@@ -712,13 +657,13 @@ int main(int argc, char** argv)
                 }
             }
             print_summary(out);
-            if (!f.count("--no-figures"))
+            if (!f.no_figures)
             {
                 draw_figures(out);
             }
             return 0;
         }
-        if (f.count("--figures-only"))
+        if (f.figures_only)
         {
             if (!fs::exists(out / "meta.json"))
             {
@@ -733,95 +678,53 @@ int main(int argc, char** argv)
         // The grid.
         xtrain::SweepConfig config;
         auto& grid = config.grid;
-        grid.optimizers = f.count("--optimizers") ? split_list("--optimizers", f.at("--optimizers"))
-                                                  : std::vector<std::string>{"sgd", "adam"};
-        for (const std::string& s : split_list("--lrs", f.count("--lrs") ? f.at("--lrs") : "0.0005,0.001,0.002,0.005,0.01,0.02,0.05,0.1,0.2,0.5,1,2"))
-        {
-            const double lr = parse_double("--lrs", s);
-            if (lr <= 0.0)
-            {
-                usage_error("--lrs: learning rates must be > 0 (got " + s + ")");
-            }
-            grid.lrs.push_back(lr);
-        }
-        for (const std::string& s : split_list("--batch-sizes", f.count("--batch-sizes") ? f.at("--batch-sizes") : "16,32,64,128,256,512,1024,2048"))
-        {
-            grid.batch_sizes.push_back(parse_count("--batch-sizes", s));
-        }
-        for (const std::string& s : split_list("--seeds", f.count("--seeds") ? f.at("--seeds") : "1,2,3"))
-        {
-            grid.seeds.push_back(parse_count("--seeds", s, true));
-        }
+        grid.optimizers = f.optimizers;
+        grid.lrs = f.lrs;
+        grid.batch_sizes = f.batch_sizes;
+        grid.seeds = f.seeds;
 
         // What every run shares.
         xtrain::RunSettings settings;
-        const int budgets = static_cast<int>(f.count("--epochs") + f.count("--steps") + f.count("--samples"));
-        if (budgets > 1)
+        settings.budget = f.budget.steps     ? xtrain::Budget::steps(*f.budget.steps)
+                        : f.budget.samples ? xtrain::Budget::samples(*f.budget.samples)
+                                           : xtrain::Budget::epochs(f.budget.epochs.value_or(5));
+        settings.evals_per_epoch = f.evals_per_epoch;
+        if (f.momentum)
         {
-            usage_error("give one of --epochs, --steps and --samples");
+            settings.optimizer.momentum = *f.momentum;
         }
-        settings.budget = f.count("--steps")     ? xtrain::Budget::steps(parse_count("--steps", f.at("--steps")))
-                        : f.count("--samples") ? xtrain::Budget::samples(parse_count("--samples", f.at("--samples")))
-                                               : xtrain::Budget::epochs(f.count("--epochs") ? parse_count("--epochs", f.at("--epochs")) : 5);
-        settings.evals_per_epoch = f.count("--evals-per-epoch") ? parse_count("--evals-per-epoch", f.at("--evals-per-epoch")) : 4;
-        if (f.count("--momentum"))
+        if (f.weight_decay)
         {
-            settings.optimizer.momentum = parse_double("--momentum", f.at("--momentum"));
+            settings.optimizer.weight_decay = *f.weight_decay;
         }
-        if (f.count("--weight-decay"))
+        if (f.scale_lr != "none")
         {
-            settings.optimizer.weight_decay = parse_double("--weight-decay", f.at("--weight-decay"));
+            settings.scaling = f.scale_lr == "linear" ? xtrain::LrScaling::linear : xtrain::LrScaling::sqrt;
+            settings.base_batch_size = f.base_batch ? *f.base_batch
+                                                    : *std::min_element(grid.batch_sizes.begin(), grid.batch_sizes.end());
         }
-        const std::string scaling = f.count("--scale-lr") ? f.at("--scale-lr") : "none";
-        if (scaling == "linear" || scaling == "sqrt")
+        if (f.warmup_epochs)
         {
-            settings.scaling = scaling == "linear" ? xtrain::LrScaling::linear : xtrain::LrScaling::sqrt;
-            settings.base_batch_size = f.count("--base-batch")
-                ? parse_count("--base-batch", f.at("--base-batch"))
-                : *std::min_element(grid.batch_sizes.begin(), grid.batch_sizes.end());
+            settings.warmup_epochs = *f.warmup_epochs;
         }
-        else if (scaling != "none")
+        if (f.divergence)
         {
-            usage_error("--scale-lr: '" + scaling + "' is not none, linear or sqrt");
+            settings.divergence.factor = *f.divergence;
         }
-        if (f.count("--warmup-epochs"))
+        settings.early_stopping = !f.no_early_stopping;
+        settings.divergence.stop_nearly_dead = !f.provable_stops_only;
+        if (f.target_precision)
         {
-            settings.warmup_epochs = parse_double("--warmup-epochs", f.at("--warmup-epochs"));
-            if (settings.warmup_epochs < 0.0)
-            {
-                usage_error("--warmup-epochs must be >= 0");
-            }
+            settings.target_precision = *f.target_precision;
         }
-        if (f.count("--divergence"))
-        {
-            settings.divergence.factor = parse_double("--divergence", f.at("--divergence"));
-            if (settings.divergence.factor <= 1.0)
-            {
-                usage_error("--divergence must be > 1");
-            }
-        }
-        settings.early_stopping = f.count("--no-early-stopping") == 0;
-        settings.divergence.stop_nearly_dead = f.count("--provable-stops-only") == 0;
-        if (f.count("--target-precision"))
-        {
-            settings.target_precision = parse_double("--target-precision", f.at("--target-precision"));
-            if (settings.target_precision < 0.0 || settings.target_precision >= 1.0)
-            {
-                usage_error("--target-precision must be in [0, 1) (got " + f.at("--target-precision") + ")");
-            }
-        }
-        const bool self_check = f.count("--self-check") != 0;
-        if (self_check && !settings.early_stopping)
-        {
-            usage_error("--self-check runs the grid both with and without early stopping: leave out --no-early-stopping");
-        }
-        settings.noise_scale_every = f.count("--noise-scale") ? parse_count("--noise-scale", f.at("--noise-scale"), true) : 8;
+        const bool self_check = f.self_check;
+        settings.noise_scale_every = f.noise_scale;
         settings.noise_scale_dir = out / "noise_scale";
 
         const ModelSpec model = parse_model(f);
         const Data data = load_data(f);
         const bool classify = data.train.is_classification();
-        config.target = xtrain::parse_target(f.count("--target") ? f.at("--target") : (classify ? "val_accuracy=0.85" : "none"));
+        config.target = xtrain::parse_target(f.target ? *f.target : (classify ? "val_accuracy=0.85" : "none"));
         config.dataset = data.description;
         config.budget = settings.describe(grid.optimizers);
         config.notes["command"] = [&] {
@@ -835,13 +738,13 @@ int main(int argc, char** argv)
 
         xtrain::SweepOptions options;
         const unsigned hw = std::max(1U, std::thread::hardware_concurrency());
-        options.jobs = f.count("--jobs") ? parse_count("--jobs", f.at("--jobs")) : hw;
-        if (f.count("--shard"))
+        options.jobs = f.jobs ? *f.jobs : hw;
+        if (f.shard)
         {
-            options.shard = xtrain::parse_shard(f.at("--shard"));
+            options.shard = xtrain::parse_shard(*f.shard);
         }
         options.stop = &g_stop;
-        options.refine_rounds = f.count("--refine") ? parse_count("--refine", f.at("--refine"), true) : 0;
+        options.refine_rounds = f.refine;
         std::signal(SIGINT, on_interrupt);
 
         const std::size_t inputs = data.train.feature_dim();
@@ -946,7 +849,7 @@ int main(int argc, char** argv)
         const xtrain::SweepReport report = sweep(settings, config, out);
         print_report(report);
         print_summary(out);
-        if (!f.count("--no-figures"))
+        if (!f.no_figures)
         {
             draw_figures(out);
         }

@@ -1,15 +1,17 @@
-// What the scenario programs (warmup_large_batch.cpp, increase_batch_size.cpp) share: flags,
+// What the scenario programs (warmup_large_batch.cpp, increase_batch_size.cpp) share: common flags,
 // curves from the trainer's history, running runs in parallel, statistics over seeds, CSV files
 // and drawing with gnuplot. Each program keeps its paper's recipe
 // to itself; this file is plumbing.
 #ifndef XTRAIN_EXAMPLES_SCENARIO_COMMON_HPP
 #define XTRAIN_EXAMPLES_SCENARIO_COMMON_HPP
 
+#include "cli.hpp"
+
 #include <xtrain/xtrain.hpp>
+#include <xtrain/experiment/render.hpp> // runs gnuplot on the figures
 
 #include <algorithm>
 #include <atomic>
-#include <cerrno>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -28,162 +30,10 @@
 
 namespace scenario
 {
-    /** @brief A command-line mistake: printed with the usage, exit status 2. */
+    /** @brief A command-line mistake found after parsing (flags that do not fit together): exit status 2. */
     struct usage_error : std::runtime_error
     {
         using std::runtime_error::runtime_error;
-    };
-
-    /** @brief `--name value` or `--name=value` flags, each looked up by the program, the rest refused. */
-    class Flags
-    {
-    public:
-        Flags(int argc, char** argv)
-        {
-            for (int i = 1; i < argc; ++i)
-            {
-                std::string a = argv[i];
-                if (a == "--help" || a == "-h")
-                {
-                    m_help = true;
-                    continue;
-                }
-                if (a.rfind("--", 0) != 0)
-                {
-                    throw usage_error("unexpected argument '" + a + "' (flags start with --)");
-                }
-                const std::size_t eq = a.find('=');
-                if (eq != std::string::npos)
-                {
-                    m_items.push_back({a.substr(2, eq - 2), a.substr(eq + 1), false});
-                }
-                else if (i + 1 < argc)
-                {
-                    m_items.push_back({a.substr(2), argv[++i], false});
-                }
-                else
-                {
-                    throw usage_error("flag '" + a + "' needs a value");
-                }
-            }
-        }
-
-        /** @brief With --help: prints @p usage to stdout and exits with status 0. */
-        void exit_on_help(const char* usage) const
-        {
-            if (m_help)
-            {
-                std::fputs(usage, stdout);
-                std::exit(0);
-            }
-        }
-
-        std::size_t size(const std::string& name, std::size_t fallback)
-        {
-            const std::string* v = find(name);
-            return v ? parse_size(name, *v) : fallback;
-        }
-
-        double real(const std::string& name, double fallback)
-        {
-            const std::string* v = find(name);
-            return v ? parse_real(name, *v) : fallback;
-        }
-
-        std::string text(const std::string& name, const std::string& fallback)
-        {
-            const std::string* v = find(name);
-            return v ? *v : fallback;
-        }
-
-        std::vector<std::size_t> sizes(const std::string& name, const std::vector<std::size_t>& fallback)
-        {
-            const std::string* v = find(name);
-            if (v == nullptr)
-            {
-                return fallback;
-            }
-            std::vector<std::size_t> out;
-            for (const std::string& item : split(*v))
-            {
-                out.push_back(parse_size(name, item));
-            }
-            return out;
-        }
-
-        /** @brief Throws usage_error for a flag no lookup asked for (a typo must not be ignored). */
-        void check_all_used() const
-        {
-            for (const Item& it : m_items)
-            {
-                if (!it.used)
-                {
-                    throw usage_error("unknown flag '--" + it.name + "'");
-                }
-            }
-        }
-
-    private:
-        struct Item
-        {
-            std::string name;
-            std::string value;
-            bool used;
-        };
-
-        const std::string* find(const std::string& name)
-        {
-            const std::string* found = nullptr;
-            for (Item& it : m_items)
-            {
-                if (it.name == name)
-                {
-                    it.used = true;
-                    found = &it.value;  // the last one wins
-                }
-            }
-            return found;
-        }
-
-        static std::vector<std::string> split(const std::string& s)
-        {
-            std::vector<std::string> out;
-            std::size_t start = 0;
-            while (start <= s.size())
-            {
-                const std::size_t end = std::min(s.find(',', start), s.size());
-                out.push_back(s.substr(start, end - start));
-                start = end + 1;
-            }
-            return out;
-        }
-
-        static std::size_t parse_size(const std::string& name, const std::string& v)
-        {
-            errno = 0;
-            char* end = nullptr;
-            const unsigned long long x = std::strtoull(v.c_str(), &end, 10);
-            if (v.empty() || v[0] == '-' || end != v.c_str() + v.size() || errno != 0)
-            {
-                throw usage_error("--" + name + ": '" + v + "' is not a non-negative integer");
-            }
-            return static_cast<std::size_t>(x);
-        }
-
-        static double parse_real(const std::string& name, const std::string& v)
-        {
-            errno = 0;
-            char* end = nullptr;
-            const double x = std::strtod(v.c_str(), &end);
-            if (v.empty() || end != v.c_str() + v.size() || errno != 0 || !std::isfinite(x))
-            {
-                throw usage_error("--" + name + ": '" + v + "' is not a finite number");
-            }
-            return x;
-        }
-
-        std::vector<Item> m_items;
-        bool m_help = false;
     };
 
     /** @brief Throws usage_error(@p what) unless @p ok. */
@@ -216,27 +66,45 @@ namespace scenario
     };
 
     /**
-     * @brief Reads --epochs, --seeds, --hidden, --points-per-epoch, --jobs, --limit and --out over
-     * the defaults in @p s, and checks them (usage_error naming the flag).
+     * @brief Adds --epochs, --seeds, --hidden, --points-per-epoch, --jobs, --limit and --out over
+     * the defaults in @p s, each checked by its validator (the message names the flag).
      */
-    inline void read_common(Flags& f, CommonSettings& s)
+    inline void add_common(CLI::App& app, CommonSettings& s)
     {
-        s.epochs = f.size("epochs", s.epochs);
-        s.seeds = f.sizes("seeds", s.seeds);
-        s.hidden = f.sizes("hidden", s.hidden);
-        s.points_per_epoch = f.size("points-per-epoch", s.points_per_epoch);
-        s.jobs = f.size("jobs", s.jobs);
-        s.limit = f.size("limit", s.limit);
-        s.out = f.text("out", s.out);
-        require(s.epochs > 0, "--epochs must be > 0");
-        require(!s.seeds.empty(), "--seeds needs at least one seed");
-        require(s.points_per_epoch > 0, "--points-per-epoch must be > 0");
-        require(s.limit == 0 || s.limit >= 12, "--limit must be at least 12 (a validation sixth is split off)");
-        require(!s.out.empty(), "--out must name a folder");
-        for (std::size_t h : s.hidden)
-        {
-            require(h > 0, "--hidden widths must be > 0");
-        }
+        using namespace example_cli;
+        auto join = [](const std::vector<std::size_t>& v) {
+            std::string t;
+            for (std::size_t x : v)
+            {
+                t += (t.empty() ? "" : ",") + std::to_string(x);
+            }
+            return t;
+        };
+        app.add_option("--epochs", s.epochs, "epochs per run (default " + std::to_string(s.epochs) + ")")
+            ->type_name("N")->check(count());
+        add_list(app, "--seeds", s.seeds, "comma list of run seeds (default " + join(s.seeds) + ")", count(true))
+            ->type_name("S,S,...");
+        add_list(app, "--hidden", s.hidden, "comma list of hidden widths (default " + join(s.hidden) + ")", count())
+            ->type_name("H,H,...");
+        app.add_option("--points-per-epoch", s.points_per_epoch,
+                       "points of each curve per epoch (default " + std::to_string(s.points_per_epoch) + ")")
+            ->type_name("P")->check(count());
+        app.add_option("--jobs", s.jobs, "runs in parallel (default " + std::to_string(s.jobs) + ")")
+            ->type_name("J")->check(count(true));
+        app.add_option("--limit", s.limit, "train on the first N images only, at least 12 (default: all)")
+            ->type_name("N")
+            ->check(count(true))
+            ->check(CLI::Validator(
+                [](std::string& v) {
+                    // A validation sixth is split off: fewer than 12 images leave too little to compare.
+                    std::uint64_t n = 0;
+                    const bool few = CLI::detail::lexical_cast(v, n) && n != 0 && n < 12;
+                    return few ? "'" + v + "' must be at least 12 (a validation sixth is split off)" : std::string();
+                },
+                ""));
+        app.add_option("--out", s.out, "results folder (default " + s.out + ")")
+            ->type_name("DIR")
+            ->check(CLI::Validator([](std::string& v) { return v.empty() ? std::string("must name a folder") : std::string(); }, ""));
     }
 
     /** @brief One point of a training curve. */
@@ -426,24 +294,15 @@ namespace scenario
      */
     inline std::string draw(const std::filesystem::path& dir, const std::string& name)
     {
-        auto quote = [](const std::string& text) {  // for a POSIX shell: '...', with ' as '\''
-            std::string q = "'";
-            for (const char c : text)
-            {
-                q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-            }
-            return q + "'";
-        };
         const std::filesystem::path gnuplot = xtrain::find_program("gnuplot");
         const std::string script = (dir / (name + ".gp")).string();
         if (gnuplot.empty())
         {
             return "gnuplot is not on the PATH: the data and " + script
-                 + " are written; to draw them, install gnuplot (apt-get install gnuplot-nox) and run: cd " + quote(dir.string())
+                 + " are written; to draw them, install gnuplot (apt-get install gnuplot-nox) and run: cd " + xtrain::detail::shell_quote(dir.string())
                  + " && gnuplot " + name + ".gp";
         }
-        const std::string cmd = "cd " + quote(dir.string()) + " && " + quote(gnuplot.string()) + " " + name + ".gp";
-        if (std::system(cmd.c_str()) != 0)
+        if (xtrain::run_gnuplot(gnuplot, dir, name + ".gp") != 0)
         {
             return "gnuplot failed on " + script + " (its messages are above); the data files are in " + dir.string();
         }
@@ -466,11 +325,11 @@ namespace scenario
 
     /**
      * @brief A scenario's main(): settings = parse(argc, argv), then body(settings). A usage_error
-     * prints the message and the usage and returns 2; any other exception prints its message and
+     * prints the message and exits with 2 (as a mistake the parser finds does); any other exception prints its message and
      * returns 1; otherwise body's result is returned.
      */
     template <class Parse, class Body>
-    int run_main(const char* program, const char* usage, int argc, char** argv, Parse&& parse, Body&& body)
+    int run_main(const char* program, int argc, char** argv, Parse&& parse, Body&& body)
     {
         decltype(parse(argc, argv)) settings{};
         try
@@ -479,8 +338,7 @@ namespace scenario
         }
         catch (const usage_error& e)
         {
-            std::fprintf(stderr, "%s: %s\n%s", program, e.what(), usage);
-            return 2;
+            example_cli::fail(program, e.what());
         }
         try
         {

@@ -59,32 +59,24 @@ namespace
         double warmup_epochs;
     };
 
-    const char* const usage =
-        "usage: warmup_large_batch [--epochs N] [--seeds S,S,...] [--small-batch B0] [--large-batch B]\n"
-        "                          [--lr0 X] [--warmup-epochs W] [--decay-epochs E,E,...] [--hidden H,H,...]\n"
-        "                          [--points-per-epoch P] [--jobs J] [--limit N] [--out DIR]\n"
-        "Goyal et al. (2017): SGD (momentum 0.9) at batch B0 and rate lr0, against batch B with the rate\n"
-        "lr0 * B / B0, without and with a linear warm-up over W epochs (and B at lr0, unscaled).\n"
-        "defaults: --epochs 10 --seeds 1,2,3,4,5 --small-batch 32 --large-batch 512 --lr0 0.01 --warmup-epochs 2\n"
-        "          --decay-epochs 8 (rate / 10 there; 0 for none) --hidden 128,128,128,128,128\n"
-        "          --points-per-epoch 4 --jobs 2 --out warmup_large_batch; --limit N trains on the first N images\n";
-
     Settings parse(int argc, char** argv)
     {
-        scenario::Flags f(argc, argv);
-        f.exit_on_help(usage);
+        using namespace example_cli;
         Settings s;
-        scenario::read_common(f, s);
-        s.small_batch = f.size("small-batch", s.small_batch);
-        s.large_batch = f.size("large-batch", s.large_batch);
-        s.lr0 = f.real("lr0", s.lr0);
-        s.warmup_epochs = f.real("warmup-epochs", s.warmup_epochs);
-        s.decay_epochs = f.sizes("decay-epochs", s.decay_epochs);
-        f.check_all_used();
-        scenario::require(s.small_batch > 0 && s.large_batch > s.small_batch,
-                          "--large-batch must be larger than --small-batch (> 0)");
-        scenario::require(s.lr0 > 0.0, "--lr0 must be > 0");
-        scenario::require(s.warmup_epochs >= 0.0, "--warmup-epochs must be >= 0");
+        CLI::App app("Goyal et al. (2017): SGD (momentum 0.9) at batch B0 and rate lr0, against batch B with the rate\n"
+                     "lr0 * B / B0, without and with a linear warm-up over W epochs (and B at lr0, unscaled).");
+        configure(app, "warmup_large_batch");
+        scenario::add_common(app, s);
+        app.add_option("--small-batch", s.small_batch, "the small batch B0 (default 32)")->type_name("B0")->check(count());
+        app.add_option("--large-batch", s.large_batch, "the large batch B, larger than B0 (default 512)")
+            ->type_name("B")->check(count());
+        app.add_option("--lr0", s.lr0, "the rate at B0 (default 0.01)")->type_name("X")->check(real("> 0", [](double v) { return v > 0.0; }));
+        app.add_option("--warmup-epochs", s.warmup_epochs, "linear warm-up over W epochs (default 2)")
+            ->type_name("W")->check(real(">= 0", [](double v) { return v >= 0.0; }));
+        add_list(app, "--decay-epochs", s.decay_epochs, "epochs where the rate is divided by 10 (default 8; 0 for none)", count(true))
+            ->type_name("E,E,...");
+        parse_or_exit(app, argc, argv);
+        scenario::require(s.large_batch > s.small_batch, "--large-batch must be larger than --small-batch (> 0)");
         s.decay_epochs.erase(std::remove(s.decay_epochs.begin(), s.decay_epochs.end(), std::size_t(0)), s.decay_epochs.end());
         return s;
     }
@@ -99,7 +91,7 @@ namespace
         widths.insert(widths.end(), s.hidden.begin(), s.hidden.end());
         widths.push_back(train.num_classes);
 
-        xtrain::BatchSampler<xtrain::dynamic> sampler(train.size(), v.batch_size, {true, false, seed});
+        xtrain::BatchSampler<xtrain::dynamic> sampler(train.size(), v.batch_size, xtrain::SamplerOptions::shuffled(seed));
         const std::size_t steps_per_epoch = sampler.iterations_per_epoch();
         std::vector<std::size_t> milestones;
         for (std::size_t e : s.decay_epochs)
@@ -183,7 +175,7 @@ namespace
 
 int main(int argc, char** argv)
 {
-    return scenario::run_main("warmup_large_batch", usage, argc, argv, parse, [](const Settings& s) {
+    return scenario::run_main("warmup_large_batch", argc, argv, parse, [](const Settings& s) {
         const auto data = scenario::load_data(s.limit);
         const double k = static_cast<double>(s.large_batch) / static_cast<double>(s.small_batch);
         const double scaled = xtrain::linear_scaled_lr(s.lr0, s.large_batch, s.small_batch);

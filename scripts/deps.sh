@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages xtrain needs for the given purposes, only those missing.
 #   bash scripts/deps.sh build test demo ci docs compare
-# build: compiler, CMake, Ninja, xtensor, xtensor-blas, nlohmann-json, OpenBLAS, zlib
+# build: compiler, CMake, Ninja, xtensor, xtensor-blas, nlohmann-json, OpenBLAS, zlib, CLI11 (the
+#        examples' command lines)
 # test:  Catch2, Google Benchmark, the Fashion-MNIST package (real-data tests and smoke runs),
 #        gnuplot (the figure-rendering test)
 # demo:  gnuplot (figures), the Fashion-MNIST package
@@ -11,7 +12,7 @@
 set -euo pipefail
 
 declare -A groups=(
-  [build]="g++ cmake ninja-build ccache libxtensor-dev libxtensor-blas-dev libxsimd-dev nlohmann-json3-dev libopenblas-dev zlib1g-dev"
+  [build]="g++ cmake ninja-build ccache libxtensor-dev libxtensor-blas-dev libxsimd-dev nlohmann-json3-dev libopenblas-dev zlib1g-dev libcli11-dev"
   [test]="catch2 libbenchmark-dev dataset-fashion-mnist gnuplot-nox"
   [demo]="gnuplot-nox dataset-fashion-mnist"
   [ci]="clang-14 libclang-rt-14-dev"

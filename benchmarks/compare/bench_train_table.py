@@ -1,14 +1,15 @@
 #!/usr/bin/python3
-"""Turns bench_train's JSON output into the step-against-GEMMs table of docs/performance.md.
+"""Turns bench_train's JSON output into the tables of docs/performance.md.
 
-    OPENBLAS_NUM_THREADS=1 bench_train --benchmark_repetitions=9 \\
+    OPENBLAS_NUM_THREADS=1 bench_train --benchmark_repetitions=5 \\
         --benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=true \\
         --benchmark_out=bench_train.json
     /usr/bin/python3 benchmarks/compare/bench_train_table.py bench_train.json
 
 Uses the medians. Times are CPU microseconds per update (one thread: the time the program ran,
-which other processes on a shared machine inflate less than wall time); the last column gives
-the step's ratio in wall time too.
+which other processes on a shared machine inflate less than wall time). Per-sample ratios are
+against the same benchmark's per-sample cost at B = 512 from the same run. Rows and columns
+whose benchmarks were filtered out are left out.
 """
 import json
 import re
@@ -26,24 +27,69 @@ def main():
     for b in report["benchmarks"]:
         if b.get("aggregate_name") != "median":
             continue
-        m = re.match(r"(BM_\w+)/(\d+)/", b["run_name"])
+        k = re.match(r"BM_layer1<Kernel::(\w+)>/(\d+)/", b["run_name"])
+        if k:
+            cell[("layer1_" + k.group(1), int(k.group(2)))] = dict(b, cpu=b["cpu_time"] * UNIT[b["time_unit"]])
+            continue
+        m = re.match(r"(BM_\w+?)(?:<(\d+)>)?/(?:(\d+)/)?", b["run_name"])
         if not m:
             continue
+        batch = int(m.group(2) or m.group(3))
         scale = UNIT[b["time_unit"]]
-        cell[(m.group(1), int(m.group(2)))] = dict(b, real=b["real_time"] * scale, cpu=b["cpu_time"] * scale)
+        cpu = b["cpu_time"] * scale
+        if "cpu_us_per_step" in b:
+            cpu = b["cpu_us_per_step"]
+        cell[(m.group(1), batch)] = dict(b, cpu=cpu)
 
-    print("| B | step | Trainer update | Trainer::fit | loss_and_gradient | GEMMs | step / GEMMs "
-          "| update / GEMMs | fit / GEMMs | step / GEMMs (wall) | allocations per step, per update |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for batch in sorted({b for (_, b) in cell}):
-        step, upd = cell[("BM_train_step", batch)], cell[("BM_trainer_update", batch)]
-        fit, lg = cell[("BM_trainer_fit", batch)], cell[("BM_loss_and_gradient", batch)]
-        floor = cell[("BM_gemm_floor", batch)]
-        fit_cpu = fit["cpu_us_per_step"]
-        print("| %d | %.0f | %.0f | %.0f | %.0f | %.0f | %.2f | %.2f | %.2f | %.2f | %g, %g |"
-              % (batch, step["cpu"], upd["cpu"], fit_cpu, lg["cpu"], floor["cpu"], step["cpu"] / floor["cpu"],
-                 upd["cpu"] / floor["cpu"], fit_cpu / floor["cpu"], step["real"] / floor["real"],
-                 step["allocs_per_step"], upd["allocs_per_step"]))
+    def cpu(name, batch):
+        c = cell.get((name, batch))
+        return c["cpu"] if c else None
+
+    def fmt(x, spec):
+        return spec % x if x is not None else "-"
+
+    def per_sample_ratio(name, batch):
+        v, ref = cpu(name, batch), cpu(name, 512)
+        return (v / batch) / (ref / 512) if v is not None and ref is not None else None
+
+    def ratio(a, b):
+        return a / b if a is not None and b is not None else None
+
+    print("| B | step | fused step | Trainer::fit | GEMMs | step / GEMMs | fused / GEMMs | fit / GEMMs "
+          "| step per sample / B=512 | fused per sample / B=512 | fit per sample / B=512 | allocations per step |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for batch in sorted({b for (n, b) in cell if n == "BM_gemm_floor"}):
+        step, fused = cpu("BM_train_step", batch), cpu("BM_train_step_fused", batch)
+        fit, floor = cpu("BM_trainer_fit", batch), cpu("BM_gemm_floor", batch)
+        allocs = [cell[(n, batch)]["allocs_per_step"] for n in ("BM_train_step", "BM_train_step_fused", "BM_trainer_fit")
+                  if (n, batch) in cell]
+        print("| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |"
+              % (batch, fmt(step, "%.0f"), fmt(fused, "%.0f"), fmt(fit, "%.0f"), fmt(floor, "%.0f"),
+                 fmt(ratio(step, floor), "%.2f"), fmt(ratio(fused, floor), "%.2f"), fmt(ratio(fit, floor), "%.2f"),
+                 fmt(per_sample_ratio("BM_train_step", batch), "%.2f"),
+                 fmt(per_sample_ratio("BM_train_step_fused", batch), "%.2f"),
+                 fmt(per_sample_ratio("BM_trainer_fit", batch), "%.2f"), ", ".join("%g" % a for a in allocs)))
+
+    layer = sorted(b for (n, b) in cell if n == "layer1_forward_blas")
+    if layer:
+        print()
+        print("| B | forward, OpenBLAS | forward, xtrain | xtrain / OpenBLAS | weight gradient, OpenBLAS "
+              "| weight gradient, xtrain | xtrain / OpenBLAS |")
+        print("|---|---|---|---|---|---|---|")
+        for batch in layer:
+            fb, fx = cpu("layer1_forward_blas", batch), cpu("layer1_forward_xtrain", batch)
+            wb, wx = cpu("layer1_weight_gradient_blas", batch), cpu("layer1_weight_gradient_xtrain", batch)
+            print("| %d | %s | %s | %s | %s | %s | %s |" % (batch, fmt(fb, "%.1f"), fmt(fx, "%.1f"), fmt(ratio(fx, fb), "%.2f"),
+                                                       fmt(wb, "%.1f"), fmt(wx, "%.1f"), fmt(ratio(wx, wb), "%.2f")))
+
+    fixed = sorted(b for (n, b) in cell if n == "BM_fit_fixed")
+    if fixed:
+        print()
+        print("| B | BatchSampler<B> | BatchSampler<dynamic> | fixed / dynamic |")
+        print("|---|---|---|---|")
+        for batch in fixed:
+            f, d = cpu("BM_fit_fixed", batch), cpu("BM_fit_dynamic", batch)
+            print("| %d | %s | %s | %s |" % (batch, fmt(f, "%.1f"), fmt(d, "%.1f"), fmt(ratio(f, d), "%.3f")))
 
 
 if __name__ == "__main__":

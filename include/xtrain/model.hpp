@@ -10,6 +10,7 @@
 #include "xtrain/model/dense.hpp"
 #include "xtrain/model/dropout.hpp"
 #include "xtrain/model/flatten.hpp"
+#include "xtrain/model/gradient_check.hpp"
 #include "xtrain/model/init.hpp"
 #include "xtrain/model/layer.hpp"
 #include "xtrain/model/max_pool2d.hpp"

@@ -12,7 +12,9 @@
 #include "xtrain/train/callbacks/divergence_guard.hpp"
 #include "xtrain/train/callbacks/early_stopping.hpp"
 #include "xtrain/train/callbacks/lr_scheduler.hpp"
+#include "xtrain/train/callbacks/noise_scale_monitor.hpp"
 #include "xtrain/train/callbacks/progress_bar.hpp"
+#include "xtrain/train/gradient_noise_scale.hpp"
 #include "xtrain/train/history.hpp"
 #include "xtrain/train/trainer.hpp"
 

@@ -626,8 +626,8 @@ TEST_CASE("docs/data.md: CSV, split and standardisation", "[data][docs]")
 TEST_CASE("docs/data.md: paired sampling and resuming", "[data][docs]")
 {
     // --- snippet ---
-    xtrain::BatchSampler<32> small(1000, {true, false, 7});
-    xtrain::BatchSampler<xtrain::dynamic> large(1000, 256, {true, false, 7});
+    xtrain::BatchSampler<32> small(1000, xtrain::SamplerOptions::shuffled(7));
+    xtrain::BatchSampler<xtrain::dynamic> large(1000, 256, xtrain::SamplerOptions::shuffled(7));
     for (std::size_t epoch = 0; epoch < 3; ++epoch)
     {
         small.start_epoch(epoch);
@@ -639,7 +639,7 @@ TEST_CASE("docs/data.md: paired sampling and resuming", "[data][docs]")
 
     xtrain::BatchSampler<32>& sampler = small;
     sampler.next();
-    xtrain::BatchSampler<32> resumed(1000, {true, false, 7});
+    xtrain::BatchSampler<32> resumed(1000, xtrain::SamplerOptions::shuffled(7));
     const std::string path = tmp_path("doc-sampler.ckpt");
     // --- snippet ---
     {
@@ -660,7 +660,7 @@ TEST_CASE("docs/data.md: paired sampling and resuming", "[data][docs]")
 TEST_CASE("docs/data.md: changing the batch size between epochs", "[data][docs]")
 {
     // --- snippet ---
-    xtrain::BatchSampler<xtrain::dynamic> sampler(50000, 128, {true, false, 1});
+    xtrain::BatchSampler<xtrain::dynamic> sampler(50000, 128, xtrain::SamplerOptions::shuffled(1));
     for (std::size_t epoch = 0; epoch < 12; ++epoch)
     {
         if (epoch == 4 || epoch == 8)

@@ -122,8 +122,8 @@ TEST_CASE("BatchSampler hands out every sample exactly once per epoch", "[data][
 
 TEST_CASE("BatchSampler with drop_last drops the tail of the same permutation", "[data][sampler]")
 {
-    BatchSampler<dynamic> keep(103, 10, {true, false, 11});
-    BatchSampler<dynamic> drop(103, 10, {true, true, 11});
+    BatchSampler<dynamic> keep(103, 10, SamplerOptions::shuffled(11));
+    BatchSampler<dynamic> drop(103, 10, SamplerOptions::shuffled(11).dropping_last());
     const auto all = epoch_order(keep, 4);
     const auto dropped = epoch_order(drop, 4);
     REQUIRE(dropped.size() == 100);
@@ -135,7 +135,7 @@ TEST_CASE("BatchSampler with drop_last drops the tail of the same permutation", 
 TEST_CASE("Paired sampling: the order of an epoch is the same for every batch size", "[data][sampler]")
 {
     const std::size_t n = 5000;
-    const SamplerOptions opt{true, false, 1234};
+    const SamplerOptions opt = SamplerOptions::shuffled(1234);
     BatchSampler<1> s1(n, opt);
     BatchSampler<7> s7(n, opt);
     BatchSampler<32> s32(n, opt);
@@ -150,7 +150,7 @@ TEST_CASE("Paired sampling: the order of an epoch is the same for every batch si
         CHECK(s32.permutation() == o1);
     }
     // drop_last cuts the same sequence, so it is a prefix of it.
-    BatchSampler<dynamic> d(n, 3000, {true, true, 1234});
+    BatchSampler<dynamic> d(n, 3000, SamplerOptions::shuffled(1234).dropping_last());
     const auto od = epoch_order(d, 17);
     REQUIRE(od.size() == 3000);
     const auto o1 = epoch_order(s1, 17);
@@ -159,9 +159,9 @@ TEST_CASE("Paired sampling: the order of an epoch is the same for every batch si
 
 TEST_CASE("BatchSampler order depends on seed and epoch only", "[data][sampler]")
 {
-    BatchSampler<dynamic> a(1000, 64, {true, false, 7});
-    BatchSampler<dynamic> b(1000, 64, {true, false, 7});
-    BatchSampler<dynamic> c(1000, 64, {true, false, 8});
+    BatchSampler<dynamic> a(1000, 64, SamplerOptions::shuffled(7));
+    BatchSampler<dynamic> b(1000, 64, SamplerOptions::shuffled(7));
+    BatchSampler<dynamic> c(1000, 64, SamplerOptions::shuffled(8));
     const auto a0 = epoch_order(a, 0);
     const auto a1 = epoch_order(a, 1);
     CHECK(a0 != a1);
@@ -173,7 +173,7 @@ TEST_CASE("BatchSampler order depends on seed and epoch only", "[data][sampler]"
     CHECK(epoch_order(b, 1) == a1);
     CHECK(epoch_order(a, 0) == a0);
     // The constructor starts epoch 0.
-    BatchSampler<dynamic> fresh(1000, 64, {true, false, 7});
+    BatchSampler<dynamic> fresh(1000, 64, SamplerOptions::shuffled(7));
     std::vector<std::size_t> first;
     while (auto ib = fresh.next())
     {
@@ -186,17 +186,17 @@ TEST_CASE("BatchSampler permutation matches an independent implementation of the
 {
     // Expected values from tests/dataio/reference_permutation.py (SplitMix64, xoshiro256**,
     // derive_rng, Lemire's bounded integers and Fisher-Yates, written from their descriptions).
-    BatchSampler<dynamic> s(10, 4, {true, false, 42});
+    BatchSampler<dynamic> s(10, 4, SamplerOptions::shuffled(42));
     CHECK(epoch_order(s, 0) == std::vector<std::size_t>{7, 5, 0, 1, 6, 9, 8, 3, 2, 4});
     CHECK(epoch_order(s, 1) == std::vector<std::size_t>{6, 7, 3, 5, 0, 1, 4, 8, 9, 2});
-    BatchSampler<3> t(20, {true, false, 7});
+    BatchSampler<3> t(20, SamplerOptions::shuffled(7));
     CHECK(epoch_order(t, 3)
           == std::vector<std::size_t>{10, 2, 11, 5, 12, 0, 4, 14, 8, 15, 9, 1, 17, 6, 3, 7, 16, 18, 13, 19});
 }
 
 TEST_CASE("BatchSampler resumes mid-epoch bit-identically after save and load", "[data][sampler]")
 {
-    const SamplerOptions opt{true, false, 99};
+    const SamplerOptions opt = SamplerOptions::shuffled(99);
     BatchSampler<dynamic> a(1003, 10, opt);
     a.start_epoch(2);
     for (int i = 0; i < 37; ++i)
@@ -243,7 +243,7 @@ TEST_CASE("BatchSampler resumes mid-epoch bit-identically after save and load", 
         BinaryReader r2(s2, "ckpt");
         if (which == 0)
         {
-            BatchSampler<dynamic> other(1003, 10, {true, false, 100});
+            BatchSampler<dynamic> other(1003, 10, SamplerOptions::shuffled(100));
             CHECK_THROWS_WITH(other.load(r2), Catch::Contains("ckpt") && Catch::Contains("seed = 99 but this one has 100"));
         }
         else if (which == 1)
@@ -262,7 +262,7 @@ TEST_CASE("BatchSampler resumes mid-epoch bit-identically after save and load", 
 TEST_CASE("set_batch_size changes the batch size from the next epoch on, keeping the order", "[data][sampler]")
 {
     const std::size_t n = 1000;
-    const SamplerOptions opt{true, false, 31};
+    const SamplerOptions opt = SamplerOptions::shuffled(31);
     BatchSampler<dynamic> s(n, 10, opt);
     BatchSampler<1> reference(n, opt);
     CHECK(s.next_batch_size() == 10);
@@ -309,7 +309,7 @@ TEST_CASE("set_batch_size changes the batch size from the next epoch on, keeping
     CHECK(s.iteration() == 1);
 
     // With drop_last, the tail dropped follows the size of each epoch.
-    BatchSampler<dynamic> d(n, 300, {true, true, 31});
+    BatchSampler<dynamic> d(n, 300, SamplerOptions::shuffled(31).dropping_last());
     CHECK(d.samples_per_epoch() == 900);
     d.set_batch_size(400);
     CHECK(d.samples_per_epoch() == 900);
@@ -329,7 +329,7 @@ TEST_CASE("set_batch_size changes the batch size from the next epoch on, keeping
 
 TEST_CASE("set_batch_size refuses impossible sizes, naming them, and leaves the sampler as it was", "[data][sampler]")
 {
-    BatchSampler<dynamic> s(100, 10, {true, true, 0});
+    BatchSampler<dynamic> s(100, 10, SamplerOptions::shuffled(0).dropping_last());
     CHECK_THROWS_WITH(s.set_batch_size(0), Catch::Contains("set_batch_size") && Catch::Contains("batch_size must be > 0 (got 0)"));
     CHECK_THROWS_WITH(s.set_batch_size(101), Catch::Contains("batch_size must be <= num_samples = 100 with drop_last")
                                                  && Catch::Contains("(got 101)"));
@@ -337,7 +337,7 @@ TEST_CASE("set_batch_size refuses impossible sizes, naming them, and leaves the 
     s.start_epoch(1);
     CHECK(s.batch_size() == 10);
     // Without drop_last a size above N is one batch of N.
-    BatchSampler<dynamic> t(100, 10, {true, false, 0});
+    BatchSampler<dynamic> t(100, 10, SamplerOptions::shuffled(0));
     t.set_batch_size(1000);
     t.start_epoch(1);
     CHECK(t.iterations_per_epoch() == 1);
@@ -346,7 +346,7 @@ TEST_CASE("set_batch_size refuses impossible sizes, naming them, and leaves the 
 
 TEST_CASE("a sampler whose batch size changed resumes with both sizes from a checkpoint", "[data][sampler]")
 {
-    const SamplerOptions opt{true, false, 5};
+    const SamplerOptions opt = SamplerOptions::shuffled(5);
     BatchSampler<dynamic> a(1003, 10, opt);
     a.set_batch_size(40);
     a.start_epoch(2);  // epoch 2 at 40
@@ -422,33 +422,33 @@ TEST_CASE("BatchSampler reads the state of format version 1 and refuses impossib
     };
     {
         std::stringstream ss(state(1, 16, 32, 0));
-        BatchSampler<dynamic> s(100, 16, {true, false, 9});
+        BatchSampler<dynamic> s(100, 16, SamplerOptions::shuffled(9));
         BinaryReader r(ss, "v1");
         s.load(r);
         CHECK(s.epoch() == 4);
         CHECK(s.position() == 32);
         CHECK(s.batch_size() == 16);
         CHECK(s.next_batch_size() == 16);
-        BatchSampler<16> fresh(100, {true, false, 9});
+        BatchSampler<16> fresh(100, SamplerOptions::shuffled(9));
         const auto order = epoch_order(fresh, 4);
         const IndexBatch ib = s.next();
         CHECK(std::equal(ib.begin(), ib.end(), order.begin() + 32));
     }
     {
         std::stringstream ss(state(2, 16, 0, 0));
-        BatchSampler<dynamic> s(100, 16, {true, false, 9});
+        BatchSampler<dynamic> s(100, 16, SamplerOptions::shuffled(9));
         BinaryReader r(ss, "zero");
         CHECK_THROWS_WITH(s.load(r), Catch::Contains("zero") && Catch::Contains("batch size 0 is impossible"));
     }
     {
         std::stringstream ss(state(2, 16, 0, 20));
-        BatchSampler<16> s(100, {true, false, 9});
+        BatchSampler<16> s(100, SamplerOptions::shuffled(9));
         BinaryReader r(ss, "fixed");
         CHECK_THROWS_WITH(s.load(r), Catch::Contains("batch size 20 is impossible") && Catch::Contains("fixed at compile time"));
     }
     {
         std::stringstream ss(state(3, 16, 0, 16));
-        BatchSampler<dynamic> s(100, 16, {true, false, 9});
+        BatchSampler<dynamic> s(100, 16, SamplerOptions::shuffled(9));
         BinaryReader r(ss, "future");
         CHECK_THROWS_WITH(s.load(r), Catch::Contains("format version 3"));
     }
@@ -459,14 +459,14 @@ TEST_CASE("BatchSampler rejects bad arguments with messages naming them", "[data
     CHECK_THROWS_WITH(BatchSampler<dynamic>(100, 0), Catch::Contains("batch_size must be > 0 (got 0)"));
     CHECK_THROWS_WITH(BatchSampler<dynamic>(0, 8), Catch::Contains("num_samples must be > 0: the dataset is empty (got 0)"));
     CHECK_THROWS_WITH(BatchSampler<32>(0), Catch::Contains("num_samples must be > 0"));
-    CHECK_THROWS_WITH(BatchSampler<dynamic>(100, 101, {true, true, 0}),
+    CHECK_THROWS_WITH(BatchSampler<dynamic>(100, 101, SamplerOptions::shuffled(0).dropping_last()),
                       Catch::Contains("batch_size must be <= num_samples = 100 with drop_last")
                           && Catch::Contains("(got 101)"));
-    CHECK_THROWS_WITH(BatchSampler<128>(100, {false, true, 0}),
+    CHECK_THROWS_WITH(BatchSampler<128>(100, SamplerOptions::in_order().dropping_last()),
                       Catch::Contains("batch_size must be <= num_samples = 100 with drop_last")
                           && Catch::Contains("(got 128)"));
     // Without drop_last a batch size above N gives one batch of N.
-    BatchSampler<128> s(100, {false, false, 0});
+    BatchSampler<128> s(100, SamplerOptions::in_order());
     CHECK(s.iterations_per_epoch() == 1);
     CHECK(s.next().size == 100);
     static_assert(BatchSampler<128>::static_batch_size == 128);
@@ -476,9 +476,9 @@ TEST_CASE("BatchSampler rejects bad arguments with messages naming them", "[data
 TEST_CASE("BatchSampler and BatchBuffer allocate nothing per batch", "[data][sampler][alloc]")
 {
     const auto ds = indexed_dataset<float>(500, 16);
-    BatchSampler<32> s(ds.size(), {true, false, 3});
+    BatchSampler<32> s(ds.size(), SamplerOptions::shuffled(3));
     BatchBuffer<float> buf(ds, 32);
-    BatchSampler<dynamic> d(ds.size(), 8, {true, false, 3});
+    BatchSampler<dynamic> d(ds.size(), 8, SamplerOptions::shuffled(3));
     double checksum = 0.0;
     test::AllocationCounter count;
     for (std::size_t epoch = 0; epoch < 3; ++epoch)

@@ -12,7 +12,7 @@
 
 #include "xtrain/core/random.hpp"
 #include "xtrain/experiment/analysis.hpp"
-#include "xtrain/experiment/gradient_noise_scale.hpp"
+#include "xtrain/train/gradient_noise_scale.hpp"
 #include "support/alloc_counter.hpp"
 
 using namespace xtrain;

@@ -142,11 +142,11 @@ TEST_CASE("apply_finetuning loads the body, keeps the new head and sets the grou
     sgd.lr = 0.1;
     sgd.momentum = 0.9;
     sgd.weight_decay = 0.01;
-    Trainer t1(model, Optimizer<SGD>(sgd), BatchSampler<dynamic>(data.size(), 16, {true, false, 1}));
+    Trainer t1(model, Optimizer<SGD>(sgd), BatchSampler<dynamic>(data.size(), 16, SamplerOptions::shuffled(1)));
     t1.fit(data, Budget::epochs(2));
     CHECK(values(t1.model().parameters(), "0.weight") == values(pretrained.parameters(), "0.weight"));
     CHECK(values(t1.model().parameters(), "0.bias") != values(pretrained.parameters(), "0.bias"));
-    Trainer t2(model, Optimizer<Adam>(Adam{}), BatchSampler<dynamic>(data.size(), 16, {true, false, 1}));
+    Trainer t2(model, Optimizer<Adam>(Adam{}), BatchSampler<dynamic>(data.size(), 16, SamplerOptions::shuffled(1)));
     t2.fit(data, Budget::epochs(2));
     CHECK(values(t2.model().parameters(), "0.weight") == values(pretrained.parameters(), "0.weight"));
     CHECK(values(t2.model().parameters(), "2.weight") != values(initial.parameters(), "2.weight"));
@@ -169,7 +169,7 @@ TEST_CASE("A sweep through make_trainer_run starts every run from the file, and 
     // Pretrain: the first evaluation of a fine-tuning run (before any update) is this model's.
     SGD sgd;
     sgd.lr = 0.05;
-    Trainer pre(net(1), Optimizer<SGD>(sgd), BatchSampler<dynamic>(split.train.size(), 16, {true, false, 1}));
+    Trainer pre(net(1), Optimizer<SGD>(sgd), BatchSampler<dynamic>(split.train.size(), 16, SamplerOptions::shuffled(1)));
     pre.fit(split.train, Budget::epochs(3));
     const fs::path file = fresh("sweep_pretrained.xtp");
     save_parameters(pre.model(), file);
@@ -197,7 +197,6 @@ TEST_CASE("A sweep through make_trainer_run starts every run from the file, and 
         CHECK(m.parameters().layout()[0].lr_scale == 0.1);
         CHECK(m.parameters().layout()[3].lr_scale == 1.0);
     }
-    config.budget = settings.describe();
     const fs::path out = fresh("sweep");
     const SweepReport report =
         run_sweep(config, out, make_trainer_run(split.train, &split.validation, net, settings), quiet());
@@ -215,13 +214,11 @@ TEST_CASE("A sweep through make_trainer_run starts every run from the file, and 
 
     // Other fine-tuning settings (here: nothing frozen) are another sweep: resuming is refused.
     settings.finetune.groups.clear();
-    config.budget = settings.describe();
     CHECK_THROWS_AS(run_sweep(config, out, make_trainer_run(split.train, &split.validation, net, settings), quiet()),
                     std::invalid_argument);
 
     // A group glob matching no tensor fails every run with a message listing the tensors.
     settings.finetune.freeze("conv.*");
-    config.budget = settings.describe();
     const SweepReport bad = run_sweep(config, fresh("sweep_typo"),
                                       make_trainer_run(split.train, &split.validation, net, settings), quiet());
     CHECK(bad.failed == 2);

@@ -21,6 +21,7 @@
 #include "xtrain/core/blas_threads.hpp"
 #include "xtrain/core/random.hpp"
 #include "xtrain/experiment.hpp"
+#include "xtrain/experiment/render.hpp"
 #include "support/skip.hpp"
 
 #if defined(__unix__)
@@ -1335,7 +1336,6 @@ TEST_CASE("Figures: data files and gnuplot scripts from constructed results, and
     run_sweep(c, dir, FakeTraining{}, quiet_options(2));
 
     FigureOptions o;
-    o.render = false;
     o.loss_lrs["sgd"] = 0.08;   // closest grid lr on a log scale: 0.1
     o.loss_lrs["adam"] = 0.002; // closest: 0.001
     const FigureReport rep = write_figures(dir, o);
@@ -1426,11 +1426,10 @@ TEST_CASE("Figures: data files and gnuplot scripts from constructed results, and
     CHECK(g4.find("s0(x) = ") == std::string::npos);
 
     // Without gnuplot (a program that does not exist), the message says how to get it.
-    FigureOptions missing = o;
-    missing.render = true;
-    missing.gnuplot = "/nonexistent/gnuplot";
-    const FigureReport no_gp = write_figures(dir, missing);
+    FigureReport no_gp = write_figures(dir, o);
+    render_figures(no_gp, "/nonexistent/gnuplot");
     CHECK_FALSE(no_gp.rendered);
+    CHECK(no_gp.images.empty());
     CHECK_THAT(no_gp.message, Catch::Contains("apt-get install gnuplot-nox"));
     CHECK_THAT(no_gp.message, Catch::Contains("gnuplot \"$f\""));
 
@@ -1450,7 +1449,6 @@ TEST_CASE("Figures: a folder without results draws nothing and says why", "[expe
     run_sweep(small_config(), dir, [](const RunSpec&, EvalSink&) -> RunResult { throw std::runtime_error("no"); },
               quiet_options(2));
     FigureOptions o;
-    o.render = false;
     const FigureReport rep = write_figures(dir, o);
     CHECK(rep.scripts.empty());
     CHECK(rep.skipped.size() == 4);
@@ -1464,7 +1462,6 @@ TEST_CASE("Figures: a sweep without a target skips figure 4 and says why", "[exp
     c.target = Target{};
     run_sweep(c, dir, FakeTraining{}, quiet_options(2));
     FigureOptions o;
-    o.render = false;
     const FigureReport rep = write_figures(dir, o);
     CHECK(rep.scripts.size() == 3);
     REQUIRE(rep.skipped.size() == 1);
@@ -1492,7 +1489,9 @@ TEST_CASE("Figures: gnuplot renders non-empty PNG and SVG when it is installed",
     FigureOptions o;
     o.schedule = "warmup";
     o.loss_lr = 0.1;
-    const FigureReport rep = write_figures(dir, o);
+    FigureReport rep = write_figures(dir, o);
+    CHECK(rep.images.empty()); // writing starts no process
+    render_figures(rep);
     INFO(rep.message);
     CHECK(rep.rendered);
     CHECK(rep.images.size() == 8);
@@ -1583,7 +1582,8 @@ TEST_CASE("docs/sweeps.md: the examples compile and run", "[experiment][docs]")
     xtrain::SweepReport report = xtrain::run_sweep(config, out, toy_run, options);
     std::cout << report.finished << " finished, " << report.diverged << " diverged, " << report.failed
               << " failed\n";
-    xtrain::FigureReport figures = xtrain::write_figures(out);
+    xtrain::FigureReport figures = xtrain::write_figures(out);  // data and gnuplot scripts
+    xtrain::render_figures(figures);  // PNG and SVG (xtrain/experiment/render.hpp)
     std::cout << figures.message << '\n';
     // --- end ---
     CHECK(report.complete());

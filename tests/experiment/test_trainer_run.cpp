@@ -195,7 +195,7 @@ TEST_CASE("with_optimizer maps every grid name to its policy and refuses others"
 
 TEST_CASE("with_batch_sampler uses a compile-time size when listed, else a dynamic one", "[experiment][trainer_run]")
 {
-    const SamplerOptions o{true, false, 3};
+    const SamplerOptions o = SamplerOptions::shuffled(3);
     auto kind = [&](std::size_t b) {
         return with_batch_sampler(BatchSizes<8, 32>{}, b, 100, o, [](auto sampler) {
             using S = decltype(sampler);
@@ -216,13 +216,12 @@ TEST_CASE("A Trainer sweep writes every evaluation row, marks divergence and res
     const auto& data = split.train;
     const auto& val = split.validation;
     SweepConfig config;
-    config.grid = {{"sgd", "adam"}, {0.05, 500.0}, {16, 64}, {1, 2}, {}, {}};
+    config.grid = SweepGrid().with_optimizers({"sgd", "adam"}).with_lrs({0.05, 500.0}).with_batch_sizes({16, 64}).with_seeds({1, 2});
     config.model = "mlp 6-8-3";
     config.dataset = "blobs";
     RunSettings settings;
     settings.budget = Budget::epochs(2);
     settings.evals_per_epoch = 3;
-    config.budget = settings.describe();
     config.target = parse_target("val_accuracy=0.7");
     const RunFunction fn = make_trainer_run(data, &val, mlp_factory(), settings);
 
@@ -296,13 +295,14 @@ TEST_CASE("A Trainer sweep writes every evaluation row, marks divergence and res
     std::atomic<int> calls{0};
     // Ctrl-C during the sixth run: the run gives up (as SweepReporter does when the sweep's stop
     // flag is set) and no new run starts.
-    const RunFunction stopping = [&](const RunSpec& spec, EvalSink& sink) -> RunResult {
+    // wrap() keeps fn's grid check and settings (its part of the fingerprint).
+    const RunFunction stopping = fn.wrap([&](const RunSpec& spec, EvalSink& sink) -> RunResult {
         if (++calls == 6)
         {
             throw sweep_interrupted("interrupted");
         }
         return fn(spec, sink);
-    };
+    });
     SweepOptions o = quiet(1);
     const SweepReport first = run_sweep(config, parts, stopping, o);
     CHECK(first.interrupted);
@@ -330,7 +330,7 @@ TEST_CASE("Runs with the same seed see the same data order at every batch size",
     }
     OrderLog log;
     SweepConfig config;
-    config.grid = {{"sgd"}, {0.01}, {1, 7, 32, 96}, {5}, {}, {}};
+    config.grid = SweepGrid().with_optimizers({"sgd"}).with_lrs({0.01}).with_batch_sizes({1, 7, 32, 96}).with_seeds({5});
     RunSettings settings;
     settings.budget = Budget::epochs(1);
     auto factory = [&log](std::uint64_t seed) { return RecordingModel(&log, seed); };
@@ -361,7 +361,7 @@ TEST_CASE("Scaled learning rates and warm-up are what the rows report", "[experi
 {
     const auto data = blobs(256, 3);
     SweepConfig config;
-    config.grid = {{"sgd"}, {0.01}, {8, 32}, {1}, {}, {}};
+    config.grid = SweepGrid().with_optimizers({"sgd"}).with_lrs({0.01}).with_batch_sizes({8, 32}).with_seeds({1});
     RunSettings settings;
     settings.budget = Budget::epochs(2);
     settings.evals_per_epoch = 4;
@@ -403,7 +403,7 @@ TEST_CASE("The gradient noise scale is measured per epoch and written per run", 
     // Overlapping classes: per-sample gradients disagree a lot, so tr(Sigma) is clearly positive.
     const auto data = blobs(2048, 4, 8.0);
     SweepConfig config;
-    config.grid = {{"sgd"}, {0.01}, {1, 64}, {1}, {}, {}};
+    config.grid = SweepGrid().with_optimizers({"sgd"}).with_lrs({0.01}).with_batch_sizes({1, 64}).with_seeds({1});
     RunSettings settings;
     settings.budget = Budget::epochs(3);
     settings.noise_scale_every = 2;
@@ -426,6 +426,47 @@ TEST_CASE("The gradient noise scale is measured per epoch and written per run", 
     const auto small = csv_rows(out / "noise_scale" / "run-0.csv");
     REQUIRE(small.size() == 4);
     CHECK(small.back()[m] == "0");
+
+    // The sweep gathers the per-run files into noise_scale.csv, in run order.
+    const auto all = csv_rows(out / "noise_scale.csv");
+    REQUIRE(all.size() == 1 + 3 + 3);
+    CHECK(all[1][column(all.front(), "batch_size")] == "1");
+    CHECK(all[4] == big[1]);
+    const std::vector<NoiseScaleRow> rows = collect_noise_scale(out);
+    CHECK(rows.size() == 6);
+    const NoiseScaleMedians medians = noise_scale_medians(rows);
+    REQUIRE(medians.count({"sgd", "", 64, 0.01}) == 1);
+    CHECK(medians.count({"sgd", "", 1, 0.01}) == 0);  // no measurement at B = 1
+    std::vector<double> epochs;
+    for (std::size_t i = 1; i < big.size(); ++i)
+    {
+        epochs.push_back(std::stod(big[i][bs]));
+    }
+    CHECK(medians.at({"sgd", "", 64, 0.01}) == median(epochs));
+
+    // Two shards merged carry their runs' files, under the merged grid's indices.
+    std::vector<fs::path> shards;
+    for (std::size_t k = 0; k < 2; ++k)
+    {
+        const fs::path shard = fresh("noise_shard" + std::to_string(k));
+        RunSettings part = settings;
+        part.noise_scale_dir = shard / "noise_scale";
+        SweepOptions o = quiet(1);
+        o.shard = ShardSpec{k, 2};
+        run_sweep(config, shard, make_trainer_run(data, nullptr, mlp_factory(), part), o);
+        shards.push_back(shard);
+    }
+    const fs::path merged = fresh("noise_merged");
+    merge_results(shards, merged);
+    CHECK(csv_rows(merged / "noise_scale.csv") == all);
+    CHECK(csv_rows(merged / "noise_scale" / "run-1.csv") == big);
+
+    // A per-run file that is not one is refused, naming it and the line.
+    {
+        std::ofstream bad(out / "noise_scale" / "run-1.csv", std::ios::app);
+        bad << "sgd,0.01,64,1,,4,xx,1,1,1,3\n";
+    }
+    CHECK_THROWS_WITH(collect_noise_scale(out), Catch::Contains("run-1.csv line 5: column step"));
 }
 
 TEST_CASE("docs/sweeps.md: make_trainer_run", "[experiment][trainer_run][docs]")
@@ -455,7 +496,6 @@ TEST_CASE("docs/sweeps.md: make_trainer_run", "[experiment][trainer_run][docs]")
     config.grid.seeds = {1, 2};
     config.model = "mlp 6-16-3";
     config.dataset = "blobs";
-    config.budget = settings.describe();
     config.target = xtrain::parse_target("val_accuracy=0.9");
 
     const xtrain::RunFunction fn = xtrain::make_trainer_run(train, &validation, make_model, settings);
@@ -516,7 +556,7 @@ TEST_CASE("NoiseScaleMonitor finds the true noise scale of a linear regression a
     {
         SGD h;
         h.lr = 0.0;
-        Trainer t(Linear(11, {8, 1}), Optimizer<SGD>(h), BatchSampler<dynamic>(n, 64, {true, false, seed}),
+        Trainer t(Linear(11, {8, 1}), Optimizer<SGD>(h), BatchSampler<dynamic>(n, 64, SamplerOptions::shuffled(seed)),
                   NoiseScaleMonitor<double>(1));
         t.fit(data, Budget::epochs(8));
         const auto& records = t.callback<0>().records();
@@ -543,7 +583,7 @@ TEST_CASE("Steps to target are resolved by going back to the last miss and bisec
     const auto split = train_validation_split(blobs(640, 4, 3.0), 0.25, 3);
     const auto linear = [](std::uint64_t seed) { return MLP<float>(seed, {6, 3}); };
     SweepConfig config;
-    config.grid = {{"sgd"}, {0.02}, {8, 32}, {1}, {}, {}};
+    config.grid = SweepGrid().with_optimizers({"sgd"}).with_lrs({0.02}).with_batch_sizes({8, 32}).with_seeds({1});
     config.target = parse_target("val_loss=0.5");
     RunSettings dense;
     dense.budget = Budget::epochs(3);
@@ -592,7 +632,7 @@ TEST_CASE("With early stopping off every run trains to the end, and the guard sa
 {
     const auto split = train_validation_split(blobs(400, 5), 0.25, 5);
     SweepConfig config;
-    config.grid = {{"sgd"}, {0.05, 500.0}, {16}, {1}, {}, {}};
+    config.grid = SweepGrid().with_optimizers({"sgd"}).with_lrs({0.05, 500.0}).with_batch_sizes({16}).with_seeds({1});
     RunSettings guarded;
     guarded.budget = Budget::epochs(3);
     RunSettings unguarded = guarded;
@@ -640,14 +680,14 @@ TEST_CASE("A grid the run function cannot run is refused before anything is writ
     settings.budget = Budget::epochs(1);
     const RunFunction fn = make_trainer_run(data, nullptr, mlp_factory(), settings);
     SweepConfig config;
-    config.grid = {{"sgd", "SGD"}, {0.1}, {16}, {1}, {}, {}};
+    config.grid = SweepGrid().with_optimizers({"sgd", "SGD"}).with_lrs({0.1}).with_batch_sizes({16}).with_seeds({1});
     const fs::path out = fresh("refused_grid");
     CHECK_THROWS_WITH(run_sweep(config, out, fn, quiet(1)),
                       Catch::Contains("unknown optimizer 'SGD' (known: sgd, momentum, nesterov, adam, adamw"));
     CHECK_FALSE(fs::exists(out));
     config.grid.optimizers = {"sgd"};
-    config.grid.schedules = {"cosine"};
-    CHECK_THROWS_WITH(run_sweep(config, out, fn, quiet(1)), Catch::Contains("schedules (e.g. 'cosine')"));
+    config.grid.schedules = {"Cosine"};
+    CHECK_THROWS_WITH(run_sweep(config, out, fn, quiet(1)), Catch::Contains("unknown schedule 'Cosine'"));
     CHECK_FALSE(fs::exists(out));
     // A batch larger than the training set would run as the whole set, recorded under a size that never ran.
     config.grid.schedules.clear();
@@ -659,13 +699,188 @@ TEST_CASE("A grid the run function cannot run is refused before anything is writ
     CHECK(run_sweep(config, out, fn, quiet(1)).complete());
 }
 
+namespace
+{
+    // A user's own rule, written outside xtrain: signSGD (p -= lr * sign(g)), stateless, no decay.
+    struct SignSGD
+    {
+        static constexpr const char* name = "SignSGD";
+        double lr = 0.01;
+        void validate() const {}
+        template <class T>
+        struct State
+        {
+            template <class F>
+            void visit(F&&)
+            {
+            }
+        };
+        template <class T>
+        void init(State<T>&, std::size_t) const
+        {
+        }
+        template <class T>
+        void update(State<T>&, const StepContext& ctx, T* params, const T* grads, std::size_t n) const
+        {
+            const T step = static_cast<T>(ctx.lr);
+            for (std::size_t i = 0; i < n; ++i)
+            {
+                params[i] -= grads[i] > T(0) ? step : (grads[i] < T(0) ? -step : T(0));
+            }
+        }
+    };
+}
+
+TEST_CASE("A user's own optimizers are swept by name beside xtrain's", "[experiment][trainer_run]")
+{
+    SGD slow;
+    slow.momentum = 0.5;
+    const auto mine = optimizer_set(sweep_optimizer("sign", SignSGD{}), sweep_optimizer("sgd-m05", slow));
+    CHECK(mine.own_names() == std::vector<std::string>{"sign", "sgd-m05"});
+    CHECK(mine.knows("sign"));
+    CHECK(mine.knows("adam"));
+    CHECK_FALSE(mine.knows("Sign"));
+    // with_optimizer hands the user's policy, with its hyperparameters and the run's rate.
+    OptimizerSettings s;
+    const auto described = [&](std::string_view n) {
+        return with_optimizer(n, 0.25, s, mine, [](auto opt) {
+            std::string d = std::string(std::decay_t<decltype(opt.policy())>::name) + " lr=" + std::to_string(opt.lr());
+            if constexpr (std::is_same_v<decltype(opt), Optimizer<SGD>>)
+            {
+                d += " momentum=" + std::to_string(opt.policy().momentum);
+            }
+            return d;
+        });
+    };
+    CHECK(described("sign") == "SignSGD lr=0.250000");
+    CHECK(described("sgd-m05") == "SGD lr=0.250000 momentum=0.500000");
+    CHECK(described("sgd") == "SGD lr=0.250000 momentum=0.000000");
+    CHECK_THROWS_WITH(described("lion"), Catch::Contains("unknown optimizer 'lion'") && Catch::Contains("lamb, sign, sgd-m05"));
+    s.weight_decay = 0.1;
+    CHECK_THROWS_WITH(described("sign"), Catch::Contains("optimizer 'sign' (policy SignSGD) has no weight_decay"));
+    CHECK(described("sgd-m05") == "SGD lr=0.250000 momentum=0.500000");  // SGD has one
+    // Names are unique, and xtrain's own stay xtrain's.
+    CHECK_THROWS_WITH(optimizer_set(sweep_optimizer("adam", SignSGD{})), Catch::Contains("'adam' is one of xtrain's own"));
+    CHECK_THROWS_WITH(optimizer_set(sweep_optimizer("a", SignSGD{}), sweep_optimizer("a", slow)),
+                      Catch::Contains("the name 'a' is used twice"));
+    CHECK_THROWS_WITH(sweep_optimizer("", SignSGD{}), Catch::Contains("the name is empty"));
+
+    // A sweep over them: the user's rule trains, and an unknown name is refused before anything is written.
+    const auto split = train_validation_split(blobs(600, 3), 0.25, 3);
+    RunSettings settings;
+    settings.budget = Budget::epochs(2);
+    const RunFunction fn = make_trainer_run(split.train, &split.validation, mlp_factory(), settings, mine);
+    SweepConfig config;
+    config.grid = SweepGrid().with_optimizers({"sgd", "sign", "sgd-m05"}).with_lrs({0.01}).with_batch_sizes({16}).with_seeds({1});
+    const fs::path out = fresh("user_optimizers");
+    REQUIRE(run_sweep(config, out, fn, quiet(1)).complete());
+    const ResultSet set = load_results(out);
+    const auto acc = [&](const char* o) { return set.find(RunKey{o, 0.01, 16, 1, ""})->summary.last.val_accuracy; };
+    CHECK(acc("sign") > 0.8);
+    const auto loss = [&](const char* o) { return set.find(RunKey{o, 0.01, 16, 1, ""})->summary.last.val_loss; };
+    CHECK(loss("sgd-m05") != loss("sgd"));  // momentum 0.5 is another trajectory
+    config.grid.optimizers = {"sgd", "signsgd"};
+    const fs::path refused = fresh("user_optimizers_refused");
+    CHECK_THROWS_WITH(run_sweep(config, refused, fn, quiet(1)),
+                      Catch::Contains("unknown optimizer 'signsgd'") && Catch::Contains("sign, sgd-m05"));
+    CHECK_FALSE(fs::exists(refused));
+}
+
+TEST_CASE("Each run follows the schedule its cell names; lr_in_effect shows it", "[experiment][trainer_run]")
+{
+    const auto split = train_validation_split(blobs(640, 4), 0.25, 4);  // 480 training examples
+    RunSettings settings;
+    settings.budget = Budget::epochs(4);  // 30 updates an epoch at B = 16: T = 120
+    settings.evals_per_epoch = 2;
+    settings.schedules["halving"] = [](const ScheduleContext& c) {
+        return SweepSchedule([lr = c.lr, e = c.steps_per_epoch](std::size_t t) { return lr * std::pow(0.5, static_cast<double>(t / e)); });
+    };
+    const RunFunction fn = make_trainer_run(split.train, &split.validation, mlp_factory(), settings);
+    SweepConfig config;
+    config.grid = SweepGrid()
+                      .with_optimizers({"sgd"})
+                      .with_lrs({0.2})
+                      .with_batch_sizes({16})
+                      .with_seeds({1})
+                      .with_schedules({"constant", "cosine", "linear", "step", "halving"});
+    const fs::path out = fresh("schedules");
+    REQUIRE(run_sweep(config, out, fn, quiet(2)).complete());
+    const ResultSet set = load_results(out);
+    // lr_in_effect at step s is the rate of the last update, the schedule's value at index s - 1
+    // (at step 0, the rate of the first update).
+    const auto lrs = [&](const char* schedule) {
+        std::vector<std::pair<std::uint64_t, double>> out;
+        for (const EvalRow& r : set.find(RunKey{"sgd", 0.2, 16, 1, schedule})->rows)
+        {
+            out.emplace_back(r.step == 0 ? 0 : r.step - 1, r.lr_in_effect);
+        }
+        return out;
+    };
+    const double pi = 3.14159265358979323846;
+    for (const auto& [step, lr] : lrs("constant"))
+    {
+        CHECK(lr == Approx(0.2));
+    }
+    for (const auto& [step, lr] : lrs("cosine"))
+    {
+        CHECK(lr == Approx(0.1 * (1.0 + std::cos(pi * static_cast<double>(step) / 120.0))).margin(1e-12));
+    }
+    for (const auto& [step, lr] : lrs("linear"))
+    {
+        CHECK(lr == Approx(0.2 * (1.0 - static_cast<double>(step) / 120.0)).margin(1e-12));
+    }
+    for (const auto& [step, lr] : lrs("step"))
+    {
+        CHECK(lr == Approx(step < 60 ? 0.2 : (step < 90 ? 0.02 : 0.002)));
+    }
+    for (const auto& [step, lr] : lrs("halving"))
+    {
+        CHECK(lr == Approx(0.2 * std::pow(0.5, static_cast<double>(step / 30))));
+    }
+    CHECK(lrs("cosine").back().first == 119);  // the last update of T = 120, at a rate near 0
+    CHECK(lrs("cosine").back().second < 1e-4);
+    // A name neither xtrain nor the settings know is refused up front, listing the known ones.
+    config.grid.schedules = {"constant", "cosine-restarts"};
+    const fs::path refused = fresh("schedules_refused");
+    CHECK_THROWS_WITH(run_sweep(config, refused, fn, quiet(1)),
+                      Catch::Contains("unknown schedule 'cosine-restarts' (known: constant, cosine, linear, step, halving)"));
+    CHECK_FALSE(fs::exists(refused));
+    // A user's schedule may not take one of xtrain's names.
+    RunSettings clash;
+    clash.schedules["cosine"] = [](const ScheduleContext& c) { return SweepSchedule(FixedLR(c.lr)); };
+    CHECK_THROWS_WITH(clash.validate(), Catch::Contains("'cosine' is one of xtrain's own schedules"));
+}
+
+TEST_CASE("The run function's settings enter the fingerprint without being copied by hand", "[experiment][trainer_run]")
+{
+    const auto data = blobs(200, 5);
+    RunSettings settings;
+    settings.budget = Budget::epochs(1);
+    SweepConfig config;
+    config.grid = SweepGrid().with_optimizers({"sgd"}).with_lrs({0.1}).with_batch_sizes({16}).with_seeds({1});
+    const fs::path out = fresh("settings_fingerprint");
+    REQUIRE(run_sweep(config, out, make_trainer_run(data, nullptr, mlp_factory(), settings), quiet(1)).complete());
+    CHECK(read_meta(out / "meta.json").config.budget == settings.describe({"sgd"}));
+    // Resuming with another budget is refused, naming it, although config.budget was never set.
+    RunSettings longer = settings;
+    longer.budget = Budget::epochs(2);
+    CHECK_THROWS_WITH(run_sweep(config, out, make_trainer_run(data, nullptr, mlp_factory(), longer), quiet(1)),
+                      Catch::Contains("holds the results of a different sweep") && Catch::Contains("budget"));
+    // A budget text that contradicts the run function's settings is refused before anything is written.
+    config.budget = "epochs=7";
+    const fs::path other = fresh("settings_contradicted");
+    CHECK_THROWS_WITH(run_sweep(config, other, make_trainer_run(data, nullptr, mlp_factory(), settings), quiet(1)),
+                      Catch::Contains("config.budget says \"epochs=7\" but the run function's settings are"));
+    CHECK_FALSE(fs::exists(other));
+}
+
 TEST_CASE("A test set scores every run's final model", "[experiment][trainer_run]")
 {
     const auto all = blobs(600, 7);
     const auto split = train_validation_split(all, 0.2, 7);
     const auto test = blobs(150, 7);  // the same blobs (same seed), other draws would be a new set
     SweepConfig config;
-    config.grid = {{"sgd"}, {0.05, 500.0}, {16}, {1}, {}, {}};
+    config.grid = SweepGrid().with_optimizers({"sgd"}).with_lrs({0.05, 500.0}).with_batch_sizes({16}).with_seeds({1});
     RunSettings settings;
     settings.budget = Budget::epochs(2);
     const fs::path out = fresh("test_split");
@@ -689,7 +904,7 @@ TEST_CASE("Self-check: the guard stops no run that would have trained, and saves
     // wrong sample), which must never be enough.
     const auto split = train_validation_split(blobs(720, 8, 3.0), 1.0 / 6.0, 8);
     SweepConfig config;
-    config.grid = {{"sgd", "adam"}, {0.03, 0.3, 3.0, 30.0, 300.0}, {4, 32}, {1, 2}, {}, {}};
+    config.grid = SweepGrid().with_optimizers({"sgd", "adam"}).with_lrs({0.03, 0.3, 3.0, 30.0, 300.0}).with_batch_sizes({4, 32}).with_seeds({1, 2});
     RunSettings settings;
     settings.budget = Budget::epochs(6);
     settings.evals_per_epoch = 4;

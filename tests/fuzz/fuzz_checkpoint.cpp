@@ -40,7 +40,7 @@ namespace
         h.lr = 0.1;
         h.momentum = 0.9;
         return xtrain::Trainer(xtrain::test::Softmax<double>(4, 3, 1), xtrain::Optimizer<xtrain::SGD>(h),
-                               xtrain::BatchSampler<xtrain::dynamic>(num_samples, batch, {true, false, 7}),
+                               xtrain::BatchSampler<xtrain::dynamic>(num_samples, batch, xtrain::SamplerOptions::shuffled(7)),
                                xtrain::EarlyStopping(xtrain::Monitor::train_loss, 3));
     }
 

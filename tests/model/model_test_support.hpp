@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "xtrain/core.hpp"
+#include "xtrain/model/gradient_check.hpp"
 
 namespace xtrain::test
 {
@@ -92,47 +93,22 @@ namespace xtrain::test
         return d;
     }
 
-    // Compares loss_and_gradient's gradient with central differences, parameter by parameter
-    // (every `stride`-th one). Each evaluation runs on a fresh copy of the model, so a model with
-    // dropout sees the same mask in every evaluation (the copy carries the engine's position).
-    //
-    // Tolerance: in double with h = 1e-6 the central difference has a truncation error of about
-    // h^2 |f'''| / 6 ~ 1e-12 and a rounding error of about eps |f| / h ~ 2e-16 * 10 / 1e-6 = 2e-9,
-    // so |fd - g| <= 1e-7 + 1e-5 |g| leaves a margin of 50x; a wrong gradient (a missing term, a
-    // wrong index or factor) is off by a sizeable fraction of the gradient itself.
+    // Compares loss_and_gradient's gradient with central differences through the library's
+    // check_gradients (every parameter, or about one in `stride`), in double with its default
+    // step h = 1e-6 and tolerance 1e-5. The central difference then has a truncation error of about
+    // h^2 |f'''| / 6 ~ 1e-12 and a rounding error of about eps |f| / h ~ 2e-16 * 10 / 1e-6 = 2e-9;
+    // a wrong gradient (a missing term, a wrong index or factor) is off by a sizeable fraction of
+    // the gradient itself.
     template <class M>
     void check_gradient(const M& model, const Batch<double>& batch, std::size_t stride = 1)
     {
-        const double h = 1e-6;
-        M m = model;
-        xt::xtensor<double, 1> g = m.parameters().zeros_like();
-        m.loss_and_gradient(batch, g);
-        xt::xtensor<double, 1> scratch = g;
-        double largest = 0.0;
-        std::size_t bad = 0;
-        for (std::size_t i = 0; i < g.size(); i += stride)
-        {
-            M plus = model;
-            plus.parameters().values()(i) += h;
-            const double lp = plus.loss_and_gradient(batch, scratch);
-            M minus = model;
-            minus.parameters().values()(i) -= h;
-            const double lm = minus.loss_and_gradient(batch, scratch);
-            const double fd = (lp - lm) / (2 * h);
-            largest = std::max(largest, std::abs(g(i)));
-            if (std::abs(fd - g(i)) > 1e-7 + 1e-5 * std::abs(g(i)))
-            {
-                ++bad;
-                if (bad <= 5)
-                {
-                    INFO("parameter " << i << ": finite difference " << fd << ", gradient " << g(i));
-                    CHECK(fd == Approx(g(i)));
-                }
-            }
-        }
-        CHECK(bad == 0);
+        GradientCheckOptions o;
+        o.max_parameters = stride <= 1 ? 0 : (model.parameters().size() + stride - 1) / stride;
+        const GradientCheck c = check_gradients(model, batch, o);
+        INFO(c.describe());
+        CHECK(c.ok());
         // A gradient that is zero everywhere would pass trivially.
-        CHECK(largest > 1e-3);
+        CHECK(c.largest_gradient > 1e-3);
     }
 }
 

@@ -299,7 +299,7 @@ TEMPLATE_TEST_CASE("the parameters of a Trainer checkpoint load like a parameter
     SGD h;
     h.lr = 0.05;
     h.momentum = 0.9;
-    Trainer trainer(make_net<TestType>(1), Optimizer<SGD>(h), BatchSampler<dynamic>(data.size(), 16, {true, false, 3}));
+    Trainer trainer(make_net<TestType>(1), Optimizer<SGD>(h), BatchSampler<dynamic>(data.size(), 16, SamplerOptions::shuffled(3)));
     trainer.fit(data, Budget::epochs(2));
     const fs::path ckpt = tmp_path("trainer.ckpt");
     trainer.save_checkpoint(ckpt.string());

@@ -4,7 +4,7 @@
 get_filename_component(_dir "${OUTPUT}" DIRECTORY)
 file(MAKE_DIRECTORY "${_dir}")
 execute_process(
-  COMMAND "${CXX}" -std=c++17 -O2 -fno-math-errno -ffp-contract=off -I "${PREFIX}/include" "${SOURCE}" -o "${OUTPUT}"
+  COMMAND "${CXX}" -std=c++17 -O2 -I "${PREFIX}/include" "${SOURCE}" -o "${OUTPUT}"
           -lopenblas -lz -pthread
   RESULT_VARIABLE _rc)
 if(NOT _rc EQUAL 0)

@@ -613,7 +613,7 @@ TEST_CASE("docs/training.md: the first snippet", "[train][docs]")
     sgd.momentum = 0.9;
     xtrain::Trainer trainer(model,                                   // meets the Model requirement (models.md)
                             xtrain::Optimizer<xtrain::SGD>(sgd),
-                            xtrain::BatchSampler<64>(train.size(), {/*shuffle*/ true, /*drop_last*/ false, /*seed*/ 1}),
+                            xtrain::BatchSampler<64>(train.size(), xtrain::SamplerOptions::shuffled(1)),
                             xtrain::DivergenceGuard(),               // callbacks, any number, in order
                             xtrain::CsvLogger("evals.csv"));
     const xtrain::History& history = trainer.fit(train, xtrain::Budget::epochs(5), &validation);
@@ -637,7 +637,7 @@ TEST_CASE("docs/training.md: BatchSizeScheduler", "[train][callbacks][docs]")
     // Instead of dividing the rate by 5 at epochs 4 and 8, multiply the batch size by 5 there.
     auto batch_size = [](std::size_t epoch) -> std::size_t { return epoch < 4 ? 128 : epoch < 8 ? 640 : 3200; };
     xtrain::Trainer trainer(model, xtrain::Optimizer<xtrain::SGD>(h),
-                            xtrain::BatchSampler<xtrain::dynamic>(train.size(), 128, {true, false, 1}),
+                            xtrain::BatchSampler<xtrain::dynamic>(train.size(), 128, xtrain::SamplerOptions::shuffled(1)),
                             xtrain::BatchSizeScheduler(batch_size));
     trainer.fit(train, xtrain::Budget::epochs(12), &validation);
     // --- end ---

@@ -29,7 +29,7 @@ namespace
         h.lr = 0.1;
         h.momentum = 0.9;
         return Trainer(Softmax<double>(dim, 3, 1), Optimizer<SGD>(h),
-                       BatchSampler<dynamic>(num_samples, batch, {true, false, 7}));
+                       BatchSampler<dynamic>(num_samples, batch, SamplerOptions::shuffled(7)));
     }
 
     // A run stopped in its second epoch: step 7, epoch 1, 2 batches into it, 56 examples,

@@ -59,6 +59,23 @@ namespace xtrain
             return std::string(buf, r.ptr);
         }
 
+        /**
+         * @brief A shape as every message and summary writes it: "{1, 28, 28}", the way a user
+         *        writes it in C++ (e.g. `sample_shape = {1, 28, 28}`); "{}" for no extents.
+         */
+        template <class Shape>
+        std::string shape_text(const Shape& shape)
+        {
+            std::string s = "{";
+            bool first = true;
+            for (const auto extent : shape)
+            {
+                s += (first ? "" : ", ") + std::to_string(extent);
+                first = false;
+            }
+            return s + "}";
+        }
+
         /** @brief Writes a value to a stream; floating-point values in their shortest exact form. */
         template <class V>
         void put_value(std::ostream& os, const V& v)

@@ -13,11 +13,11 @@
 #define XTRAIN_CORE_SERIALIZE_HPP
 
 #include <algorithm>
-#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <istream>
+#include <limits>
 #include <ostream>
 #include <string>
 #include <string_view>
@@ -25,41 +25,27 @@
 #include <utility>
 #include <vector>
 
+#include <zlib.h>
+
 #include "xtrain/core/error.hpp"
 #include "xtrain/core/random.hpp"
 
 namespace xtrain
 {
-    namespace detail
-    {
-        inline constexpr std::array<std::uint32_t, 256> make_crc32_table() noexcept
-        {
-            std::array<std::uint32_t, 256> t{};
-            for (std::uint32_t i = 0; i < 256; ++i)
-            {
-                std::uint32_t c = i;
-                for (int k = 0; k < 8; ++k)
-                {
-                    c = (c & 1U) ? (0xEDB88320U ^ (c >> 1)) : (c >> 1);
-                }
-                t[i] = c;
-            }
-            return t;
-        }
-
-        inline constexpr std::array<std::uint32_t, 256> crc32_table = make_crc32_table();
-    }
-
     /** @brief Continues a CRC-32 (zlib's polynomial) over @p n bytes; start with crc = 0. */
     inline std::uint32_t crc32_update(std::uint32_t crc, const void* data, std::size_t n) noexcept
     {
-        const auto* p = static_cast<const unsigned char*>(data);
-        crc = ~crc;
-        for (std::size_t i = 0; i < n; ++i)
+        // zlib's crc32 (already a dependency for the gzip readers) takes at most a uInt per call.
+        const auto* p = static_cast<const Bytef*>(data);
+        uLong c = crc;
+        while (n > 0)
         {
-            crc = detail::crc32_table[(crc ^ p[i]) & 0xFFU] ^ (crc >> 8);
+            const uInt chunk = static_cast<uInt>(std::min<std::size_t>(n, std::numeric_limits<uInt>::max()));
+            c = ::crc32(c, p, chunk);
+            p += chunk;
+            n -= chunk;
         }
-        return ~crc;
+        return static_cast<std::uint32_t>(c);
     }
 
     /** @brief Writes little-endian values to a stream and keeps a CRC-32 of all bytes written. */

@@ -35,6 +35,30 @@ namespace xtrain
         bool shuffle = true;     ///< a new seeded permutation every epoch; false: 0, 1, ..., N-1
         bool drop_last = false;  ///< skip the last batch when it would be smaller than the batch size
         std::uint64_t seed = 0;  ///< the run seed; the order of epoch e depends on (seed, e) only
+
+        /** @brief A new permutation every epoch from @p seed, the last (smaller) batch kept. */
+        static constexpr SamplerOptions shuffled(std::uint64_t seed) noexcept
+        {
+            SamplerOptions o;
+            o.seed = seed;
+            return o;
+        }
+
+        /** @brief 0, 1, ..., N-1 every epoch, the last (smaller) batch kept. */
+        static constexpr SamplerOptions in_order() noexcept
+        {
+            SamplerOptions o;
+            o.shuffle = false;
+            return o;
+        }
+
+        /** @brief These options, skipping the last batch of an epoch when it is smaller than the batch size. */
+        constexpr SamplerOptions dropping_last() const noexcept
+        {
+            SamplerOptions o = *this;
+            o.drop_last = true;
+            return o;
+        }
     };
 
     /** @brief One batch of sample indices; valid until the next call to start_epoch. size 0: the epoch is over. */
@@ -61,7 +85,7 @@ namespace xtrain
      * the constructor; next() only moves a cursor.
      *
      * @code
-     * xtrain::BatchSampler<32> sampler(train.size(), {true, false, seed});
+     * xtrain::BatchSampler<32> sampler(train.size(), xtrain::SamplerOptions::shuffled(seed));
      * for (std::size_t epoch = 0; epoch < 10; ++epoch)
      * {
      *     sampler.start_epoch(epoch);

@@ -93,17 +93,6 @@ namespace xtrain
             return p;
         }
 
-        /** @brief "{1, 28, 28}" for messages. */
-        inline std::string shape_text(const std::vector<std::size_t>& shape)
-        {
-            std::string s = "{";
-            for (std::size_t i = 0; i < shape.size(); ++i)
-            {
-                s += (i ? ", " : "") + std::to_string(shape[i]);
-            }
-            return s + "}";
-        }
-
         /** @brief Fills the shape fields of a Batch from a dataset's sample_shape. */
         template <class T>
         void set_batch_shape(Batch<T>& b, const std::vector<std::size_t>& sample_shape, std::size_t feature_dim) noexcept

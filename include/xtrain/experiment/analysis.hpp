@@ -28,6 +28,7 @@
 #include <limits>
 #include <map>
 #include <set>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -1035,6 +1036,24 @@ namespace xtrain
             out.push_back(std::move(f));
         }
         return out;
+    }
+
+    /** @brief The tables a sweep's results reduce to: per batch size, and the fits over batch sizes. */
+    struct ResultTables
+    {
+        Metric metric = Metric::final_val_accuracy;  ///< what "best" means in both
+        std::vector<BatchSummary> by_batch;    ///< summarize_by_batch()
+        std::vector<FitSummary> fits;          ///< summarize_fits()
+    };
+
+    /** @brief Both tables for @p runs, by @p metric (default_metric() of @p runs when empty). */
+    inline ResultTables analyze_runs(const std::vector<RunSummary>& runs, std::optional<Metric> metric = std::nullopt)
+    {
+        ResultTables t;
+        t.metric = metric ? *metric : default_metric(runs);
+        t.by_batch = summarize_by_batch(runs, t.metric);
+        t.fits = summarize_fits(runs, t.by_batch, t.metric);
+        return t;
     }
 }
 

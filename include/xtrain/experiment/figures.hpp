@@ -1,14 +1,14 @@
 /**
  * @file figures.hpp
- * @brief The sweep's four figures as gnuplot scripts with their data, rendered to PNG and SVG
- *        when gnuplot is installed.
+ * @brief The sweep's four figures as gnuplot scripts with their data.
  *
  * For a results folder, write_figures() writes into `<folder>/figures/`, per figure, a data file
  * (`.dat`: whitespace-separated columns, one block per series separated by two blank lines, each
  * block headed by a comment naming the series) and a gnuplot script (`.gp`) that draws it into a
- * `.png` and an `.svg` beside it. If gnuplot is on the PATH the scripts are run; if not, the
- * message says how to plot (`apt-get install gnuplot-nox`, then `cd <folder>/figures && gnuplot
- * <file>.gp`). The scripts use relative paths, so the folder can be moved or copied.
+ * `.png` and an `.svg` beside it; the message says how to plot them (`cd <folder>/figures && for f
+ * in *.gp; do gnuplot "$f"; done`). This header starts no process: render_figures(), in the opt-in
+ * header xtrain/experiment/render.hpp (not included by xtrain.hpp), runs gnuplot on the scripts.
+ * The scripts use relative paths, so the folder can be moved or copied.
  *
  * 1. fig1_loss_vs_epoch: training loss against epoch, one line per batch size, at one learning
  *    rate per optimizer (the lr of the grid closest, on a log scale, to the one asked for), median
@@ -74,10 +74,6 @@ namespace xtrain
         std::vector<std::string> optimizers;
         /** @brief Which schedule's runs to draw when the grid has several; empty means the first. */
         std::string schedule;
-        /** @brief Run gnuplot when it is found. */
-        bool render = true;
-        /** @brief The gnuplot program: a name looked up on the PATH, or a path. */
-        std::string gnuplot = "gnuplot";
     };
 
     /** @brief What write_figures() produced. */
@@ -86,9 +82,9 @@ namespace xtrain
         std::filesystem::path dir;                       ///< where the files are
         std::vector<std::filesystem::path> data_files;   ///< .dat files written
         std::vector<std::filesystem::path> scripts;      ///< .gp files written
-        std::vector<std::filesystem::path> images;       ///< .png and .svg files produced
+        std::vector<std::filesystem::path> images;       ///< .png and .svg files produced (by render_figures())
         std::vector<std::string> skipped;                ///< figures not drawn, with the reason
-        bool rendered = false;                           ///< gnuplot ran and produced every image
+        bool rendered = false;                           ///< render_figures() ran gnuplot and it produced every image
         std::string message;                             ///< one paragraph for the user: where, or how to plot
     };
 
@@ -98,50 +94,9 @@ namespace xtrain
     /** @brief Writes the figures of an in-memory result set into @p options.dir (required). */
     inline FigureReport write_figures(const ResultSet& set, const FigureOptions& options);
 
-    /** @brief The full path of @p program if it is an executable file or found on the PATH, else empty. */
-    inline std::filesystem::path find_program(const std::string& program);
-
     // ---------------------------------------------------------------------------------------------
     // Implementation
     // ---------------------------------------------------------------------------------------------
-
-    inline std::filesystem::path find_program(const std::string& program)
-    {
-        namespace fs = std::filesystem;
-        auto runnable = [](const fs::path& p) {
-            std::error_code ec;
-            const auto st = fs::status(p, ec);
-            return !ec && fs::is_regular_file(st)
-                && (st.permissions() & (fs::perms::owner_exec | fs::perms::group_exec | fs::perms::others_exec))
-                       != fs::perms::none;
-        };
-        if (program.empty())
-        {
-            return {};
-        }
-        if (program.find('/') != std::string::npos)
-        {
-            return runnable(program) ? fs::path(program) : fs::path();
-        }
-        const char* path = std::getenv("PATH");
-        if (path == nullptr)
-        {
-            return {};
-        }
-        std::string p(path);
-        std::size_t start = 0;
-        while (start <= p.size())
-        {
-            const std::size_t end = std::min(p.find(':', start), p.size());
-            const fs::path candidate = fs::path(end == start ? "." : p.substr(start, end - start)) / program;
-            if (runnable(candidate))
-            {
-                return candidate;
-            }
-            start = end + 1;
-        }
-        return {};
-    }
 
     namespace detail
     {
@@ -809,6 +764,28 @@ namespace xtrain
         }
     }
 
+    namespace detail
+    {
+        /**
+         * @brief The report's paragraph when the images are not (all) drawn: where the data and
+         *        scripts are, then @p why_not_drawn and the command that draws them; the skipped
+         *        figures below, one a line.
+         */
+        inline std::string figures_message(const FigureReport& report, const std::string& why_not_drawn)
+        {
+            std::string msg = report.scripts.empty()
+                                ? std::string("figures: nothing to draw")
+                                : "figures: data and gnuplot scripts written to '" + report.dir.string() + "'" + why_not_drawn
+                                      + "then run: cd " + shell_quote(report.dir.string())
+                                      + " && for f in *.gp; do gnuplot \"$f\"; done";
+            for (const auto& s : report.skipped)
+            {
+                msg += "\nfigures: skipped " + s;
+            }
+            return msg;
+        }
+    }
+
     inline FigureReport write_figures(const ResultSet& set, const FigureOptions& options)
     {
         namespace fs = std::filesystem;
@@ -819,7 +796,6 @@ namespace xtrain
         fs::create_directories(options.dir);
         const detail::FigureData d = detail::figure_data(set, options);
 
-        std::vector<std::string> made;
         auto emit = [&](const std::string& name, bool ok, const std::string& dat, const std::string& gp,
                         const std::string& why) {
             if (!ok)
@@ -831,7 +807,6 @@ namespace xtrain
             detail::write_file_atomic(options.dir / (name + ".gp"), gp);
             report.data_files.push_back(options.dir / (name + ".dat"));
             report.scripts.push_back(options.dir / (name + ".gp"));
-            made.push_back(name);
         };
         {
             std::string dat, gp, why;
@@ -854,70 +829,7 @@ namespace xtrain
             emit("fig4_steps_to_target", ok, dat, gp, why);
         }
 
-        const fs::path gnuplot = options.render ? find_program(options.gnuplot) : fs::path();
-        std::string problems;
-        if (!gnuplot.empty() && !made.empty())
-        {
-            report.rendered = true;
-            for (const auto& name : made)
-            {
-                const std::string cmd = "cd " + detail::shell_quote(options.dir.string()) + " && "
-                                      + detail::shell_quote(gnuplot.string()) + " " + detail::shell_quote(name + ".gp")
-                                      + " > " + detail::shell_quote(name + ".log") + " 2>&1";
-                const int rc = std::system(cmd.c_str());
-                bool ok = rc == 0;
-                for (const char* ext : {".png", ".svg"})
-                {
-                    const fs::path img = options.dir / (name + ext);
-                    std::error_code ec;
-                    if (fs::exists(img, ec) && fs::file_size(img, ec) > 0 && !ec)
-                    {
-                        report.images.push_back(img);
-                    }
-                    else
-                    {
-                        ok = false;
-                    }
-                }
-                if (ok)
-                {
-                    std::error_code ec;
-                    fs::remove(options.dir / (name + ".log"), ec);  // warnings only; keep it when drawing failed
-                }
-                else
-                {
-                    report.rendered = false;
-                    problems += " " + name + ".gp failed (see " + name + ".log);";
-                }
-            }
-        }
-        std::string msg;
-        if (made.empty())
-        {
-            msg = "figures: nothing to draw";
-        }
-        else if (report.rendered)
-        {
-            msg = "figures: " + std::to_string(report.images.size()) + " images (PNG and SVG) in '"
-                + options.dir.string() + "'";
-        }
-        else if (!gnuplot.empty())
-        {
-            msg = "figures: gnuplot could not draw everything:" + problems + " the data and scripts are in '"
-                + options.dir.string() + "'";
-        }
-        else
-        {
-            msg = "figures: data and gnuplot scripts written to '" + options.dir.string() + "'"
-                + (options.render ? std::string("; gnuplot was not found: install it (apt-get install gnuplot-nox), ")
-                                  : std::string("; to draw them, "))
-                + "then run: cd " + detail::shell_quote(options.dir.string()) + " && for f in *.gp; do gnuplot \"$f\"; done";
-        }
-        for (const auto& s : report.skipped)
-        {
-            msg += "\nfigures: skipped " + s;
-        }
-        report.message = msg;
+        report.message = detail::figures_message(report, "; to draw them, ");
         return report;
     }
 

@@ -21,6 +21,7 @@
 
 #include "xtrain/core/error.hpp"
 #include "xtrain/experiment/analysis.hpp"
+#include "xtrain/experiment/noise_scale_files.hpp"
 #include "xtrain/experiment/results_folder.hpp"
 #include "xtrain/experiment/sweep_config.hpp"
 
@@ -155,6 +156,7 @@ namespace xtrain
         std::filesystem::create_directories(out);
         detail::write_file_atomic(out / "meta.json", meta_to_json(merged.meta));
         write_result_files(out, merged, metric);
+        merge_noise_scale_files(sources, out, merged.meta.config.grid);
         report.runs = merged.runs.size();
         report.failures = merged.failures.size();
         report.missing = merged.missing().size();

@@ -208,6 +208,12 @@ namespace xtrain
                                    std::optional<Metric> metric = std::nullopt);
 
     /**
+     * @brief Writes the files of @p dir from @p set and tables already computed (analyze_runs()):
+     *        the writing alone, for a program that also shows the tables.
+     */
+    inline void write_result_files(const std::filesystem::path& dir, const ResultSet& set, const ResultTables& tables);
+
+    /**
      * @brief A folder being written by a sweep: created, or opened to resume.
      *
      * Opening checks meta.json against the sweep's configuration and refuses (std::invalid_argument,
@@ -767,6 +773,11 @@ namespace xtrain
 
     inline void write_result_files(const std::filesystem::path& dir, const ResultSet& set, std::optional<Metric> metric)
     {
+        write_result_files(dir, set, analyze_runs(set.summaries(), metric));
+    }
+
+    inline void write_result_files(const std::filesystem::path& dir, const ResultSet& set, const ResultTables& tables)
+    {
         std::vector<const RunRecord*> runs;
         for (const auto& r : set.runs)
         {
@@ -804,13 +815,11 @@ namespace xtrain
             failures += detail::failures_csv_line(*f);
         }
 
-        const std::vector<RunSummary> summaries = set.summaries();
-        const Metric m = metric ? *metric : default_metric(summaries);
-        const std::vector<BatchSummary> table = summarize_by_batch(summaries, m);
+        const Metric m = tables.metric;
         std::string by_batch = std::string(summary_by_batch_csv_header) + "\n";
         using detail::format_double;
         using detail::format_uint;
-        for (const auto& b : table)
+        for (const auto& b : tables.by_batch)
         {
             by_batch += b.optimizer + "," + b.schedule + "," + format_uint(b.batch_size) + "," + metric_name(m) + ","
                       + format_uint(b.lrs_tried) + "," + format_double(b.best_lr) + "," + format_double(b.best_lr_lo)
@@ -825,7 +834,7 @@ namespace xtrain
                       + detail::warnings_cell(b.warnings) + "\n";
         }
         std::string fits = std::string(fits_csv_header) + "\n";
-        for (const FitSummary& f : summarize_fits(summaries, table, m))
+        for (const FitSummary& f : tables.fits)
         {
             const LineFit& lf = f.best_lr;
             const StepsFit& sf = f.steps;

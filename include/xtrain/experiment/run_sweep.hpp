@@ -37,17 +37,15 @@
 #include <utility>
 #include <vector>
 
-#if defined(__unix__) || defined(__APPLE__)
-#include <unistd.h>
-#endif
-
 #include "xtrain/core/blas_threads.hpp"
 #include "xtrain/core/error.hpp"
 #include "xtrain/experiment/analysis.hpp"
 #include "xtrain/experiment/eval_sink.hpp"
+#include "xtrain/experiment/noise_scale_files.hpp"
 #include "xtrain/experiment/results_folder.hpp"
 #include "xtrain/experiment/run_summary.hpp"
 #include "xtrain/experiment/shard_spec.hpp"
+#include "xtrain/experiment/sweep_progress.hpp"
 #include "xtrain/experiment/sweep_config.hpp"
 
 namespace xtrain
@@ -79,9 +77,22 @@ namespace xtrain
         {
         }
 
+        /** @brief Describes, for a grid, what the function holds fixed that changes results. */
+        using SettingsText = std::function<std::string(const SweepGrid&)>;
+
         /** @brief A callable and the check of the grids it can run. */
         template <class F>
         RunFunction(F f, GridCheck check) : m_run(std::move(f)), m_check(std::move(check))
+        {
+        }
+
+        /**
+         * @brief A callable, the check of the grids it can run, and the description of its settings,
+         *        which run_sweep puts into the sweep's fingerprint (SweepConfig::budget).
+         */
+        template <class F>
+        RunFunction(F f, GridCheck check, SettingsText settings)
+            : m_run(std::move(f)), m_check(std::move(check)), m_settings(std::move(settings))
         {
         }
 
@@ -97,21 +108,29 @@ namespace xtrain
             }
         }
 
+        /**
+         * @brief Another callable (e.g. one that calls this function and does more) with this
+         *        function's grid check and settings, so that wrapping keeps them.
+         */
+        template <class F>
+        RunFunction wrap(F f) const
+        {
+            RunFunction out(std::move(f));
+            out.m_check = m_check;
+            out.m_settings = m_settings;
+            return out;
+        }
+
+        /** @brief What the function holds fixed for @p grid that changes results ("" if it does not say). */
+        std::string settings_text(const SweepGrid& grid) const { return m_settings ? m_settings(grid) : std::string(); }
+
         /** @brief True unless empty. */
         explicit operator bool() const noexcept { return static_cast<bool>(m_run); }
 
     private:
         std::function<signature> m_run;
         GridCheck m_check;
-    };
-
-    /** @brief How progress is shown. */
-    enum class ProgressMode
-    {
-        automatic,  ///< `live` when the log is standard error on a terminal, else `lines`
-        live,       ///< one status line redrawn in place (carriage return, no new line)
-        lines,      ///< one line per finished run
-        quiet       ///< only the start and end messages
+        SettingsText m_settings;
     };
 
     /** @brief How a sweep is run (none of this changes its results). */
@@ -176,24 +195,13 @@ namespace xtrain
      * Creates @p out or resumes it (see ResultsFolder: a folder of another sweep is refused). Runs
      * start in grid-index order on `options.jobs` threads. A run function's exception marks that
      * run failed and the sweep goes on; `sweep_interrupted` or `options.stop` stops it cleanly.
+     * When @p fn describes its settings (make_trainer_run's do), an empty `config.budget` is filled
+     * with that description, so the fingerprint holds them; a budget text that differs is refused.
      * @throws std::invalid_argument for a bad configuration, shard or folder of another sweep;
      *         data_error for a corrupt folder; std::runtime_error if the files cannot be written.
      */
     inline SweepReport run_sweep(const SweepConfig& config, const std::filesystem::path& out, const RunFunction& fn,
                                  const SweepOptions& options = {});
-
-    /** @brief Seconds as "hh:mm:ss" (or "--:--:--" when unknown). */
-    inline std::string format_duration(double seconds)
-    {
-        if (!std::isfinite(seconds) || seconds < 0)
-        {
-            return "--:--:--";
-        }
-        const auto s = static_cast<unsigned long long>(seconds + 0.5);
-        char buf[32];
-        std::snprintf(buf, sizeof(buf), "%02llu:%02llu:%02llu", s / 3600, (s / 60) % 60, s % 60);
-        return buf;
-    }
 
     // ---------------------------------------------------------------------------------------------
     // Implementation
@@ -201,211 +209,37 @@ namespace xtrain
 
     namespace detail
     {
-        inline bool log_is_terminal(const std::ostream* log)
+        /**
+         * @brief @p given with its budget text filled from the run function's settings, so that
+         *        the fingerprint always holds them; refuses a budget text that contradicts them.
+         */
+        inline SweepConfig with_run_settings(const SweepConfig& given, const RunFunction& fn)
         {
-#if defined(__unix__) || defined(__APPLE__)
-            return (log == &std::cerr || log == &std::clog) && ::isatty(2) == 1;
-#else
-            (void)log;
-            return false;
-#endif
-        }
-
-        /** @brief The progress display; every call holds its own mutex. */
-        class SweepProgress
-        {
-        public:
-            SweepProgress(std::ostream* log, ProgressMode mode, std::size_t shard_runs, std::size_t already_done,
-                          std::size_t to_run)
-                : m_log(log), m_mode(mode), m_total(shard_runs), m_before(already_done), m_to_run(to_run),
-                  m_start(std::chrono::steady_clock::now())
+            SweepConfig config = given;
+            const std::string settings = fn.settings_text(config.grid);
+            if (settings.empty() || config.budget == settings)
             {
-                if (m_mode == ProgressMode::automatic)
-                {
-                    m_mode = log_is_terminal(log) ? ProgressMode::live : ProgressMode::lines;
-                }
+                return config;
             }
-
-            void message(const std::string& text)
+            if (!config.budget.empty())
             {
-                std::lock_guard<std::mutex> lock(m_mutex);
-                if (m_log != nullptr)
-                {
-                    clear_live();
-                    *m_log << text << '\n';
-                    draw_live();
-                    m_log->flush();
-                }
+                throw std::invalid_argument(concat(
+                    "xtrain::run_sweep: config.budget says \"", config.budget, "\" but the run function's settings are \"",
+                    settings, "\": leave config.budget empty, and the sweep records the run function's settings itself"));
             }
-
-            void started()
-            {
-                std::lock_guard<std::mutex> lock(m_mutex);
-                ++m_running;
-                refresh_locked();
-            }
-
-            void finished(const RunSpec& spec, RunOutcome status, const std::string& detail_text, double seconds)
-            {
-                std::lock_guard<std::mutex> lock(m_mutex);
-                --m_running;
-                ++m_done;
-                m_diverged += status == RunOutcome::diverged ? 1 : 0;
-                m_stalled += status == RunOutcome::stalled ? 1 : 0;
-                m_failed += status == RunOutcome::failed ? 1 : 0;
-                if (m_log == nullptr)
-                {
-                    return;
-                }
-                const std::string head = "[sweep " + std::to_string(m_before + m_done) + "/" + std::to_string(m_total)
-                                       + "] " + spec.key().str() + ": ";
-                if (status == RunOutcome::failed)
-                {
-                    clear_live();
-                    *m_log << head << "FAILED after " << format_seconds(seconds) << ": " << detail_text
-                           << " (recorded in failures.csv; rerun to retry)\n";
-                    draw_live();
-                }
-                else if (m_mode == ProgressMode::lines)
-                {
-                    *m_log << head << run_outcome_name(status) << " in " << format_seconds(seconds)
-                           << (detail_text.empty() ? "" : ", ") << detail_text << "; ETA " << format_duration(eta())
-                           << '\n';
-                }
-                else
-                {
-                    draw_live();
-                }
-                m_log->flush();
-            }
-
-            void abandoned()
-            {
-                std::lock_guard<std::mutex> lock(m_mutex);
-                --m_running;
-                refresh_locked();
-            }
-
-            void refresh()
-            {
-                std::lock_guard<std::mutex> lock(m_mutex);
-                refresh_locked();
-            }
-
-            void close()
-            {
-                std::lock_guard<std::mutex> lock(m_mutex);
-                clear_live();
-                if (m_log != nullptr)
-                {
-                    m_log->flush();
-                }
-            }
-
-            double elapsed() const
-            {
-                return std::chrono::duration<double>(std::chrono::steady_clock::now() - m_start).count();
-            }
-
-        private:
-            static std::string format_seconds(double s)
-            {
-                char buf[32];
-                std::snprintf(buf, sizeof(buf), "%.1f s", s);
-                return buf;
-            }
-
-            double eta() const
-            {
-                if (m_done == 0)
-                {
-                    return std::nan("");
-                }
-                return elapsed() / static_cast<double>(m_done) * static_cast<double>(m_to_run - m_done);
-            }
-
-            void refresh_locked()
-            {
-                if (m_log != nullptr && m_mode == ProgressMode::live)
-                {
-                    draw_live();
-                    m_log->flush();
-                }
-            }
-
-            void draw_live()
-            {
-                if (m_log == nullptr || m_mode != ProgressMode::live)
-                {
-                    return;
-                }
-                *m_log << "\r\x1b[K" << "sweep: " << (m_before + m_done) << "/" << m_total << " done, " << m_running
-                       << " running, " << m_diverged << " diverged, " << m_stalled << " stalled, " << m_failed
-                       << " failed; elapsed "
-                       << format_duration(elapsed()) << ", ETA " << format_duration(eta());
-                m_live_shown = true;
-            }
-
-            void clear_live()
-            {
-                if (m_log != nullptr && m_live_shown)
-                {
-                    *m_log << "\r\x1b[K";
-                    m_live_shown = false;
-                }
-            }
-
-            std::mutex m_mutex;
-            std::ostream* m_log;
-            ProgressMode m_mode;
-            std::size_t m_total;
-            std::size_t m_before;
-            std::size_t m_to_run;
-            std::size_t m_done = 0;
-            std::size_t m_running = 0;
-            std::size_t m_diverged = 0;
-            std::size_t m_stalled = 0;
-            std::size_t m_failed = 0;
-            bool m_live_shown = false;
-            std::chrono::steady_clock::time_point m_start;
-        };
-
-        inline std::string outcome_text(const RunSummary& s)
-        {
-            const EvalRow& r = s.last;
-            std::string t;
-            if (std::isfinite(r.val_accuracy))
-            {
-                t = "val_accuracy " + format_double(std::round(r.val_accuracy * 1e4) / 1e4);
-            }
-            else if (std::isfinite(r.val_loss))
-            {
-                t = "val_loss " + format_double(r.val_loss);
-            }
-            else if (s.eval_rows != 0)
-            {
-                t = "train_loss " + format_double(r.train_loss);
-            }
-            if (s.target.enabled())
-            {
-                t += t.empty() ? "" : ", ";
-                t += s.target_reached ? "target at step " + format_uint(s.to_target.step) : "target not reached";
-            }
-            if (!s.note.empty())
-            {
-                t += (t.empty() ? "" : ", ") + s.note;
-            }
-            return t;
+            config.budget = settings;
+            return config;
         }
     }
 
-    inline SweepReport run_sweep(const SweepConfig& config, const std::filesystem::path& out, const RunFunction& fn,
+    inline SweepReport run_sweep(const SweepConfig& given, const std::filesystem::path& out, const RunFunction& fn,
                                  const SweepOptions& options)
     {
-        config.validate();
-        options.shard.validate();
         detail::require(static_cast<bool>(fn), "xtrain::run_sweep", "fn", "an empty function",
                         "must be a callable run function");
+        const SweepConfig config = detail::with_run_settings(given, fn);
+        config.validate();
+        options.shard.validate();
         detail::require(options.refine_rounds == 0 || options.shard.whole(), "xtrain::run_sweep", "refine_rounds",
                         options.refine_rounds,
                         "needs every run's result: merge the shards, then refine the merged folder without a shard");
@@ -647,6 +481,7 @@ namespace xtrain
         }
 
         folder.finalize(options.summary_metric);
+        collect_noise_scale(out);  // the runs' noise-scale files, if the run function wrote any
         report.grid_runs = folder.results().meta.config.grid.size();
         const std::size_t attempted = report.finished + report.diverged + report.stalled + report.failed;
         report.not_run = to_run - attempted;

@@ -133,11 +133,27 @@ namespace xtrain
      */
     struct SweepGrid
     {
+        /**
+         * @brief An empty grid. Fill it by name, `grid.lrs = {...}` or `SweepGrid().with_lrs({...})`:
+         *        the grid cannot be filled by position (`{{"sgd"}, {0.1}, {16}, {1}}` does not
+         *        compile), where swapping the batch sizes and the seeds would go unnoticed.
+         */
+        SweepGrid() noexcept {}  // user-provided on purpose: not an aggregate, so no positional init
+
+        /** @name Named setters, for one expression: `SweepGrid().with_optimizers({"sgd"}).with_lrs({0.1})` */
+        ///@{
+        SweepGrid& with_optimizers(std::vector<std::string> v) { optimizers = std::move(v); return *this; }
+        SweepGrid& with_lrs(std::vector<double> v) { lrs = std::move(v); return *this; }
+        SweepGrid& with_batch_sizes(std::vector<std::size_t> v) { batch_sizes = std::move(v); return *this; }
+        SweepGrid& with_seeds(std::vector<std::uint64_t> v) { seeds = std::move(v); return *this; }
+        SweepGrid& with_schedules(std::vector<std::string> v) { schedules = std::move(v); return *this; }
+        ///@}
+
         std::vector<std::string> optimizers;   ///< optimizer names, e.g. {"sgd", "adam"}
         std::vector<double> lrs;               ///< base learning rates (finite, > 0, distinct)
         std::vector<std::size_t> batch_sizes;  ///< batch sizes (> 0, distinct)
         std::vector<std::uint64_t> seeds;      ///< run seeds (distinct)
-        std::vector<std::string> schedules;    ///< optional schedule labels, e.g. {"const", "warmup5"}
+        std::vector<std::string> schedules;    ///< optional schedule names, e.g. {"constant", "cosine"} (sweep_schedules.hpp)
         /** @brief Cells added by refinement (not fingerprinted; see the file comment). */
         std::vector<RefinedCell> refined;
 

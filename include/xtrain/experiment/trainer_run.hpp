@@ -12,7 +12,8 @@
  * For each cell of the grid the run function builds the model from the run's seed, the optimizer
  * named in the grid at the cell's learning rate (scaled with the batch size if asked), a shuffled
  * `BatchSampler` seeded with the run's seed (so every batch size sees the same data order), a
- * per-step learning-rate schedule (linear warm-up, if asked), a divergence guard, and reports every
+ * per-step learning-rate schedule (the one its grid cell names, under a linear warm-up if asked),
+ * a divergence guard, and reports every
  * evaluation point to the sweep, the first one before any update. A run that blew up or stalled
  * is returned as a result, not thrown. When the target is first met between two evaluation points,
  * the run goes back to the earlier one (an in-memory copy of the trainer's state) and bisects the
@@ -29,6 +30,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -45,107 +47,22 @@
 #include "xtrain/experiment/detail/text_io.hpp"
 #include "xtrain/experiment/eval_sink.hpp"
 #include "xtrain/experiment/finetune.hpp"
-#include "xtrain/experiment/gradient_noise_scale.hpp"
+#include "xtrain/experiment/noise_scale_files.hpp"
 #include "xtrain/experiment/run_sweep.hpp"
 #include "xtrain/experiment/sweep_grid.hpp"
-#include "xtrain/optim/adagrad.hpp"
-#include "xtrain/optim/adam.hpp"
-#include "xtrain/optim/lamb.hpp"
-#include "xtrain/optim/lars.hpp"
+#include "xtrain/experiment/sweep_optimizers.hpp"
+#include "xtrain/experiment/sweep_schedules.hpp"
 #include "xtrain/optim/lr_scaling.hpp"
 #include "xtrain/optim/optimizer.hpp"
-#include "xtrain/optim/rmsprop.hpp"
 #include "xtrain/optim/schedules.hpp"
-#include "xtrain/optim/sgd.hpp"
 #include "xtrain/train/callbacks/divergence_guard.hpp"
 #include "xtrain/experiment/target.hpp"
 #include "xtrain/train/callbacks/lr_scheduler.hpp"
+#include "xtrain/train/callbacks/noise_scale_monitor.hpp"
 #include "xtrain/train/trainer.hpp"
 
 namespace xtrain
 {
-    // ---------------------------------------------------------------------------------------------
-    // Optimizers by name
-    // ---------------------------------------------------------------------------------------------
-
-    /** @brief The optimizer names a sweep grid may use, in the order `--help` lists them. */
-    inline constexpr std::string_view sweep_optimizer_names[] = {"sgd",     "momentum", "nesterov", "adam", "adamw",
-                                                                 "rmsprop", "adagrad",  "lars",     "lamb"};
-
-    /** @brief Hyperparameters a sweep holds fixed while it varies the learning rate. */
-    struct OptimizerSettings
-    {
-        double momentum = 0.9;     ///< for "momentum", "nesterov" and "lars"
-        /// L2 for SGD/Adam/RMSprop/Adagrad/LARS, decoupled for AdamW and LAMB; unset: each
-        /// optimizer's own default (0; PyTorch's 0.01 for AdamW; 0.01 for LAMB)
-        std::optional<double> weight_decay;
-    };
-
-    /**
-     * @brief Calls @p f with an `Optimizer<P>` built for @p name at rate @p lr: the one place a
-     * run-time optimizer name becomes a compile-time policy.
-     *
-     * "sgd" is plain SGD; "momentum" and "nesterov" are PyTorch's SGD with `settings.momentum`;
-     * "adam", "adamw" (the AdamW policy), "rmsprop", "adagrad", "lars" and "lamb" use their defaults
-     * (docs/optimizers.md), with `settings.weight_decay` when it is set.
-     * @throws std::invalid_argument naming the unknown optimizer and listing the known ones.
-     */
-    template <class F>
-    decltype(auto) with_optimizer(std::string_view name, double lr, const OptimizerSettings& settings, F&& f)
-    {
-        // Every rule takes the rate and the weight decay; the branches set what differs.
-        auto run = [&](auto h) -> decltype(auto) {
-            h.lr = lr;
-            if (settings.weight_decay)
-            {
-                h.weight_decay = *settings.weight_decay;
-            }
-            return f(Optimizer<decltype(h)>(h));
-        };
-        if (name == "sgd" || name == "momentum" || name == "nesterov")
-        {
-            SGD h;
-            if (name != "sgd")
-            {
-                h.momentum = settings.momentum;
-                h.nesterov = name == "nesterov";
-            }
-            return run(h);
-        }
-        if (name == "adam")
-        {
-            return run(Adam{});
-        }
-        if (name == "adamw")
-        {
-            return run(AdamW{});
-        }
-        if (name == "rmsprop")
-        {
-            return run(RMSprop{});
-        }
-        if (name == "adagrad")
-        {
-            return run(Adagrad{});
-        }
-        if (name == "lars")
-        {
-            LARS h;
-            h.momentum = settings.momentum;
-            return run(h);
-        }
-        if (name == "lamb")
-        {
-            return run(LAMB{});
-        }
-        std::string known;
-        for (std::string_view n : sweep_optimizer_names)
-        {
-            known += (known.empty() ? "" : ", ") + std::string(n);
-        }
-        throw std::invalid_argument(detail::concat("unknown optimizer '", name, "' (known: ", known, ")"));
-    }
-
     // ---------------------------------------------------------------------------------------------
     // Batch sizes fixed at compile time
     // ---------------------------------------------------------------------------------------------
@@ -314,124 +231,6 @@ namespace xtrain
         std::string m_state;
     };
 
-    /** @brief The gradient noise scale measured over one epoch. */
-    struct NoiseScaleRecord
-    {
-        std::uint64_t epoch = 0;      ///< epochs completed
-        std::uint64_t step = 0;       ///< updates so far
-        double b_simple = 0.0;        ///< tr(Sigma) / |G|^2 over the epoch (NaN if the |G|^2 estimate is not positive)
-        double grad_sq = 0.0;         ///< estimate of |G|^2 over the epoch
-        double trace_sigma = 0.0;     ///< estimate of tr(Sigma) over the epoch
-        std::size_t measurements = 0; ///< gradient pairs measured in the epoch
-    };
-
-    /**
-     * @brief Measures the gradient noise scale B_simple = tr(Sigma) / |G|^2 during training
-     * (McCandlish et al. 2018), one value per epoch.
-     *
-     * On measured updates, next to the batch gradient G_B the trainer just computed, it computes
-     * the gradient of the first half of the same batch, G_{B/2}, into a buffer of its own. Over an
-     * epoch it averages the two squared norms and turns the averages into |G|^2 and tr(Sigma) with
-     * McCandlish et al.'s unbiased estimators (GradientNoiseScale::squared_gradient_estimate and
-     * trace_estimate): a single pair is far too noisy at small batch sizes (the |G|^2 estimate is
-     * often negative), an epoch's worth is not. It measures every `every` updates, more often if
-     * that would give fewer than `min_per_epoch` measurements in an epoch; each measurement costs
-     * a half-batch forward and backward pass. Batches of one sample cannot be split and are
-     * skipped. `every = 0` switches it off.
-     */
-    template <class T>
-    class NoiseScaleMonitor
-    {
-    public:
-        /** @brief Measures every @p every updates, and at least @p min_per_epoch times per epoch. */
-        explicit NoiseScaleMonitor(std::size_t every = 8, std::size_t min_per_epoch = 32)
-            : m_every(every)
-            , m_min_per_epoch(std::max<std::size_t>(1, min_per_epoch))
-        {
-        }
-
-        /** @brief Starts the epoch's sums and chooses its measuring interval. */
-        template <class Tr>
-        void on_epoch_begin(Tr& t)
-        {
-            m_sum_small = m_sum_big = 0.0;
-            m_count = 0;
-            const std::uint64_t per_epoch = t.updates_per_epoch();
-            m_interval = std::max<std::uint64_t>(1, std::min<std::uint64_t>(m_every, per_epoch / m_min_per_epoch));
-        }
-
-        /** @brief Measures on the current batch. */
-        template <class Tr>
-        void on_gradient(Tr& t, const Batch<T>& batch, const xt::xtensor<T, 1>& grad)
-        {
-            if (m_every == 0 || batch.size < 2 || t.step() % m_interval != 0)
-            {
-                return;
-            }
-            if (m_half_grad.size() != grad.size())
-            {
-                m_half_grad = xt::xtensor<T, 1>::from_shape({grad.size()});
-            }
-            Batch<T> half = batch;
-            half.size = batch.size / 2;
-            t.model().loss_and_gradient(half, m_half_grad);
-            if (m_count == 0)
-            {
-                m_b_small = static_cast<double>(half.size);
-                m_b_big = static_cast<double>(batch.size);
-            }
-            // The partial last batch has other sizes; its pair is left out of the epoch's means.
-            if (static_cast<double>(batch.size) == m_b_big)
-            {
-                m_sum_small += squared_norm(m_half_grad);
-                m_sum_big += squared_norm(grad);
-                ++m_count;
-            }
-        }
-
-        /** @brief Records the epoch's estimate. */
-        template <class Tr>
-        void on_epoch_end(Tr& t)
-        {
-            if (m_every == 0)
-            {
-                return;
-            }
-            NoiseScaleRecord r;
-            r.epoch = t.epoch();
-            r.step = t.step();
-            r.measurements = m_count;
-            r.b_simple = r.grad_sq = r.trace_sigma = std::numeric_limits<double>::quiet_NaN();
-            if (m_count > 0)
-            {
-                const double small = m_sum_small / static_cast<double>(m_count);
-                const double big = m_sum_big / static_cast<double>(m_count);
-                r.grad_sq = GradientNoiseScale::squared_gradient_estimate(m_b_small, small, m_b_big, big);
-                r.trace_sigma = GradientNoiseScale::trace_estimate(m_b_small, small, m_b_big, big);
-                if (r.grad_sq > 0.0)
-                {
-                    r.b_simple = r.trace_sigma / r.grad_sq;
-                }
-            }
-            m_records.push_back(r);
-        }
-
-        /** @brief One record per completed epoch. */
-        const std::vector<NoiseScaleRecord>& records() const noexcept { return m_records; }
-
-    private:
-        std::size_t m_every;
-        std::size_t m_min_per_epoch;
-        std::uint64_t m_interval = 1;
-        double m_sum_small = 0.0;
-        double m_sum_big = 0.0;
-        std::size_t m_count = 0;
-        double m_b_small = 0.0;
-        double m_b_big = 0.0;
-        xt::xtensor<T, 1> m_half_grad;
-        std::vector<NoiseScaleRecord> m_records;
-    };
-
     // ---------------------------------------------------------------------------------------------
     // The run function
     // ---------------------------------------------------------------------------------------------
@@ -481,6 +280,12 @@ namespace xtrain
         std::filesystem::path noise_scale_dir; ///< where per-run noise-scale CSV files go (empty: not written)
         std::size_t accumulation_steps = 1;  ///< micro-batches per update (the grid's B is the micro-batch)
         /**
+         * @brief A user's own schedules, by the name a grid uses (sweep_schedules.hpp), beside
+         * xtrain's constant, cosine, linear and step. Names are part of each run's key, so a
+         * resume with another factory under the same name is not detected: rename it.
+         */
+        std::map<std::string, ScheduleFactory, std::less<>> schedules;
+        /**
          * @brief Initial weights (a parameters file or a Trainer checkpoint, whole or in part) and
          * per-tensor lr multipliers (0 freezes) and weight decays, applied to every run's model
          * (experiment/finetune.hpp); off by default.
@@ -506,6 +311,19 @@ namespace xtrain
             detail::require(target_precision >= 0.0 && target_precision < 1.0, where, "target_precision",
                             target_precision, "must be in [0, 1)");
             detail::require(accumulation_steps >= 1, where, "accumulation_steps", accumulation_steps, "must be >= 1");
+            for (const auto& [name, factory] : schedules)
+            {
+                if (name.empty() || is_builtin_schedule(name))
+                {
+                    throw std::invalid_argument(detail::concat(
+                        where, ": schedules: the name '", name, "' ",
+                        name.empty() ? "is empty" : "is one of xtrain's own schedules; give yours another name"));
+                }
+                if (!factory)
+                {
+                    throw std::invalid_argument(detail::concat(where, ": schedules: '", name, "' has no factory"));
+                }
+            }
             finetune.validate();
         }
 
@@ -592,46 +410,6 @@ namespace xtrain
         }
     };
 
-    /** @brief Writes one run's noise-scale records as CSV (with the run's key in every row). */
-    inline void write_noise_scale_csv(const std::filesystem::path& file, const RunSpec& spec,
-                                      const std::vector<NoiseScaleRecord>& records)
-    {
-        const std::filesystem::path tmp = file.string() + ".tmp";
-        {
-            std::ofstream os(tmp, std::ios::trunc);
-            if (!os)
-            {
-                throw std::runtime_error(detail::concat("cannot write '", tmp.string(), "'"));
-            }
-            os << "optimizer,lr,batch_size,seed,schedule,epoch,step,b_simple,grad_sq,trace_sigma,measurements\n";
-            for (const NoiseScaleRecord& r : records)
-            {
-                os << spec.optimizer << ',' << detail::format_double(spec.lr) << ',' << spec.batch_size << ','
-                   << spec.seed << ',' << spec.schedule << ',' << r.epoch << ',' << r.step << ',';
-                detail::write_csv_number(os, r.b_simple);
-                os << ',';
-                detail::write_csv_number(os, r.grad_sq);
-                os << ',';
-                detail::write_csv_number(os, r.trace_sigma);
-                os << ',' << r.measurements << '\n';
-            }
-            os.close();
-            if (!os)
-            {
-                std::error_code ignored;
-                std::filesystem::remove(tmp, ignored);
-                throw std::runtime_error(detail::concat("cannot write '", tmp.string(), "' (disk full?)"));
-            }
-        }
-        std::error_code ec;
-        std::filesystem::rename(tmp, file, ec);
-        if (ec)
-        {
-            throw std::runtime_error(
-                detail::concat("cannot rename '", tmp.string(), "' to '", file.string(), "': ", ec.message()));
-        }
-    }
-
     namespace detail
     {
         /**
@@ -694,14 +472,36 @@ namespace xtrain
      * a temporary (e.g. `make_trainer_run(load_data(), ...)`) would be gone before the sweep runs.
      * Keep the dataset in a variable that outlives the sweep.
      */
-    template <class T, class MakeModel, std::size_t... Sizes>
-    RunFunction make_trainer_run(Dataset<T>&&, const detail::identity_t<Dataset<T>>*, MakeModel, RunSettings,
-                                 BatchSizes<Sizes...> = {}, const detail::identity_t<Dataset<T>>* = nullptr)
+    template <class T, class MakeModel, class... Rest>
+    RunFunction make_trainer_run(Dataset<T>&&, const detail::identity_t<Dataset<T>>*, MakeModel, RunSettings, Rest&&...)
     {
         static_assert(sizeof(T) == 0,
                       "xtrain::make_trainer_run: the training set is a temporary; the run function keeps a "
                       "reference to it, so keep the dataset in a variable that outlives the sweep");
         return {};
+    }
+
+    namespace detail
+    {
+        /** @brief Updates a budget allows at @p steps_per_epoch updates of @p examples_per_step examples. */
+        inline std::size_t budget_steps(const Budget& b, std::size_t train_size, std::size_t steps_per_epoch,
+                                        std::size_t examples_per_step)
+        {
+            switch (b.unit)
+            {
+            case Budget::Unit::steps:
+                return static_cast<std::size_t>(b.amount);
+            case Budget::Unit::epochs:
+                return static_cast<std::size_t>(b.amount) * steps_per_epoch;
+            case Budget::Unit::samples:
+            {
+                const auto epochs = static_cast<std::size_t>(b.amount / train_size);
+                const auto rest = static_cast<std::size_t>(b.amount % train_size);
+                return epochs * steps_per_epoch + (rest + examples_per_step - 1) / examples_per_step;
+            }
+            }
+            return 0;
+        }
     }
 
     /**
@@ -711,18 +511,22 @@ namespace xtrain
      * @param validation evaluated at every evaluation point (may be null; must outlive the sweep)
      * @param make_model `Model make_model(std::uint64_t seed)`: a fresh model for a run seed
      * @param settings what the grid does not vary
+     * @param optimizers a user's own optimizers, beside xtrain's nine (optimizer_set(); may be omitted)
      * @param sizes batch sizes to compile as `BatchSampler<S>` (others run as `BatchSampler<dynamic>`)
      * @param test if given, each run's final model is also scored on it (test_loss, test_accuracy)
      *
      * Paired sampling: the data order, the initialisation and every other random stream come from
-     * the run's seed only, so cells with the same seed differ only in optimizer, lr and batch size.
-     * The run function refuses, before anything is written, a grid that names an optimizer it does
-     * not know (listing the ones it knows) or any schedule.
+     * the run's seed only, so cells with the same seed differ only in optimizer, lr, batch size and
+     * schedule. Each run follows the schedule its grid cell names (sweep_schedules.hpp: xtrain's
+     * constant, cosine, linear and step, or RunSettings::schedules; none named: constant), under
+     * RunSettings' warm-up when one is asked. The run function refuses, before anything is
+     * written, a grid that names an optimizer or a schedule it does not know (listing the known
+     * ones) or a batch size larger than the training set.
      * @throws std::invalid_argument (from validate()) for impossible settings.
      */
-    template <class T, class MakeModel, std::size_t... Sizes>
+    template <class T, class MakeModel, class... Policies, std::size_t... Sizes>
     RunFunction make_trainer_run(const Dataset<T>& train, const detail::identity_t<Dataset<T>>* validation, MakeModel make_model,
-                                 RunSettings settings, BatchSizes<Sizes...> sizes = {},
+                                 RunSettings settings, OptimizerSet<Policies...> optimizers, BatchSizes<Sizes...> sizes = {},
                                  const detail::identity_t<Dataset<T>>* test = nullptr)
     {
         settings.validate();
@@ -731,11 +535,11 @@ namespace xtrain
             std::filesystem::create_directories(settings.noise_scale_dir);
         }
         const double chance = chance_accuracy(validation != nullptr ? *validation : train);
-        auto run = [&train, validation, test, chance, make_model = std::move(make_model), settings,
+        auto run = [&train, validation, test, chance, make_model = std::move(make_model), settings, optimizers,
                     sizes](const RunSpec& spec, EvalSink& sink) -> RunResult {
             const double lr = settings.scaled_lr(spec.lr, spec.batch_size);
             const SamplerOptions sampling{/*shuffle*/ true, /*drop_last*/ false, /*seed*/ spec.seed};
-            return with_optimizer(spec.optimizer, lr, settings.optimizer, [&](auto optimizer) {
+            return with_optimizer(spec.optimizer, lr, settings.optimizer, optimizers, [&](auto optimizer) {
                 return with_batch_sampler(sizes, spec.batch_size, train.size(), sampling, [&](auto sampler) {
                     const std::size_t k = settings.accumulation_steps;
                     const std::size_t updates_per_epoch = (sampler.iterations_per_epoch() + k - 1) / k;
@@ -748,7 +552,14 @@ namespace xtrain
                             ? std::min(1.0, lr > 0.0 ? spec.lr / lr : 1.0)
                             : 0.1;
                     }
-                    using Schedule = LinearWarmup<FixedLR>;
+                    ScheduleContext context;
+                    context.lr = lr;
+                    context.batch_size = spec.batch_size;
+                    context.steps_per_epoch = updates_per_epoch;
+                    context.total_steps = detail::budget_steps(settings.budget, train.size(), updates_per_epoch,
+                                                               spec.batch_size * k);
+                    const SweepSchedule schedule = make_sweep_schedule(spec.schedule, context, settings.schedules);
+                    using Schedule = LinearWarmup<SweepSchedule>;
                     DivergenceRule rule = settings.divergence;
                     rule.stop_runs = settings.early_stopping;
                     if (std::isnan(rule.chance_accuracy))
@@ -762,7 +573,7 @@ namespace xtrain
                                      && target.metric != TargetMetric::train_loss;
                     auto make_trainer = [&](bool primary) {
                         Trainer t(apply_finetuning(make_model(spec.seed), settings.finetune), optimizer, sampler, DivergenceGuard(rule),
-                                  LrScheduler<Schedule>(Schedule(FixedLR(lr), warmup_steps, start), ScheduleUnit::step),
+                                  LrScheduler<Schedule>(Schedule(schedule, warmup_steps, start), ScheduleUnit::step),
                                   SweepReporter(sink, train.size(), primary),
                                   NoiseScaleMonitor<T>(primary ? settings.noise_scale_every : 0),
                                   TargetTracker(target, primary && refine));
@@ -881,7 +692,8 @@ namespace xtrain
                 });
             });
         };
-        auto check = [train_size = train.size(), train_name = train.name](const SweepGrid& grid) {
+        auto check = [train_size = train.size(), train_name = train.name, optimizers,
+                      schedules = settings.schedules](const SweepGrid& grid) {
             for (const std::size_t b : grid.batch_sizes)
             {
                 if (b > train_size)
@@ -895,27 +707,37 @@ namespace xtrain
             }
             for (const std::string& name : grid.optimizers)
             {
-                if (std::find(std::begin(sweep_optimizer_names), std::end(sweep_optimizer_names), name)
-                    == std::end(sweep_optimizer_names))
+                if (!optimizers.knows(name))
                 {
-                    std::string known;
-                    for (std::string_view n : sweep_optimizer_names)
-                    {
-                        known += (known.empty() ? "" : ", ") + std::string(n);
-                    }
                     throw std::invalid_argument(detail::concat("the grid names an unknown optimizer '", name,
-                                                               "' (known: ", known, ")"));
+                                                               "' (known: ", detail::join_names(optimizers.names()), ")"));
                 }
             }
-            if (!grid.schedules.empty())
+            for (const std::string& name : grid.schedules)
             {
-                throw std::invalid_argument(detail::concat(
-                    "the grid names schedules (e.g. '", grid.schedules.front(),
-                    "') but make_trainer_run knows none: every run follows RunSettings' warm-up; leave "
-                    "SweepGrid::schedules empty"));
+                if (!is_builtin_schedule(name) && schedules.count(name) == 0)
+                {
+                    std::vector<std::string> known(std::begin(sweep_schedule_names), std::end(sweep_schedule_names));
+                    for (const auto& [n, f] : schedules)
+                    {
+                        known.push_back(n);
+                    }
+                    throw std::invalid_argument(detail::concat("the grid names an unknown schedule '", name,
+                                                               "' (known: ", detail::join_names(known), ")"));
+                }
             }
         };
-        return RunFunction(std::move(run), std::move(check));
+        auto describe = [settings](const SweepGrid& grid) { return settings.describe(grid.optimizers); };
+        return RunFunction(std::move(run), std::move(check), std::move(describe));
+    }
+
+    /** @brief make_trainer_run() with xtrain's own optimizers only. */
+    template <class T, class MakeModel, std::size_t... Sizes>
+    RunFunction make_trainer_run(const Dataset<T>& train, const detail::identity_t<Dataset<T>>* validation, MakeModel make_model,
+                                 RunSettings settings, BatchSizes<Sizes...> sizes = {},
+                                 const detail::identity_t<Dataset<T>>* test = nullptr)
+    {
+        return make_trainer_run(train, validation, std::move(make_model), std::move(settings), OptimizerSet<>(), sizes, test);
     }
 }
 

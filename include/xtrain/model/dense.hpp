@@ -67,6 +67,13 @@ namespace xtrain
          */
         const T* backward(const T* x, const T* y, const T* dy, std::size_t n, const T* params, T* grads,
                           bool need_dx);
+        /**
+         * @brief The backward pass fused with plain SGD: params -= lr * (weight and bias gradients),
+         * with no gradient buffer. Returns dL/dx (computed with the weights before the update) if
+         * @p need_dx, else nullptr. The weight gradient's product accumulates straight into the
+         * weights (alpha = -lr, beta = 1).
+         */
+        const T* backward_descent(const T* x, const T* dy, std::size_t n, T* params, T lr, T bias_lr, bool need_dx);
         /** @brief No state beyond the parameters. */
         void save(BinaryWriter&) const noexcept {}
         /** @brief No state beyond the parameters. */
@@ -81,6 +88,7 @@ namespace xtrain
         std::size_t m_b = 0;
         xt::xtensor<T, 1> m_y;
         xt::xtensor<T, 1> m_dx;
+        xt::xtensor<T, 1> m_dy_t; // alpha dy^T for the small-batch weight-gradient kernel
     };
 
     /**
@@ -193,6 +201,12 @@ namespace xtrain
         {
             detail::nn::grow(m_dx, backward_batch * m_in);
         }
+        if (detail::nn::uses_libxsmm<T>(1)) // libxsmm built in for T: scratch for the batches it takes
+        {
+            const std::size_t rows =
+                backward_batch < detail::nn::libxsmm_max_batch ? backward_batch : detail::nn::libxsmm_max_batch;
+            detail::nn::grow(m_dy_t, rows * m_out);
+        }
     }
 
     template <class T>
@@ -219,7 +233,7 @@ namespace xtrain
                                      bool need_dx)
     {
         // dW = dy^T x (out x in), db = column sums of dy, dx = dy W (n x in).
-        detail::nn::gemm(true, false, m_out, m_in, n, T(1), dy, m_out, x, m_in, T(0), grads + m_w, m_in);
+        detail::nn::weight_gradient(m_out, m_in, n, T(1), dy, x, T(0), grads + m_w, m_dy_t.data());
         T* db = grads + m_b;
         for (std::size_t j = 0; j < m_out; ++j)
         {
@@ -239,6 +253,33 @@ namespace xtrain
         }
         T* dx = m_dx.data();
         detail::nn::gemm(false, false, n, m_in, m_out, T(1), dy, m_out, params + m_w, m_in, T(0), dx, m_in);
+        return dx;
+    }
+
+    template <class T>
+    const T* DenseLayer<T>::backward_descent(const T* x, const T* dy, std::size_t n, T* params, T lr, T bias_lr,
+                                             bool need_dx)
+    {
+        // dx first: it needs the weights of this step, which the update below overwrites.
+        T* dx = nullptr;
+        if (need_dx)
+        {
+            dx = m_dx.data();
+            detail::nn::gemm(false, false, n, m_in, m_out, T(1), dy, m_out, params + m_w, m_in, T(0), dx, m_in);
+        }
+        detail::nn::weight_gradient(m_out, m_in, n, -lr, dy, x, T(1), params + m_w, m_dy_t.data());
+        // The bias as the two-pass path computes it: the column sum, then one multiply-add.
+        T* b = params + m_b;
+        const T neg_lr = -bias_lr;
+        for (std::size_t j = 0; j < m_out; ++j)
+        {
+            T s = T(0);
+            for (std::size_t r = 0; r < n; ++r)
+            {
+                s += dy[r * m_out + j];
+            }
+            b[j] = s * neg_lr + b[j];
+        }
         return dx;
     }
 }

@@ -65,6 +65,13 @@ namespace xtrain
 
         /** @brief Mean loss over @p batch; overwrites @p grad with its gradient (see Sequential::loss_and_gradient). */
         T loss_and_gradient(const Batch<T>& batch, xt::xtensor<T, 1>& grad);
+        /** @brief Every layer with parameters is Dense: loss_and_descent() exists. */
+        static constexpr bool supports_descent = true;
+        /**
+         * @brief Mean loss over @p batch and one plain SGD step at rate @p lr on every parameter,
+         * without a gradient buffer (see Sequential::loss_and_descent).
+         */
+        T loss_and_descent(const Batch<T>& batch, T lr);
         /** @brief Mean loss over @p batch without a gradient. */
         T loss(const Batch<T>& batch);
         /** @brief Writes the predicted class of each sample to @p out (classification loss only). */
@@ -224,6 +231,28 @@ namespace xtrain
             if (j > 0)
             {
                 dy = m_act[j - 1].backward(m_acts[2 * j - 1], m_acts[2 * j], dy, n, p, g, true);
+            }
+        }
+        return value;
+    }
+
+    template <class T, class Activation, class Loss>
+    T MLP<T, Activation, Loss>::loss_and_descent(const Batch<T>& batch, T lr)
+    {
+        const std::size_t n = prepare(batch, true, "xtrain::MLP::loss_and_descent");
+        const std::size_t k = m_widths.back();
+        m_loss.check_batch(batch, k);
+        forward(batch.features, n, ForwardMode::training_step(false));
+        const T value = m_loss.loss_and_gradient(m_acts.back(), n, k, batch);
+        T* p = m_params.data();
+        const T* dy = m_loss.gradient();
+        for (std::size_t j = m_dense.size(); j-- > 0;)
+        {
+            // dx of dense j is computed with its weights before they are updated.
+            dy = m_dense[j].backward_descent(m_acts[2 * j], dy, n, p, lr, lr, j > 0);
+            if (j > 0)
+            {
+                dy = m_act[j - 1].backward(m_acts[2 * j - 1], m_acts[2 * j], dy, n, p, nullptr, true);
             }
         }
         return value;

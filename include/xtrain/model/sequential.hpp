@@ -83,6 +83,24 @@ namespace xtrain
             using type = std::tuple<typename std::tuple_element_t<I, Specs>::template layer_type<T>...>;
         };
 
+        template <class L>
+        using backward_descent_t = decltype(std::declval<L&>().backward_descent(
+            std::declval<const typename L::value_type*>(), std::declval<const typename L::value_type*>(),
+            std::size_t{}, std::declval<typename L::value_type*>(), typename L::value_type{},
+            typename L::value_type{}, bool{}));
+
+        /** @brief True for a layer without parameters or one that fuses plain SGD into its backward pass. */
+        template <class L>
+        inline constexpr bool layer_descends_v =
+            !L::has_parameters || model_detect::is_detected_v<backward_descent_t, L>;
+
+        template <class Tuple>
+        struct all_layers_descend;
+        template <class... L>
+        struct all_layers_descend<std::tuple<L...>> : std::bool_constant<(true && ... && layer_descends_v<L>)>
+        {
+        };
+
         template <class Specs, std::size_t... I>
         constexpr bool all_layer_specs(std::index_sequence<I...>)
         {
@@ -178,6 +196,21 @@ namespace xtrain
          * the layer, or the bad label / target count).
          */
         T loss_and_gradient(const Batch<T>& batch, xt::xtensor<T, 1>& grad);
+
+        /** @brief True when every layer with parameters can fuse its update into its backward pass (Dense). */
+        static constexpr bool supports_descent = detail::all_layers_descend<layers_tuple>::value;
+
+        /**
+         * @brief Mean loss over @p batch, and one step of plain SGD (no momentum, no weight decay)
+         * at rate @p lr on every parameter, without a gradient buffer.
+         *
+         * The same step as loss_and_gradient() followed by Optimizer<SGD>::step (to float
+         * rounding: the weight gradient's product adds -lr times its result straight into the
+         * weights), with one pass over the parameters fewer. Only for models whose parameterised
+         * layers are all Dense (supports_descent).
+         */
+        template <bool D = supports_descent, std::enable_if_t<D, int> = 0>
+        T loss_and_descent(const Batch<T>& batch, T lr);
 
         /** @brief Mean loss over @p batch without a gradient; dropout is always off here. */
         T loss(const Batch<T>& batch);
@@ -287,6 +320,10 @@ namespace xtrain
         /** @brief Backward pass of layer I, skipped when it has no parameters and nothing before it needs dx. */
         template <std::size_t I>
         const T* backward_layer(const activations& acts, const T* dy, std::size_t n, T* grad);
+        template <std::size_t... I>
+        void backward_descent(const activations& acts, std::size_t n, T lr, std::index_sequence<I...>);
+        template <std::size_t I>
+        const T* backward_descent_layer(const activations& acts, const T* dy, std::size_t n, T lr);
 
         layers_tuple m_layers;
         loss_type m_loss;
@@ -416,6 +453,49 @@ namespace xtrain
     }
 
     template <class... Ls>
+    template <std::size_t I>
+    const typename Sequential<Ls...>::value_type*
+    Sequential<Ls...>::backward_descent_layer(const activations& acts, const T* dy, std::size_t n, T lr)
+    {
+        constexpr bool need_dx = needs_input_gradient(I);
+        if constexpr (layer_type<I>::has_parameters)
+        {
+            return std::get<I>(m_layers).backward_descent(acts[I], dy, n, m_params.data(), lr, lr, need_dx);
+        }
+        else if constexpr (need_dx)
+        {
+            return std::get<I>(m_layers).backward(acts[I], acts[I + 1], dy, n, m_params.data(), nullptr, true);
+        }
+        else
+        {
+            return dy;
+        }
+    }
+
+    template <class... Ls>
+    template <std::size_t... I>
+    void Sequential<Ls...>::backward_descent(const activations& acts, std::size_t n, T lr, std::index_sequence<I...>)
+    {
+        const T* dy = m_loss.gradient();
+        ((dy = backward_descent_layer<num_layers - 1 - I>(acts, dy, n, lr)), ...);
+        (void)dy;
+    }
+
+    template <class... Ls>
+    template <bool D, std::enable_if_t<D, int>>
+    auto Sequential<Ls...>::loss_and_descent(const Batch<T>& batch, T lr) -> T
+    {
+        const std::size_t n = prepare(batch, true, "xtrain::Sequential::loss_and_descent");
+        const std::size_t k = m_shapes[num_layers].size();
+        m_loss.check_batch(batch, k);
+        activations acts{};
+        forward(batch.features, n, ForwardMode::training_step(m_training), acts);
+        const T value = m_loss.loss_and_gradient(acts[num_layers], n, k, batch);
+        backward_descent(acts, n, lr, std::make_index_sequence<num_layers>{});
+        return value;
+    }
+
+    template <class... Ls>
     auto Sequential<Ls...>::loss(const Batch<T>& batch) -> T
     {
         const std::size_t n = prepare(batch, false, "xtrain::Sequential::loss");
@@ -501,11 +581,7 @@ namespace xtrain
                     {
                         s += first ? ": " : ", ";
                         first = false;
-                        s += seg.name + " ";
-                        for (std::size_t d = 0; d < seg.shape.size(); ++d)
-                        {
-                            s += (d > 0 ? "x" : "") + std::to_string(seg.shape[d]);
-                        }
+                        s += seg.name + " " + detail::shape_text(seg.shape);
                     }
                 }
                 s += "\n";

@@ -141,6 +141,20 @@ namespace xtrain
         template <class T>
         void step(ParamBuffer<T>& params, const xt::xtensor<T, 1>& grads);
 
+        /**
+         * @brief True when the next step on @p params is p -= lr() * g for every parameter: the
+         * policy says its step is plain descent (`bool is_plain_descent() const`, SGD without
+         * momentum or weight decay) and no segment has its own rate or weight decay.
+         *
+         * A caller that can compute that step without the gradient (a model's loss_and_descent)
+         * may then do so and report it with record_fused_step(), which keeps the step count.
+         */
+        template <class T>
+        bool plain_descent(const ParamBuffer<T>& params) const noexcept;
+        /** @brief Counts a step that the caller applied itself (see plain_descent()). */
+        template <class T>
+        void record_fused_step(const ParamBuffer<T>& params);
+
         /** @brief The learning rate the next step uses. */
         double lr() const noexcept { return m_lr; }
         /** @brief Sets the learning rate for the next steps. @throws std::invalid_argument unless finite and >= 0. */
@@ -337,6 +351,51 @@ namespace xtrain
         detail::require(detail::finite_nonnegative(lr), "xtrain::Optimizer::set_lr", "lr", lr,
                         "must be a finite number >= 0");
         m_lr = lr;
+    }
+
+    namespace detail
+    {
+        template <class P>
+        using policy_plain_descent_t = decltype(bool(std::declval<const P&>().is_plain_descent()));
+    }
+
+    template <class Policy>
+    template <class T>
+    bool Optimizer<Policy>::plain_descent(const ParamBuffer<T>& params) const noexcept
+    {
+        if constexpr (detail::is_detected_v<detail::policy_plain_descent_t, Policy>)
+        {
+            if (!m_policy.is_plain_descent())
+            {
+                return false;
+            }
+            for (const Segment& seg : params.layout().segments())
+            {
+                if (seg.lr_scale != 1.0 || (seg.weight_decay && *seg.weight_decay != 0.0))
+                {
+                    return false;
+                }
+            }
+            return true;
+        }
+        else
+        {
+            (void)params;
+            return false;
+        }
+    }
+
+    template <class Policy>
+    template <class T>
+    void Optimizer<Policy>::record_fused_step(const ParamBuffer<T>& params)
+    {
+        if constexpr (is_optimizer_policy_v<Policy>)
+        {
+            Slot<T>& s = prepare<T>(params.size(), params.size());
+            ++s.steps;
+            s.loaded = false;
+            ++m_step_count;
+        }
     }
 
     template <class Policy>

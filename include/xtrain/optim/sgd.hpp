@@ -61,6 +61,12 @@ namespace xtrain
             }
         }
 
+        /**
+         * @brief True when a step is p -= lr * g and nothing else (no momentum, no weight decay):
+         * then a model may fuse it into its backward pass (Optimizer::plain_descent).
+         */
+        bool is_plain_descent() const noexcept { return momentum == 0.0 && weight_decay == 0.0; }
+
         /** @brief The momentum buffer (empty when momentum is 0). */
         template <class T>
         struct State

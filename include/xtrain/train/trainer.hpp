@@ -45,6 +45,7 @@
 #include "xtrain/data/batch_buffer.hpp"
 #include "xtrain/data/dataset.hpp"
 #include "xtrain/model/model_traits.hpp"
+#include "xtrain/optim/policy.hpp"
 #include "xtrain/train/callback.hpp"
 #include "xtrain/train/history.hpp"
 
@@ -119,6 +120,14 @@ namespace xtrain
         std::size_t eval_batch_size = 512;  ///< rows per forward pass during evaluation
         bool record_steps = true;           ///< keep a StepRecord per update in the history
         bool evaluate_at_start = false;     ///< also evaluate before the first update (a row at step 0)
+        /**
+         * Fuse a plain SGD step (no momentum, no weight decay, one rate for every parameter) into
+         * the model's backward pass when nothing reads the gradient: no callback with on_gradient,
+         * accumulation_steps 1, a model with loss_and_descent (Sequential of Dense layers, MLP).
+         * The same trajectory to float rounding, one pass over the parameters fewer; false keeps
+         * the two-pass step (gradient buffer, then Optimizer::step) always.
+         */
+        bool fuse_plain_sgd = true;
     };
 
     /** @brief Mean loss and accuracy of a model over a dataset. */
@@ -141,6 +150,43 @@ namespace xtrain
         /** @brief Detects an optimizer that loads for a known number of parameters (Optimizer<Policy> does). */
         template <class O>
         using sized_load_t = decltype(std::declval<O&>().load(std::declval<BinaryReader&>(), std::size_t{}));
+        /** @brief Detects a model that fuses plain SGD into its backward pass (Sequential of Dense, MLP). */
+        template <class M>
+        using loss_and_descent_t = decltype(std::declval<M&>().loss_and_descent(
+            std::declval<const Batch<typename M::value_type>&>(), typename M::value_type{}));
+        /** @brief Detects an optimizer that says when its step is plain descent and counts a fused step. */
+        template <class O, class M>
+        using plain_descent_t = decltype(bool(std::declval<const O&>().plain_descent(std::declval<M&>().parameters())),
+                                         std::declval<O&>().record_fused_step(std::declval<M&>().parameters()));
+    }
+
+    namespace detail
+    {
+        template <class O, class M>
+        using optimizer_step_t = decltype(std::declval<O&>().step(std::declval<M&>().parameters(),
+                                                                  std::declval<const xt::xtensor<typename M::value_type, 1>&>()),
+                                          double(std::declval<const O&>().lr()), std::declval<O&>().set_lr(1.0));
+        template <class S>
+        using sampler_t = decltype(std::declval<S&>().start_epoch(std::size_t{}), std::declval<S&>().next(),
+                                   std::size_t(std::declval<const S&>().iterations_per_epoch()),
+                                   std::size_t(std::declval<const S&>().num_samples()));
+
+        /** @brief One readable error each for a Trainer's optimizer and sampler parameters, with a hint. */
+        template <class Model, class Optimizer, class Sampler>
+        constexpr bool check_trainer_parts()
+        {
+            static_assert(!is_optimizer_policy_v<Optimizer>,
+                          "xtrain::Trainer: the optimizer argument is an update rule (a policy such as xtrain::SGD{...}); "
+                          "wrap it: xtrain::Optimizer<xtrain::SGD>(xtrain::SGD{...})");
+            static_assert(is_optimizer_policy_v<Optimizer> || is_detected_v<optimizer_step_t, Optimizer, Model>,
+                          "xtrain::Trainer: the optimizer argument needs step(model.parameters(), grad), lr() and "
+                          "set_lr(double), as xtrain::Optimizer<Policy> has");
+            static_assert(is_detected_v<sampler_t, Sampler>,
+                          "xtrain::Trainer: the sampler argument needs start_epoch(epoch), next(), iterations_per_epoch() "
+                          "and num_samples(), as xtrain::BatchSampler<Size> has (e.g. "
+                          "xtrain::BatchSampler<xtrain::dynamic>(batch_size, train.size(), options))");
+            return true;
+        }
     }
 
     /** @brief The version of the checkpoint format written by Trainer::save_checkpoint. */
@@ -161,6 +207,7 @@ namespace xtrain
     class Trainer
     {
         static_assert(check_model<Model>(), "the Model requirement is not met (see the messages above)");
+        static_assert(detail::check_trainer_parts<Model, Optimizer, Sampler>(), "see the messages above");
 
     public:
         /** @brief The model type. */
@@ -997,6 +1044,18 @@ namespace xtrain
             }
             const std::size_t k = m_options.accumulation_steps;
             const std::size_t per_epoch = m_sampler.iterations_per_epoch();
+            // Plain SGD fused into the backward pass: decided at compile time from the types (the
+            // model can, the optimizer can say when its step is plain descent, no callback reads
+            // the gradient), then per update from the settings.
+            constexpr bool can_fuse = detail::is_detected_v<detail::loss_and_descent_t, Model>
+                                      && detail::is_detected_v<detail::plain_descent_t, Optimizer, Model>
+                                      && !(detail::is_detected_v<detail::on_gradient_t, Callbacks, Trainer> || ...);
+            bool fused = false;
+            if constexpr (can_fuse)
+            {
+                fused = k == 1 && m_options.fuse_plain_sgd && m_optimizer.plain_descent(m_model.parameters());
+            }
+            const double lr_used = m_optimizer.lr();
             std::size_t rows = 0;
             double loss_sum = 0.0;
             for (std::size_t micro = 0; micro < k && m_batches_in_epoch < per_epoch; ++micro)
@@ -1008,7 +1067,18 @@ namespace xtrain
                 }
                 ++m_batches_in_epoch;
                 m_batch = m_batch_buffer->gather(train, ib.indices, ib.size);
-                const double loss = static_cast<double>(m_model.loss_and_gradient(m_batch, m_grad));
+                double loss = 0.0;
+                if constexpr (can_fuse)
+                {
+                    if (fused)
+                    {
+                        loss = static_cast<double>(m_model.loss_and_descent(m_batch, static_cast<value_type>(lr_used)));
+                        rows += ib.size;
+                        loss_sum += loss * static_cast<double>(ib.size);
+                        continue;
+                    }
+                }
+                loss = static_cast<double>(m_model.loss_and_gradient(m_batch, m_grad));
                 call_hooks([this](auto& cb) {
                     if constexpr (detail::is_detected_v<detail::on_gradient_t, std::decay_t<decltype(cb)>, Trainer>)
                     {
@@ -1040,8 +1110,14 @@ namespace xtrain
                 }
                 grad = &m_accum;
             }
-            const double lr_used = m_optimizer.lr();
-            m_optimizer.step(m_model.parameters(), *grad);
+            if (fused)
+            {
+                m_optimizer.record_fused_step(m_model.parameters());
+            }
+            else
+            {
+                m_optimizer.step(m_model.parameters(), *grad);
+            }
             ++m_step;
             m_examples += rows;
             m_last_loss = loss_sum / static_cast<double>(rows);
@@ -1192,20 +1268,10 @@ namespace xtrain
                 if (name != s.name || shape != s.shape)
                 {
                     r.fail(detail::concat("written for another model: it has tensor '", name, "' of shape ",
-                                          shape_string(shape), " where this model has '", s.name, "' of shape ",
-                                          shape_string(s.shape)));
+                                          detail::shape_text(shape), " where this model has '", s.name, "' of shape ",
+                                          detail::shape_text(s.shape)));
                 }
             }
-        }
-
-        static std::string shape_string(const std::vector<std::size_t>& shape)
-        {
-            std::string out = "(";
-            for (std::size_t i = 0; i < shape.size(); ++i)
-            {
-                out += (i ? ", " : "") + std::to_string(shape[i]);
-            }
-            return out + ")";
         }
 
         template <class C>

@@ -18,7 +18,7 @@ int main()
     h.lr = 0.05;
     h.momentum = 0.9;
     xtrain::Trainer trainer(xtrain::MLP<float>(/*seed*/ 1, {4, 16, 3}), xtrain::Optimizer<xtrain::SGD>(h),
-                            xtrain::BatchSampler<32>(data.size(), {true, false, 1}), xtrain::DivergenceGuard());
+                            xtrain::BatchSampler<32>(data.size(), xtrain::SamplerOptions::shuffled(1)), xtrain::DivergenceGuard());
     const xtrain::History& history = trainer.fit(data, xtrain::Budget::epochs(5), &data);
     const double accuracy = history.evals.back().val_accuracy;
     const bool ok = trainer.status() == xtrain::RunStatus::finished && accuracy > 0.9;

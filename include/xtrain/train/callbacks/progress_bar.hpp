@@ -9,7 +9,9 @@
 #include <cmath>
 #include <cstdio>
 
+#if defined(__unix__) || defined(__APPLE__)
 #include <unistd.h>
+#endif
 
 #include "xtrain/train/trainer.hpp"
 
@@ -28,8 +30,18 @@ namespace xtrain
         /** @brief Draws at most every @p min_interval seconds. */
         explicit ProgressBar(double min_interval = 0.1, bool force = false)
             : m_interval(min_interval)
-            , m_enabled(force || isatty(fileno(stderr)) != 0)
+            , m_enabled(force || stderr_is_terminal())
         {
+        }
+
+        /** @brief True when stderr is a terminal; false where that cannot be asked (no POSIX isatty). */
+        static bool stderr_is_terminal() noexcept
+        {
+#if defined(__unix__) || defined(__APPLE__)
+            return ::isatty(::fileno(stderr)) != 0;
+#else
+            return false;
+#endif
         }
 
         /** @brief Whether anything will be printed. */

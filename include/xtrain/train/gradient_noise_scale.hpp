@@ -20,8 +20,8 @@
  * batch separately, so the two need not be independent. B_simple is about the batch size beyond
  * which larger batches stop paying off (the critical batch size, B_noise in analysis.hpp).
  */
-#ifndef XTRAIN_EXPERIMENT_GRADIENT_NOISE_SCALE_HPP
-#define XTRAIN_EXPERIMENT_GRADIENT_NOISE_SCALE_HPP
+#ifndef XTRAIN_TRAIN_GRADIENT_NOISE_SCALE_HPP
+#define XTRAIN_TRAIN_GRADIENT_NOISE_SCALE_HPP
 
 #include <cmath>
 #include <cstddef>
