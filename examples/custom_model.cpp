@@ -8,7 +8,7 @@
 //   custom_model [--epochs N] [--limit N] [--lr X]
 #include <xtrain/xtrain.hpp>
 
-#include "cli.hpp" // the command-line rules shared by the examples
+#include <xtrain/command_line.hpp> // the command-line rules shared by the examples
 
 #include <algorithm>
 #include <cmath>
@@ -103,13 +103,13 @@ int main(int argc, char** argv)
     std::size_t limit = 0;
     double lr = 0.1;
     CLI::App app("custom_model: logistic regression written by hand, trained by xtrain's Trainer");
-    example_cli::configure(app, "custom_model");
-    app.add_option("--epochs", epochs, "epochs to train (default 3)")->type_name("N")->check(example_cli::count());
+    xtrain::cli::configure(app, "custom_model");
+    app.add_option("--epochs", epochs, "epochs to train (default 3)")->type_name("N")->check(xtrain::cli::count());
     app.add_option("--limit", limit, "train on the first N samples only (default: all)")
-        ->type_name("N")->check(example_cli::count(true));
+        ->type_name("N")->check(xtrain::cli::count(true));
     app.add_option("--lr", lr, "SGD's learning rate (default 0.1)")
-        ->type_name("X")->check(example_cli::real("> 0", [](double v) { return v > 0.0; }));
-    example_cli::parse_or_exit(app, argc, argv);
+        ->type_name("X")->check(xtrain::cli::real("> 0", [](double v) { return v > 0.0; }));
+    xtrain::cli::parse_or_exit(app, argc, argv);
 
     auto data = xtrain::datasets::fashion_mnist_or_synthetic<float>();
     if (limit > 0 && limit < data.train.size())

@@ -4,7 +4,7 @@
 #ifndef XTRAIN_EXAMPLES_FASHION_MNIST_COMMON_HPP
 #define XTRAIN_EXAMPLES_FASHION_MNIST_COMMON_HPP
 
-#include "cli.hpp"
+#include <xtrain/command_line.hpp>
 
 #include <xtrain/xtrain.hpp>
 
@@ -44,10 +44,10 @@ namespace example
     };
 
     // Reads the flags over the example's defaults. --help prints the usage and exits with 0; a bad
-    // flag or value prints what is wrong and exits with 2 (examples/cli.hpp).
+    // flag or value prints what is wrong and exits with 2 (xtrain/command_line.hpp).
     inline Options parse_options(int argc, char** argv, Options o, const std::string& program, const std::string& summary)
     {
-        using namespace example_cli;
+        using namespace xtrain::cli;
         CLI::App app(summary);
         configure(app, program);
         const std::string lr_help = "learning rate (default " + CLI::detail::to_string(o.sgd_lr) + " for sgd, "

@@ -17,7 +17,7 @@
 //
 // Without the dataset-fashion-mnist package the program says so and uses the synthetic stand-in
 // of the same shape (a teacher-student task with 10 classes), split into the same two label sets.
-#include "cli.hpp"
+#include <xtrain/command_line.hpp>
 
 #include <xtrain/xtrain.hpp>
 
@@ -62,25 +62,25 @@ namespace
     };
 
     // A mistake found after parsing: "finetune_sweep: what" and the hint, status 2.
-    [[noreturn]] void usage_error(const std::string& what) { example_cli::fail("finetune_sweep", what); }
+    [[noreturn]] void usage_error(const std::string& what) { xtrain::cli::fail("finetune_sweep", what); }
 
     Settings parse(int argc, char** argv)
     {
-        using example_cli::count;
-        using example_cli::real;
+        using xtrain::cli::count;
+        using xtrain::cli::real;
         Settings s;
         CLI::App app("Fine-tuning a pretrained CNN over learning rate x batch size, against training from scratch "
                      "(Kandel and Castelli 2020), on Fashion-MNIST: pretrain on classes 0-4 (cached in OUT), "
                      "fine-tune a new head on classes 5-9.");
-        example_cli::configure(app, "finetune_sweep");
+        xtrain::cli::configure(app, "finetune_sweep");
         app.option_defaults()->always_capture_default();
         const auto positive = real("> 0", [](double v) { return v > 0.0; });
-        example_cli::add_list(app, "--optimizers", s.optimizers, "optimizers of the grid (sgd, momentum, adam, ...)")
+        xtrain::cli::add_list(app, "--optimizers", s.optimizers, "optimizers of the grid (sgd, momentum, adam, ...)")
             ->default_str("sgd,adam");
-        example_cli::add_list(app, "--lrs", s.lrs, "learning rates of the grid", positive)
+        xtrain::cli::add_list(app, "--lrs", s.lrs, "learning rates of the grid", positive)
             ->default_str("0.0003,0.001,0.003,0.01,0.03,0.1,0.3");
-        example_cli::add_list(app, "--batch-sizes", s.batch_sizes, "batch sizes of the grid", count())->default_str("16,64,256");
-        example_cli::add_list(app, "--seeds", s.seeds, "run seeds (data order and the new head's initialisation)", count(true))
+        xtrain::cli::add_list(app, "--batch-sizes", s.batch_sizes, "batch sizes of the grid", count())->default_str("16,64,256");
+        xtrain::cli::add_list(app, "--seeds", s.seeds, "run seeds (data order and the new head's initialisation)", count(true))
             ->default_str("1,2");
         app.add_option("--epochs", s.epochs, "fine-tuning epochs per run")->check(count());
         app.add_option("--train-size", s.train_size, "fine-tuning training images (classes 5-9)")->check(count());
@@ -97,7 +97,7 @@ namespace
         app.add_flag("--no-scratch", s.no_scratch, "skip the comparison grid trained from scratch");
         app.add_flag("--no-figures", s.no_figures, "do not write the figures");
         app.add_option("--out", s.out, "output folder (the cache, OUT/finetune* and OUT/scratch)");
-        example_cli::parse_or_exit(app, argc, argv);
+        xtrain::cli::parse_or_exit(app, argc, argv);
         if (s.out.empty())
         {
             usage_error("--out must name a folder");

@@ -50,7 +50,7 @@ namespace
 
     Settings parse(int argc, char** argv)
     {
-        using namespace example_cli;
+        using namespace xtrain::cli;
         Settings s;
         CLI::App app("Smith et al. (2018): SGD (momentum 0.9) at batch B0 with the rate divided by F at each milestone\n"
                      "epoch, against the rate kept and the batch multiplied by F at the same epochs.");

@@ -5,7 +5,7 @@
 #ifndef XTRAIN_EXAMPLES_SCENARIO_COMMON_HPP
 #define XTRAIN_EXAMPLES_SCENARIO_COMMON_HPP
 
-#include "cli.hpp"
+#include <xtrain/command_line.hpp>
 
 #include <xtrain/xtrain.hpp>
 #include <xtrain/experiment/render.hpp> // runs gnuplot on the figures
@@ -71,7 +71,7 @@ namespace scenario
      */
     inline void add_common(CLI::App& app, CommonSettings& s)
     {
-        using namespace example_cli;
+        using namespace xtrain::cli;
         auto join = [](const std::vector<std::size_t>& v) {
             std::string t;
             for (std::size_t x : v)
@@ -338,7 +338,7 @@ namespace scenario
         }
         catch (const usage_error& e)
         {
-            example_cli::fail(program, e.what());
+            xtrain::cli::fail(program, e.what());
         }
         try
         {

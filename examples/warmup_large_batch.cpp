@@ -61,7 +61,7 @@ namespace
 
     Settings parse(int argc, char** argv)
     {
-        using namespace example_cli;
+        using namespace xtrain::cli;
         Settings s;
         CLI::App app("Goyal et al. (2017): SGD (momentum 0.9) at batch B0 and rate lr0, against batch B with the rate\n"
                      "lr0 * B / B0, without and with a linear warm-up over W epochs (and B at lr0, unscaled).");

@@ -1,13 +1,18 @@
-// The examples' command lines, one set of rules for all of them, on CLI11 (the examples use it; the
-// library does not). Every example builds its flags onto a CLI::App with these helpers and calls
-// parse_or_exit:
-//   - a single-value flag given twice is an error (CLI11's default policy, kept);
-//   - a list flag takes one comma-separated value (--lrs 0.01,0.1); empty items are refused;
-//   - numbers are checked by validators that name the flag and the value;
-//   - --help (or -h) prints the usage from the parser and exits with 0;
-//   - any mistake prints "PROGRAM: what is wrong" and "(see PROGRAM --help)" and exits with 2.
-#ifndef XTRAIN_EXAMPLES_CLI_HPP
-#define XTRAIN_EXAMPLES_CLI_HPP
+/**
+ * @file command_line.hpp
+ * @brief xtrain's command-line conventions on CLI11, for programs (opt-in: needs CLI11's headers,
+ *        Debian's libcli11-dev; the umbrella header does not include it).
+ *
+ * A program builds its flags onto a CLI::App with these helpers and calls parse_or_exit:
+ *   - a single-value flag given twice is an error (CLI11's default policy, kept);
+ *   - a list flag takes one comma-separated value (--lrs 0.01,0.1); empty items are refused;
+ *   - numbers are checked by validators that name the flag and the value;
+ *   - --help (or -h) prints the usage from the parser and exits with 0;
+ *   - any mistake prints "PROGRAM: what is wrong" and "(see PROGRAM --help)" and exits with 2.
+ * The main job's flags (sweep_main.hpp) and every example follow these rules.
+ */
+#ifndef XTRAIN_COMMAND_LINE_HPP
+#define XTRAIN_COMMAND_LINE_HPP
 
 #include <CLI/CLI.hpp>
 
@@ -22,7 +27,7 @@
 #include <string>
 #include <vector>
 
-namespace example_cli
+namespace xtrain::cli
 {
     /** @brief Prints "PROGRAM: message" and the hint to --help on stderr, and exits with 2. */
     [[noreturn]] inline void fail(const std::string& program, const std::string& message)
