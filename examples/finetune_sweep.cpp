@@ -20,6 +20,7 @@
 #include <xtrain/command_line.hpp>
 
 #include <xtrain/xtrain.hpp>
+#include <xtrain/experiment/render.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -467,7 +468,8 @@ int main(int argc, char** argv)
             complete = complete && r.complete();
             if (!s.no_figures && r.complete())
             {
-                const xtrain::FigureReport fig = xtrain::write_figures(dir);
+                xtrain::FigureReport fig = xtrain::write_figures(dir);
+                xtrain::render_figures(fig);  // PNG and SVG, when gnuplot is on the PATH
                 std::printf("%s\n", fig.message.c_str());
             }
         };
