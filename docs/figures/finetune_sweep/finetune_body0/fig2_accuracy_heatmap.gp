@@ -15,7 +15,7 @@ do for [fmt in "png svg"] {
   }
   set multiplot layout 1,2 title 'final_val_accuracy, median over seeds that did not diverge; x: a seed diverged, o: a seed stalled near chance'
   set palette defined (0 '#440154', 0.25 '#3b528b', 0.5 '#21918c', 0.75 '#5ec962', 1 '#fde725')
-  set cbrange [0.182:0.8465]
+  set cbrange [0.1885:0.833]
   set xrange [-0.5:6.5]
   set yrange [-0.5:2.5]
   set xtics ('0.0003' 0, '0.001' 1, '0.003' 2, '0.01' 3, '0.03' 4, '0.1' 5, '0.3' 6) rotate by 45 right
