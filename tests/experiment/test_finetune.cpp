@@ -36,7 +36,7 @@ namespace
         return datasets::gaussian_blobs<float>(o);
     }
 
-    // Segments 0.weight (8, 6), 0.bias, 2.weight (3, 8), 2.bias.
+    // Segments 0.weight {8, 6}, 0.bias, 2.weight {3, 8}, 2.bias.
     MLP<float> net(std::uint64_t seed) { return MLP<float>(seed, {6, 8, 3}); }
 
     std::vector<float> values(const ParamBuffer<float>& p, const std::string& name)
@@ -107,7 +107,7 @@ TEST_CASE("FineTuning checks its settings and its file, and describes them by th
     ft.load.exclude.clear();
     ft.load.include = {"head.*"};
     CHECK_THROWS_WITH(ft.validate(), Catch::Contains("the include glob 'head.*' matches no tensor of")
-                                         && Catch::Contains("(it holds: 0.weight (8, 6), 0.bias (8), 2.weight (3, 8), 2.bias (3))"));
+                                         && Catch::Contains("(it holds: 0.weight {8, 6}, 0.bias {8}, 2.weight {3, 8}, 2.bias {3})"));
     settings.finetune = ft;
     CHECK_THROWS_WITH(settings.validate(), Catch::Contains("'head.*'"));
 }
@@ -156,7 +156,7 @@ TEST_CASE("apply_finetuning loads the body, keeps the new head and sets the grou
     typo.freeze("conv*");
     CHECK_THROWS_WITH(apply_finetuning(net(5), typo),
                       Catch::Contains("the parameter-group glob 'conv*' matches no tensor of the model (it has: "
-                                      "0.weight (8, 6), 0.bias (8), 2.weight (3, 8), 2.bias (3))"));
+                                      "0.weight {8, 6}, 0.bias {8}, 2.weight {3, 8}, 2.bias {3})"));
     CHECK_THROWS_AS(check_finetuning(net(5), typo), std::invalid_argument);
     const LoadReport r = check_finetuning(net(5), ft);
     CHECK(r.loaded == std::vector<std::string>{"0.weight", "0.bias"});

@@ -225,7 +225,7 @@ TEST_CASE("a model of another shape is refused, naming the tensor and both shape
     auto wider = make_net<float>(2, 16, 3);
     const auto before = wider.parameters().values();
     CHECK_THAT(message_of([&] { load_parameters(wider, file); }),
-               Catch::Contains("its tensor '0.weight' is of shape (16, 4) here but (8, 4) in"));
+               Catch::Contains("its tensor '0.weight' is of shape {16, 4} here but {8, 4} in"));
     CHECK(std::memcmp(before.data(), wider.parameters().data(), before.size() * sizeof(float)) == 0);
     CHECK_THROWS_AS(load_parameters(wider, file), checkpoint_error);
 
@@ -233,7 +233,7 @@ TEST_CASE("a model of another shape is refused, naming the tensor and both shape
     using Small = Sequential<float, Dense<>, SoftmaxCrossEntropy>;
     Small small(1, Dense<>(4, 8), SoftmaxCrossEntropy());
     CHECK_THAT(message_of([&] { load_parameters(small, file); }),
-               Catch::Contains("it holds the tensor '2.weight' (3, 8) that the model has not"));
+               Catch::Contains("it holds the tensor '2.weight' {3, 8} that the model has not"));
 }
 
 TEST_CASE("a subset load fills the body and leaves a new head as initialised", "[parameters_file]")
@@ -266,22 +266,22 @@ TEST_CASE("a subset load fills the body and leaves a new head as initialised", "
     // Without a selection the head's shape is refused; with partial it is kept, and said why.
     auto strict = fresh;
     CHECK_THAT(message_of([&] { load_parameters(strict, file); }),
-               Catch::Contains("'2.weight' is of shape (5, 8) here but (3, 8) in"));
+               Catch::Contains("'2.weight' is of shape {5, 8} here but {3, 8} in"));
     auto partial = fresh;
     ParameterSelection what_fits;
     what_fits.partial = true;
     const LoadReport r = load_parameters(partial, file, what_fits);
     CHECK(same_bits(model.parameters(), partial.parameters()));
     REQUIRE(r.kept.size() == 2);
-    CHECK_THAT(r.kept[0], Catch::Contains("2.weight: of shape (5, 8) here but (3, 8) in"));
+    CHECK_THAT(r.kept[0], Catch::Contains("2.weight: of shape {5, 8} here but {3, 8} in"));
     CHECK_THAT(r.describe(), Catch::StartsWith("loaded 2 tensors, kept 2 as initialised"));
 
     // A glob that matches no tensor is refused, listing the model's tensors.
     ParameterSelection typo;
     typo.exclude = {"head.*"};
     CHECK_THAT(message_of([&] { load_parameters(partial, file, typo); }),
-               Catch::Contains("the exclude glob 'head.*' matches no tensor of the model (it has: 0.weight (8, 4), "
-                               "0.bias (8), 2.weight (5, 8), 2.bias (5))"));
+               Catch::Contains("the exclude glob 'head.*' matches no tensor of the model (it has: 0.weight {8, 4}, "
+                               "0.bias {8}, 2.weight {5, 8}, 2.bias {5})"));
     CHECK_THROWS_AS(load_parameters(partial, file, typo), std::invalid_argument);
 
     // Selecting nothing loadable is refused rather than loading nothing.

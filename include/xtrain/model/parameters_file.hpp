@@ -222,25 +222,14 @@ namespace xtrain
         /** @brief The Trainer checkpoint version whose parameter section read_parameters knows how to find. */
         inline constexpr std::uint32_t known_checkpoint_version = 1;
 
-        /** @brief "(5, 128)" for messages. */
-        inline std::string shape_string(const std::vector<std::size_t>& shape)
-        {
-            std::string out = "(";
-            for (std::size_t i = 0; i < shape.size(); ++i)
-            {
-                out += (i ? ", " : "") + std::to_string(shape[i]);
-            }
-            return out + ")";
-        }
-
-        /** @brief "a (2, 3), b (3)" for messages. */
+        /** @brief "a {2, 3}, b {3}" for messages. */
         template <class Range, class Name, class Shape>
         std::string tensor_list(const Range& r, Name name, Shape shape)
         {
             std::string s;
             for (const auto& t : r)
             {
-                s += (s.empty() ? "" : ", ") + name(t) + " " + shape_string(shape(t));
+                s += (s.empty() ? "" : ", ") + name(t) + " " + shape_text(shape(t));
             }
             return s.empty() ? "none" : s;
         }
@@ -491,7 +480,7 @@ namespace xtrain
                 {
                     const std::string why = t == nullptr
                         ? concat("not in ", src)
-                        : concat("of shape ", shape_string(s.shape), " here but ", shape_string(t->shape), " in ", src);
+                        : concat("of shape ", shape_text(s.shape), " here but ", shape_text(t->shape), " in ", src);
                     if (sel.partial)
                     {
                         report.kept.push_back(s.name + ": " + why);
@@ -513,7 +502,7 @@ namespace xtrain
                     if (sel.selects(t.name) && !layout.find(t.name))
                     {
                         throw checkpoint_error(concat(
-                            src, ": does not fit the model: it holds the tensor '", t.name, "' ", shape_string(t.shape),
+                            src, ": does not fit the model: it holds the tensor '", t.name, "' ", shape_text(t.shape),
                             " that the model has not (the model has: ",
                             tensor_list(layout.segments(), [](const Segment& x) { return x.name; },
                                         [](const Segment& x) { return x.shape; }),
