@@ -11,6 +11,7 @@
 #include "xtrain/experiment/analysis.hpp"
 #include "xtrain/experiment/eval_sink.hpp"
 #include "xtrain/experiment/figures.hpp"
+#include "xtrain/experiment/finetune.hpp"
 #include "xtrain/experiment/folder_lock.hpp"
 #include "xtrain/experiment/guard_check.hpp"
 #include "xtrain/experiment/merge_results.hpp"

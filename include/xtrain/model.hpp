@@ -17,6 +17,7 @@
 #include "xtrain/model/mlp.hpp"
 #include "xtrain/model/model_traits.hpp"
 #include "xtrain/model/mse.hpp"
+#include "xtrain/model/parameters_file.hpp"
 #include "xtrain/model/sequential.hpp"
 #include "xtrain/model/shape.hpp"
 #include "xtrain/model/softmax_cross_entropy.hpp"

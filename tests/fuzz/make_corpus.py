@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the seed corpus of xtrain's fuzz targets: tests/fuzz/corpus/fuzz_idx, fuzz_csv and fuzz_checkpoint.
+"""Writes the seed corpus of xtrain's fuzz targets: tests/fuzz/corpus/fuzz_idx, fuzz_csv, fuzz_checkpoint and fuzz_parameters.
 
 Run by hand after changing the inputs below (standard library only; the output is deterministic,
 gzip members carry no time stamp):
@@ -188,6 +188,43 @@ def checkpoint_inputs():
     }
 
 
+def parameters(tensors, scalar=8, version=1, crc=None, magic=b"XTRAINPF"):
+    """A parameters file (save_parameters): magic, version, the section and, per tensor, name,
+    shape and values (doubles unless scalar says otherwise), then the CRC-32."""
+    b = magic + u32(version) + string("parameters") + u32(scalar) + u64(len(tensors))
+    for name, shape in tensors:
+        n = 1
+        for d in shape:
+            n *= d
+        b += string(name) + u64(len(shape)) + b"".join(u64(d) for d in shape) + u64(n)
+        b += b"".join(f64(0.01 * (i + 1)) if scalar == 8 else struct.pack("<f", 0.01 * (i + 1)) for i in range(n))
+    return b + u32(zlib.crc32(b) if crc is None else crc)
+
+
+def parameters_inputs():
+    """Mode byte: bit 0 re-seals the CRC, bit 1 a partial load, bit 2 excludes the head ("2.*").
+    The target's model: 0.weight (3, 2), 0.bias (3), 2.weight (2, 3), 2.bias (2), doubles."""
+    model = [("0.weight", [3, 2]), ("0.bias", [3]), ("2.weight", [2, 3]), ("2.bias", [2])]
+    new_head = [("0.weight", [3, 2]), ("0.bias", [3]), ("2.weight", [5, 3]), ("2.bias", [5])]
+    return {
+        "accept-whole": b"\x00" + parameters(model),
+        "accept-reordered": b"\x00" + parameters(model[::-1]),
+        "accept-body-without-head": b"\x04" + parameters(new_head),
+        "accept-partial-other-head": b"\x02" + parameters(new_head),
+        "accept-partial-body-only": b"\x02" + parameters(model[:2]),
+        "refuse-other-head": b"\x00" + parameters(new_head),
+        "refuse-missing-tensor": b"\x00" + parameters(model[:3]),
+        "refuse-extra-tensor": b"\x00" + parameters(model + [("4.weight", [1, 1])]),
+        "refuse-float": b"\x00" + parameters(model, scalar=4),
+        "refuse-version-2": b"\x00" + parameters(model, version=2),
+        "refuse-bad-crc": b"\x00" + parameters(model, crc=1),
+        "refuse-not-parameters": b"\x01XTRAINPX" + bytes(16),
+        "refuse-duplicate": b"\x00" + parameters(model + [("0.bias", [3])]),
+        "refuse-truncated-values": b"\x01" + parameters(model)[:-12] + bytes(4),
+        "refuse-empty": b"\x01",
+    }
+
+
 def write(target, inputs):
     folder = os.path.join(HERE, "corpus", target)
     shutil.rmtree(folder, ignore_errors=True)
@@ -203,3 +240,4 @@ if __name__ == "__main__":
     write("fuzz_idx", idx_inputs())
     write("fuzz_csv", csv_inputs())
     write("fuzz_checkpoint", checkpoint_inputs())
+    write("fuzz_parameters", parameters_inputs())

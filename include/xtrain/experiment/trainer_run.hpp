@@ -46,6 +46,7 @@
 #include "xtrain/data/dataset.hpp"
 #include "xtrain/experiment/detail/text_io.hpp"
 #include "xtrain/experiment/eval_sink.hpp"
+#include "xtrain/experiment/finetune.hpp"
 #include "xtrain/experiment/noise_scale_files.hpp"
 #include "xtrain/experiment/run_sweep.hpp"
 #include "xtrain/experiment/sweep_grid.hpp"
@@ -284,6 +285,12 @@ namespace xtrain
          * resume with another factory under the same name is not detected: rename it.
          */
         std::map<std::string, ScheduleFactory, std::less<>> schedules;
+        /**
+         * @brief Initial weights (a parameters file or a Trainer checkpoint, whole or in part) and
+         * per-tensor lr multipliers (0 freezes) and weight decays, applied to every run's model
+         * (experiment/finetune.hpp); off by default.
+         */
+        FineTuning finetune;
 
         /** @brief @throws std::invalid_argument naming the first impossible setting. */
         void validate() const
@@ -317,6 +324,7 @@ namespace xtrain
                     throw std::invalid_argument(detail::concat(where, ": schedules: '", name, "' has no factory"));
                 }
             }
+            finetune.validate();
         }
 
         /** @brief The rate a cell trains at: its grid lr, scaled for its batch size. */
@@ -393,6 +401,10 @@ namespace xtrain
             if (target_precision > 0.0)
             {
                 s += detail::concat(", steps to target to ", target_precision);
+            }
+            if (finetune.enabled())
+            {
+                s += ", " + finetune.describe();
             }
             return s;
         }
@@ -560,7 +572,7 @@ namespace xtrain
                     const bool refine = settings.target_precision > 0.0 && target.enabled()
                                      && target.metric != TargetMetric::train_loss;
                     auto make_trainer = [&](bool primary) {
-                        Trainer t(make_model(spec.seed), optimizer, sampler, DivergenceGuard(rule),
+                        Trainer t(apply_finetuning(make_model(spec.seed), settings.finetune), optimizer, sampler, DivergenceGuard(rule),
                                   LrScheduler<Schedule>(Schedule(schedule, warmup_steps, start), ScheduleUnit::step),
                                   SweepReporter(sink, train.size(), primary),
                                   NoiseScaleMonitor<T>(primary ? settings.noise_scale_every : 0),
