@@ -535,7 +535,7 @@ namespace xtrain
             std::filesystem::create_directories(settings.noise_scale_dir);
         }
         const double chance = chance_accuracy(validation != nullptr ? *validation : train);
-        auto run = [&train, validation, test, chance, make_model = std::move(make_model), settings, optimizers,
+        auto run = [&train, validation, test, chance, make_model, settings, optimizers,
                     sizes](const RunSpec& spec, EvalSink& sink) -> RunResult {
             const double lr = settings.scaled_lr(spec.lr, spec.batch_size);
             const SamplerOptions sampling{/*shuffle*/ true, /*drop_last*/ false, /*seed*/ spec.seed};
@@ -692,8 +692,12 @@ namespace xtrain
                 });
             });
         };
-        auto check = [train_size = train.size(), train_name = train.name, optimizers,
-                      schedules = settings.schedules](const SweepGrid& grid) {
+        auto check = [train_size = train.size(), train_name = train.name, optimizers, schedules = settings.schedules,
+                      finetune = settings.finetune, make_model](const SweepGrid& grid) {
+            if (finetune.enabled() && !grid.seeds.empty())
+            {
+                check_finetuning(make_model(grid.seeds.front()), finetune);  // a glob that matches nothing, a wrong file
+            }
             for (const std::size_t b : grid.batch_sizes)
             {
                 if (b > train_size)
