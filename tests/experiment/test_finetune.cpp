@@ -12,9 +12,12 @@
 #include <vector>
 
 #include "xtrain/xtrain.hpp"
+#include "support/message_of.hpp"
 
 using namespace xtrain;
 namespace fs = std::filesystem;
+
+using xtrain::test::message_of;
 
 namespace
 {
@@ -45,19 +48,6 @@ namespace
         return std::vector<float>(p.segment_data(i), p.segment_data(i) + p.layout()[i].size);
     }
 
-    template <class F>
-    std::string message_of(F&& f)
-    {
-        try
-        {
-            f();
-        }
-        catch (const std::exception& e)
-        {
-            return e.what();
-        }
-        return "(no exception)";
-    }
 
     SweepOptions quiet()
     {

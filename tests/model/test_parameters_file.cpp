@@ -19,9 +19,12 @@
 #include "xtrain/optim/optimizer.hpp"
 #include "xtrain/optim/sgd.hpp"
 #include "xtrain/train/trainer.hpp"
+#include "support/message_of.hpp"
 
 using namespace xtrain;
 namespace fs = std::filesystem;
+
+using xtrain::test::message_of;
 
 namespace
 {
@@ -78,19 +81,6 @@ namespace
         }
     }
 
-    template <class F>
-    std::string message_of(F&& f)
-    {
-        try
-        {
-            f();
-        }
-        catch (const std::exception& e)
-        {
-            return e.what();
-        }
-        return "(no exception)";
-    }
 }
 
 TEMPLATE_TEST_CASE("a parameters file round trip is bit-exact", "[parameters_file]", float, double)
