@@ -26,7 +26,6 @@
 #include <stdexcept>
 #include <string>
 #include <type_traits>
-#include <vector>
 
 #include <xtensor/xtensor.hpp>
 
@@ -123,13 +122,12 @@ namespace xtrain
         const auto& layout = model.parameters().layout();
         const std::size_t total = g.size();
         const std::size_t budget = options.max_parameters == 0 ? total : std::min(options.max_parameters, total);
+        // What rounding alone can make the difference quotient wrong by: the loss is known to about
+        // 10 ulps, and that error is divided by 2h.
+        const double noise = 10.0 * static_cast<double>(std::numeric_limits<T>::epsilon()) * std::max(1.0, std::abs(loss0)) / h;
+        out.noise = noise;
+        bool first = true;
         // Each segment gets a share of the budget in proportion to its size, at least one parameter.
-        struct Sample
-        {
-            std::size_t index, segment, element;
-            double g, fd;
-        };
-        std::vector<Sample> samples;
         for (std::size_t s = 0; s < layout.num_segments(); ++s)
         {
             const auto& seg = layout[s];
@@ -139,35 +137,24 @@ namespace xtrain
             for (std::size_t e = 0; e < seg.size; e += stride)
             {
                 const std::size_t i = seg.offset + e;
+                const double gi = static_cast<double>(g(i));
                 const double fd = (loss_at(i, h) - loss_at(i, -h)) / (2.0 * h);
-                samples.push_back({i, s, e, static_cast<double>(g(i)), fd});
-                out.largest_gradient = std::max(out.largest_gradient, std::abs(static_cast<double>(g(i))));
+                const double diff = std::abs(fd - gi);
+                const double err = diff <= noise ? 0.0 : diff / std::max(std::abs(fd), std::abs(gi));
+                ++out.checked;
+                out.largest_gradient = std::max(out.largest_gradient, std::abs(gi));
+                // The first, and then any worse; a NaN counts as the worst and stays.
+                if (first || (!std::isnan(out.worst_relative_error) && !(err <= out.worst_relative_error)))
+                {
+                    first = false;
+                    out.worst_relative_error = err;
+                    out.worst_index = i;
+                    out.worst_segment = seg.name;
+                    out.worst_element = e;
+                    out.gradient = gi;
+                    out.finite_difference = fd;
+                }
             }
-        }
-        // What rounding alone can make the difference quotient wrong by: the loss is known to about
-        // 10 ulps, and that error is divided by 2h.
-        const double noise = 10.0 * static_cast<double>(std::numeric_limits<T>::epsilon()) * std::max(1.0, std::abs(loss0)) / h;
-        out.noise = noise;
-        out.worst_relative_error = -1.0;
-        for (const Sample& x : samples)
-        {
-            const double diff = std::abs(x.fd - x.g);
-            const double err = diff <= noise ? 0.0 : diff / std::max(std::abs(x.fd), std::abs(x.g));
-            const bool worse = !(err <= out.worst_relative_error);  // a NaN counts as the worst
-            if (worse && !(std::isnan(out.worst_relative_error)))
-            {
-                out.worst_relative_error = err;
-                out.worst_index = x.index;
-                out.worst_segment = layout[x.segment].name;
-                out.worst_element = x.element;
-                out.gradient = x.g;
-                out.finite_difference = x.fd;
-            }
-        }
-        out.checked = samples.size();
-        if (out.worst_relative_error < 0.0)
-        {
-            out.worst_relative_error = 0.0;
         }
         return out;
     }
