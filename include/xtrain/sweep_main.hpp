@@ -107,16 +107,6 @@ namespace xtrain
             return os.str();
         }
 
-        inline std::string names_text(const std::vector<std::string>& names, const char* sep = ", ")
-        {
-            std::string out;
-            for (const auto& n : names)
-            {
-                out += (out.empty() ? "" : sep) + n;
-            }
-            return out;
-        }
-
         /** @brief The flag of the sweep that stops it: set by Ctrl-C, read by run_sweep. */
         inline std::atomic<bool>& sweep_main_stop()
         {
@@ -167,14 +157,14 @@ namespace xtrain
         using namespace cli;
         using detail::list_default;
         cli::add_list(app, "--optimizers", s.optimizers,
-                      "comma list of " + detail::names_text(optimizer_names) + " (default " + list_default(s.optimizers) + ")");
+                      "comma list of " + detail::join_names(optimizer_names) + " (default " + list_default(s.optimizers) + ")");
         cli::add_list(app, "--lrs", s.lrs, "comma list of learning rates (default " + list_default(s.lrs) + ")",
                       real("> 0", [](double v) { return v > 0.0; }));
         cli::add_list(app, "--batch-sizes", s.batch_sizes, "comma list of batch sizes (default " + list_default(s.batch_sizes) + ")",
                       count());
         cli::add_list(app, "--seeds", s.seeds, "comma list of run seeds (default " + list_default(s.seeds) + ")", count(true));
         cli::add_list(app, "--schedules", s.schedules,
-                      "comma list of lr schedules, each a grid axis: " + detail::names_text(schedule_names)
+                      "comma list of lr schedules, each a grid axis: " + detail::join_names(schedule_names)
                           + " (default: none, a constant rate)");
         add_budget(app, s.budget, "budget per run in epochs (default " + std::to_string(s.default_epochs) + ")",
                    "budget per run in optimizer steps instead", "budget per run in training examples instead");
@@ -359,7 +349,7 @@ namespace xtrain
             }
             if (schedule_names.empty())
             {
-                schedule_names.assign(std::begin(sweep_schedule_names), std::end(sweep_schedule_names));
+                schedule_names = known_schedule_names();
             }
             add_sweep_options(m_app, m_flags, optimizer_names, schedule_names);
             cli::parse_or_exit(m_app, argc, argv);
@@ -477,8 +467,7 @@ namespace xtrain
             {
                 settings.target_precision = *f.target_precision;
             }
-            settings.noise_scale_every = f.noise_scale;
-            settings.noise_scale_dir = out / "noise_scale";
+            settings.noise_scale_every = f.noise_scale;  // the files go to FOLDER/noise_scale (below)
 
             const bool classify = data.train.is_classification();
             config.target = parse_target(f.target ? *f.target : (classify ? "val_accuracy=0.85" : "none"));
@@ -615,12 +604,7 @@ namespace xtrain
         try
         {
             SweepMain m(program);
-            std::vector<std::string> schedule_names(std::begin(sweep_schedule_names), std::end(sweep_schedule_names));
-            for (const auto& [name, factory] : settings.schedules)
-            {
-                schedule_names.push_back(name);
-            }
-            m.parse(argc, argv, optimizers.names(), schedule_names);
+            m.parse(argc, argv, optimizers.names(), known_schedule_names(settings.schedules));
             return m.main([&] { return m.run(data, std::move(make_model), model_description, std::move(settings), optimizers); });
         }
         catch (const std::exception& e)

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "xtrain/core/error.hpp"
+#include "xtrain/experiment/detail/text_io.hpp"
 #include "xtrain/optim/adagrad.hpp"
 #include "xtrain/optim/adam.hpp"
 #include "xtrain/optim/lamb.hpp"
@@ -85,14 +86,23 @@ namespace xtrain
         {
         };
 
-        inline std::string join_names(const std::vector<std::string>& names)
+        /** @brief Calls run(hyper, name) for the entry of @p set named @p name; throws listing the names if none is. */
+        template <class R, std::size_t I = 0, class Set, class Run>
+        R with_set_entry(const Set& set, std::string_view name, Run& run)
         {
-            std::string out;
-            for (const std::string& n : names)
+            if constexpr (I == std::tuple_size_v<std::decay_t<decltype(set.entries())>>)
             {
-                out += (out.empty() ? "" : ", ") + n;
+                throw std::invalid_argument(concat("unknown optimizer '", name, "' (known: ", join_names(set.names()), ")"));
             }
-            return out;
+            else
+            {
+                const auto& entry = std::get<I>(set.entries());
+                if (entry.name == name)
+                {
+                    return run(entry.hyper, entry.name);
+                }
+                return with_set_entry<R, I + 1>(set, name, run);
+            }
         }
     }
 
@@ -190,14 +200,23 @@ namespace xtrain
     decltype(auto) with_optimizer(std::string_view name, double lr, const OptimizerSettings& settings,
                                   const OptimizerSet<Policies...>& extra, F&& f)
     {
-        // Every rule takes the rate and the weight decay; the branches set what differs.
-        auto run = [&](auto h) -> decltype(auto) {
+        // Every rule takes the rate, and the weight decay when one is set; the branches set what differs.
+        auto run = [&](auto h, std::string_view label) -> decltype(auto) {
+            using P = decltype(h);
             h.lr = lr;
             if (settings.weight_decay)
             {
-                h.weight_decay = *settings.weight_decay;
+                if constexpr (detail::has_weight_decay_member<P>::value)
+                {
+                    h.weight_decay = *settings.weight_decay;
+                }
+                else
+                {
+                    throw std::invalid_argument(detail::concat("a weight decay is set, but optimizer '", label, "' (policy ",
+                                                               std::string_view(P::name), ") has no weight_decay hyperparameter"));
+                }
             }
-            return f(Optimizer<decltype(h)>(h));
+            return f(Optimizer<P>(h));
         };
         if (name == "sgd" || name == "momentum" || name == "nesterov")
         {
@@ -207,85 +226,36 @@ namespace xtrain
                 h.momentum = settings.momentum;
                 h.nesterov = name == "nesterov";
             }
-            return run(h);
+            return run(h, name);
         }
         if (name == "adam")
         {
-            return run(Adam{});
+            return run(Adam{}, name);
         }
         if (name == "adamw")
         {
-            return run(AdamW{});
+            return run(AdamW{}, name);
         }
         if (name == "rmsprop")
         {
-            return run(RMSprop{});
+            return run(RMSprop{}, name);
         }
         if (name == "adagrad")
         {
-            return run(Adagrad{});
+            return run(Adagrad{}, name);
         }
         if (name == "lars")
         {
             LARS h;
             h.momentum = settings.momentum;
-            return run(h);
+            return run(h, name);
         }
         if (name == "lamb")
         {
-            return run(LAMB{});
+            return run(LAMB{}, name);
         }
-        // A user's policies: the first entry of that name (names are unique in a set).
-        using Result = decltype(run(SGD{}));
-        std::optional<std::conditional_t<std::is_void_v<Result>, int, Result>> result;
-        bool found = false;
-        std::apply(
-            [&](const auto&... entry) {
-                const auto try_one = [&](const auto& e) {
-                    if (found || e.name != name)
-                    {
-                        return;
-                    }
-                    found = true;
-                    auto h = e.hyper;
-                    using P = std::decay_t<decltype(h)>;
-                    h.lr = lr;
-                    if (settings.weight_decay)
-                    {
-                        if constexpr (detail::has_weight_decay_member<P>::value)
-                        {
-                            h.weight_decay = *settings.weight_decay;
-                        }
-                        else
-                        {
-                            throw std::invalid_argument(detail::concat(
-                                "a weight decay is set, but optimizer '", e.name, "' (policy ", std::string_view(P::name),
-                                ") has no weight_decay hyperparameter"));
-                        }
-                    }
-                    if constexpr (std::is_void_v<Result>)
-                    {
-                        f(Optimizer<P>(h));
-                        result.emplace(0);
-                    }
-                    else
-                    {
-                        result.emplace(f(Optimizer<P>(h)));
-                    }
-                };
-                (try_one(entry), ...);
-                (void)try_one;  // an empty set has no entry to try
-            },
-            extra.entries());
-        if (!found)
-        {
-            throw std::invalid_argument(
-                detail::concat("unknown optimizer '", name, "' (known: ", detail::join_names(extra.names()), ")"));
-        }
-        if constexpr (!std::is_void_v<Result>)
-        {
-            return Result(std::move(*result));
-        }
+        // A user's policies (names are unique in a set).
+        return detail::with_set_entry<decltype(run(SGD{}, name))>(extra, name, run);
     }
 
     /** @brief with_optimizer() for xtrain's own nine names only. */

@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "xtrain/core/error.hpp"
+#include "xtrain/experiment/detail/text_io.hpp"
 #include "xtrain/optim/schedule.hpp"
 #include "xtrain/optim/schedules.hpp"
 
@@ -91,6 +92,17 @@ namespace xtrain
         return false;
     }
 
+    /** @brief The names a grid may use: xtrain's own, then @p user's. */
+    inline std::vector<std::string> known_schedule_names(const std::map<std::string, ScheduleFactory, std::less<>>& user = {})
+    {
+        std::vector<std::string> out(std::begin(sweep_schedule_names), std::end(sweep_schedule_names));
+        for (const auto& entry : user)
+        {
+            out.push_back(entry.first);
+        }
+        return out;
+    }
+
     /**
      * @brief The schedule @p name stands for in context @p c: xtrain's own, or @p user's factory.
      * An empty name is "constant" (a grid without a schedules axis).
@@ -124,16 +136,8 @@ namespace xtrain
         {
             return it->second(c);
         }
-        std::string known;
-        for (std::string_view n : sweep_schedule_names)
-        {
-            known += (known.empty() ? "" : ", ") + std::string(n);
-        }
-        for (const auto& [n, f] : user)
-        {
-            known += ", " + n;
-        }
-        throw std::invalid_argument(detail::concat("unknown schedule '", name, "' (known: ", known, ")"));
+        throw std::invalid_argument(
+            detail::concat("unknown schedule '", name, "' (known: ", detail::join_names(known_schedule_names(user)), ")"));
     }
 }
 

@@ -721,13 +721,8 @@ namespace xtrain
             {
                 if (!is_builtin_schedule(name) && schedules.count(name) == 0)
                 {
-                    std::vector<std::string> known(std::begin(sweep_schedule_names), std::end(sweep_schedule_names));
-                    for (const auto& [n, f] : schedules)
-                    {
-                        known.push_back(n);
-                    }
-                    throw std::invalid_argument(detail::concat("the grid names an unknown schedule '", name,
-                                                               "' (known: ", detail::join_names(known), ")"));
+                    throw std::invalid_argument(detail::concat("the grid names an unknown schedule '", name, "' (known: ",
+                                                               detail::join_names(known_schedule_names(schedules)), ")"));
                 }
             }
         };

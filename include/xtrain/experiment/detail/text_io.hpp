@@ -29,6 +29,17 @@ namespace xtrain
 {
     namespace detail
     {
+        /** @brief "a, b, c": @p names joined by @p sep, for messages and help texts. */
+        inline std::string join_names(const std::vector<std::string>& names, const char* sep = ", ")
+        {
+            std::string out;
+            for (const std::string& n : names)
+            {
+                out += (out.empty() ? "" : sep) + n;
+            }
+            return out;
+        }
+
         /** @brief Shortest text that reads back to exactly @p v ("nan", "inf", "-inf" when not finite). */
         inline std::string format_double(double v) { return shortest_text(v); }
 
