@@ -1,12 +1,18 @@
-// Tests of include/xtrain/core: random engine, parameter buffer, batch views, binary I/O.
+// Tests of include/xtrain/core: random engine, parameter buffer, batch views, binary I/O, the
+// checkpoint counters and atomic file writes.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <iterator>
 #include <limits>
 #include <numeric>
 #include <sstream>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "xtrain/core.hpp"
@@ -334,4 +340,104 @@ TEST_CASE("the allocation counter sees operator new", "[core][support]")
     }
     CHECK(std::isfinite(s));
     CHECK(none.allocations() == 0);
+}
+
+TEST_CASE("TrainerCounters save and load every field, in the order visit lists them", "[core][checkpoint]")
+{
+    TrainerCounters c;
+    c.step = 12;
+    c.epoch = 3;
+    c.examples_seen = 1234;
+    c.in_epoch = true;
+    c.batches_in_epoch = 5;
+    c.status = RunStatus::diverged;
+    c.status_message = "loss is NaN";
+    c.loss_sum_since_eval = 2.5;
+    c.updates_since_eval = 4;
+    c.last_loss = 0.625;
+    c.wall_seconds = 7.25;
+    std::ostringstream os(std::ios::binary);
+    BinaryWriter w(os);
+    c.save(w);
+
+    // The file's order is visit()'s: the fields written one by one in that order give the same bytes.
+    std::ostringstream by_hand(std::ios::binary);
+    BinaryWriter h(by_hand);
+    std::vector<std::string> names;
+    c.visit([&](const char* name, const auto& v) {
+        names.emplace_back(name);
+        using V = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<V, std::string>)
+        {
+            h.write_string(v);
+        }
+        else if constexpr (std::is_same_v<V, RunStatus>)
+        {
+            h.write(static_cast<std::uint8_t>(v));
+        }
+        else
+        {
+            h.write(v);
+        }
+    });
+    CHECK(by_hand.str() == os.str());
+    CHECK(names == std::vector<std::string>{"step", "epoch", "examples_seen", "in_epoch", "batches_in_epoch", "status",
+                                            "status_message", "loss_sum_since_eval", "updates_since_eval", "last_loss",
+                                            "wall_seconds"});
+
+    std::istringstream is(os.str(), std::ios::binary);
+    BinaryReader r(is, "counters");
+    const TrainerCounters back = TrainerCounters::load(r);
+    CHECK(back.step == 12);
+    CHECK(back.epoch == 3);
+    CHECK(back.examples_seen == 1234);
+    CHECK(back.in_epoch);
+    CHECK(back.batches_in_epoch == 5);
+    CHECK(back.status == RunStatus::diverged);
+    CHECK(back.status_message == "loss is NaN");
+    CHECK(back.loss_sum_since_eval == 2.5);
+    CHECK(back.updates_since_eval == 4);
+    CHECK(back.last_loss == 0.625);
+    CHECK(back.wall_seconds == 7.25);
+    CHECK(r.count() == os.str().size());
+}
+
+TEST_CASE("TrainerCounters refuse a run status no saved run has", "[core][checkpoint]")
+{
+    for (const auto& [byte, expected] : {std::pair<std::uint8_t, const char*>{1, "the run status 'running' is never saved"},
+                                         std::pair<std::uint8_t, const char*>{6, "unknown run status 6"},
+                                         std::pair<std::uint8_t, const char*>{255, "unknown run status 255"}})
+    {
+        TrainerCounters c;
+        std::ostringstream os(std::ios::binary);
+        BinaryWriter w(os);
+        c.save(w);
+        std::string bytes = os.str();
+        bytes[3 * 8 + 1 + 8] = static_cast<char>(byte); // after step, epoch, examples_seen, in_epoch, batches_in_epoch
+        std::istringstream is(bytes, std::ios::binary);
+        BinaryReader r(is, "counters.bin");
+        CHECK_THROWS_WITH(TrainerCounters::load(r), Catch::Contains("counters.bin") && Catch::Contains(expected));
+    }
+}
+
+TEST_CASE("write_file_atomic replaces a file whole and leaves no temporary file", "[core][files]")
+{
+    namespace fs = std::filesystem;
+    const fs::path dir = fs::temp_directory_path() / "xtrain_test_core_files";
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    const fs::path file = dir / "out.bin";
+    for (const auto kind : {detail::TemporaryName::fixed, detail::TemporaryName::unique})
+    {
+        detail::write_file_atomic(file, "first", kind);
+        detail::write_file_atomic(file, std::string("sec\0nd", 6), kind);
+        CHECK(detail::read_file_bytes(file, "test file") == std::string("sec\0nd", 6));
+        CHECK(std::distance(fs::directory_iterator(dir), fs::directory_iterator()) == 1);
+    }
+    CHECK_THROWS_WITH(detail::write_file_atomic<checkpoint_error>(dir / "no_such_dir" / "x", "x", detail::TemporaryName::fixed, "here"),
+                      Catch::StartsWith("here: cannot open '") && Catch::Contains("no_such_dir/x.tmp' for writing (No such file or directory)"));
+    CHECK_THROWS_WITH(detail::read_file_bytes(dir, "test file"), Catch::EndsWith(": is a folder, not a test file"));
+    CHECK_THROWS_WITH(detail::read_file_bytes(dir / "absent", "test file"),
+                      Catch::Contains("absent: cannot open the test file (No such file or directory)"));
+    fs::remove_all(dir);
 }

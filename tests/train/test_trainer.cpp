@@ -413,7 +413,7 @@ TEST_CASE("corrupt, foreign and mismatched checkpoints are refused, leaving the 
     write(tmp_path("short.ckpt"), bytes.substr(0, bytes.size() / 3));
     CHECK_THROWS_AS(fresh.load_checkpoint(tmp_path("short.ckpt")), checkpoint_error);
     std::filesystem::create_directories(tmp_path("a_folder.ckpt"));
-    CHECK_THROWS_WITH(fresh.load_checkpoint(tmp_path("a_folder.ckpt")), Catch::Contains("a_folder.ckpt: is a folder, not a checkpoint file"));
+    CHECK_THROWS_WITH(fresh.load_checkpoint(tmp_path("a_folder.ckpt")), Catch::Contains("a_folder.ckpt: is a folder, not a checkpoint"));
     CHECK_THROWS_WITH(fresh.load_checkpoint(tmp_path("absent.ckpt")),
                       Catch::Contains("absent.ckpt: cannot open the checkpoint (No such file or directory)"));
 

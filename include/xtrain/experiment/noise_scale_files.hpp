@@ -19,6 +19,7 @@
 #include <fstream>
 #include <map>
 #include <optional>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <tuple>
@@ -43,42 +44,21 @@ namespace xtrain
     inline void write_noise_scale_csv(const std::filesystem::path& file, const RunSpec& spec,
                                       const std::vector<NoiseScaleRecord>& records)
     {
-        const std::filesystem::path tmp = file.string() + ".tmp";
+        std::ostringstream os;
+        os << noise_scale_csv_header << '\n';
+        for (const NoiseScaleRecord& r : records)
         {
-            std::ofstream os(tmp, std::ios::trunc);
-            if (!os)
-            {
-                throw std::runtime_error(detail::concat("cannot write '", tmp.string(), "'"));
-            }
-            os << noise_scale_csv_header << '\n';
-            for (const NoiseScaleRecord& r : records)
-            {
-                os << spec.optimizer << ',' << detail::format_double(spec.lr) << ',' << spec.batch_size << ','
-                   << spec.seed << ',' << spec.schedule << ',' << r.epoch << ',' << r.step << ',';
-                detail::write_csv_number(os, r.b_simple);
-                os << ',';
-                detail::write_csv_number(os, r.grad_sq);
-                os << ',';
-                detail::write_csv_number(os, r.trace_sigma);
-                os << ',' << r.measurements << '\n';
-            }
-            os.close();
-            if (!os)
-            {
-                std::error_code ignored;
-                std::filesystem::remove(tmp, ignored);
-                throw std::runtime_error(detail::concat("cannot write '", tmp.string(), "' (disk full?)"));
-            }
+            os << spec.optimizer << ',' << detail::format_double(spec.lr) << ',' << spec.batch_size << ',' << spec.seed
+               << ',' << spec.schedule << ',' << r.epoch << ',' << r.step << ',';
+            detail::write_csv_number(os, r.b_simple);
+            os << ',';
+            detail::write_csv_number(os, r.grad_sq);
+            os << ',';
+            detail::write_csv_number(os, r.trace_sigma);
+            os << ',' << r.measurements << '\n';
         }
-        std::error_code ec;
-        std::filesystem::rename(tmp, file, ec);
-        if (ec)
-        {
-            throw std::runtime_error(
-                detail::concat("cannot rename '", tmp.string(), "' to '", file.string(), "': ", ec.message()));
-        }
+        detail::write_file_atomic(file, os.str());
     }
-
 
     /** @brief One row of a noise-scale file: a run and one epoch's measurement. */
     struct NoiseScaleRow

@@ -33,7 +33,6 @@
 #include <fstream>
 #include <iterator>
 #include <limits>
-#include <random>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -42,7 +41,9 @@
 #include <utility>
 #include <vector>
 
+#include "xtrain/core/checkpoint_format.hpp"
 #include "xtrain/core/error.hpp"
+#include "xtrain/core/file_io.hpp"
 #include "xtrain/core/param_buffer.hpp"
 #include "xtrain/core/serialize.hpp"
 
@@ -218,9 +219,6 @@ namespace xtrain
     namespace detail
     {
         inline constexpr char parameters_magic[8] = {'X', 'T', 'R', 'A', 'I', 'N', 'P', 'F'};
-        inline constexpr char trainer_checkpoint_magic[8] = {'X', 'T', 'R', 'A', 'I', 'N', 'C', 'K'};
-        /** @brief The Trainer checkpoint version whose parameter section read_parameters knows how to find. */
-        inline constexpr std::uint32_t known_checkpoint_version = 1;
 
         /** @brief "a {2, 3}, b {3}" for messages. */
         template <class Range, class Name, class Shape>
@@ -244,35 +242,12 @@ namespace xtrain
 
         inline std::string read_whole_file(const std::filesystem::path& path)
         {
-            const std::string p = path.string();
             std::error_code ec;
-            if (std::filesystem::is_directory(path, ec))
+            if (!std::filesystem::is_directory(path, ec) && !std::filesystem::exists(path, ec))
             {
-                throw checkpoint_error(concat(p, ": is a folder, not a parameters file"));
+                throw checkpoint_error(concat(path.string(), ": no such parameters file"));
             }
-            if (!std::filesystem::exists(path, ec))
-            {
-                throw checkpoint_error(concat(p, ": no such parameters file"));
-            }
-            std::ifstream is(path, std::ios::binary);
-            if (!is)
-            {
-                throw checkpoint_error(concat(p, ": cannot open the parameters file (", std::strerror(errno), ")"));
-            }
-            std::string bytes;
-            try
-            {
-                bytes.assign(std::istreambuf_iterator<char>(is), std::istreambuf_iterator<char>());
-            }
-            catch (const std::exception& e)
-            {
-                throw checkpoint_error(concat(p, ": cannot read the parameters file (", e.what(), ")"));
-            }
-            if (is.bad())
-            {
-                throw checkpoint_error(concat(p, ": cannot read the parameters file"));
-            }
-            return bytes;
+            return read_file_bytes(path, "parameters file");
         }
 
         /** @brief Reads a tensor's name, rank and extents (u64 each) and checks them. */
@@ -346,7 +321,7 @@ namespace xtrain
                 throw checkpoint_error(concat(src, ": the file is empty, not a parameters file"));
             }
             const bool is_params = p.bytes.compare(0, 8, parameters_magic, 8) == 0;
-            const bool is_checkpoint = p.bytes.compare(0, 8, trainer_checkpoint_magic, 8) == 0;
+            const bool is_checkpoint = p.bytes.compare(0, 8, checkpoint_magic, 8) == 0;
             if (p.bytes.size() < header + sizeof(std::uint32_t) || !(is_params || is_checkpoint))
             {
                 throw checkpoint_error(concat(src, ": not an xtrain parameters file (no XTRAINPF header) nor a ",
@@ -358,22 +333,15 @@ namespace xtrain
             char magic[8];
             r.read_bytes(magic, sizeof magic);
             const auto version = r.read<std::uint32_t>();
-            const std::uint32_t known = is_params ? parameters_format_version : known_checkpoint_version;
+            const std::uint32_t known = is_params ? parameters_format_version : checkpoint_format_version;
             if (version != known)
             {
                 r.fail(concat(p.info.kind, " format version ", version, ", but load_parameters reads version ", known,
                               is_params ? "" : " (load it with Trainer::load_checkpoint, then save_parameters(trainer.model(), path))"));
             }
-            const std::size_t body = p.bytes.size() - sizeof(std::uint32_t);
-            {
-                std::istringstream tail(p.bytes.substr(body), std::ios::binary);
-                BinaryReader tr(tail, src);
-                p.info.crc = tr.read<std::uint32_t>();
-            }
-            if (crc32_update(0, p.bytes.data(), body) != p.info.crc)
-            {
-                r.fail("damaged: the CRC-32 checksum does not match the contents");
-            }
+            const detail::FileBody file = check_file_checksum(p.bytes, r);
+            const std::size_t body = file.size;
+            p.info.crc = file.crc;
 
             // Both formats: the scalar size and the tensors' names and shapes first.
             r.expect_tag(is_params ? "parameters" : "layout");
@@ -405,21 +373,10 @@ namespace xtrain
             }
             if (is_checkpoint)
             {
-                // The counters of a version 1 checkpoint (as Trainer::load_state reads them), then
-                // the flat parameter buffer in layout order.
+                // The counters (read as Trainer::load_state reads them, and dropped), then the flat
+                // parameter buffer in layout order.
                 r.expect_tag("counters");
-                for (int k = 0; k < 3; ++k)
-                {
-                    (void)r.read<std::uint64_t>();
-                }
-                (void)r.read<bool>();
-                (void)r.read<std::uint64_t>();
-                (void)r.read<std::uint8_t>();
-                (void)r.read_string();
-                (void)r.read<double>();
-                (void)r.read<std::uint64_t>();
-                (void)r.read<double>();
-                (void)r.read<double>();
+                (void)TrainerCounters::load(r);
                 r.expect_tag("parameters");
                 std::size_t start = skip_values(r, p, total, "the parameter buffer");
                 for (const StoredTensor& t : p.info.tensors)
@@ -518,16 +475,6 @@ namespace xtrain
             }
             return plan;
         }
-
-        /** @brief A name for the temporary file beside @p path that no other writer uses. */
-        inline std::filesystem::path temporary_beside(const std::filesystem::path& path)
-        {
-            std::random_device rd;
-            const unsigned long long tag = (static_cast<unsigned long long>(rd()) << 32) ^ rd();
-            char buf[32];
-            std::snprintf(buf, sizeof buf, ".tmp-%016llx", tag);
-            return path.string() + buf;
-        }
     }
 
     template <class T>
@@ -575,30 +522,8 @@ namespace xtrain
         }
         const std::uint32_t crc = w.crc();
         w.write(crc);
-        const std::string bytes = buffer.str();
-
-        const fs::path tmp = detail::temporary_beside(path);
-        {
-            std::ofstream os(tmp, std::ios::binary | std::ios::trunc);
-            if (!os)
-            {
-                throw checkpoint_error(detail::concat(where, ": cannot create '", tmp.string(), "' (", std::strerror(errno), ")"));
-            }
-            os.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-            os.close();
-            if (!os)
-            {
-                fs::remove(tmp, ec);
-                throw checkpoint_error(detail::concat(where, ": cannot write '", tmp.string(), "' (disk full?)"));
-            }
-        }
-        fs::rename(tmp, path, ec);
-        if (ec)
-        {
-            std::error_code ignored;
-            fs::remove(tmp, ignored);
-            throw checkpoint_error(detail::concat(where, ": cannot rename '", tmp.string(), "' to '", p, "': ", ec.message()));
-        }
+        // Unique temporary names: concurrent runs of a sweep may cache the same pretrained weights.
+        detail::write_file_atomic<checkpoint_error>(path, buffer.str(), detail::TemporaryName::unique, where);
     }
 
     inline ParametersFileInfo read_parameters_info(const std::filesystem::path& path)

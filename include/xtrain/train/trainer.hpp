@@ -14,16 +14,10 @@
 #define XTRAIN_TRAIN_TRAINER_HPP
 
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <limits>
 #include <numeric>
 #include <optional>
@@ -38,15 +32,19 @@
 #include <xtensor/xtensor.hpp>
 
 #include "xtrain/core/batch.hpp"
+#include "xtrain/core/checkpoint_format.hpp"
 #include "xtrain/core/detect.hpp"
 #include "xtrain/core/error.hpp"
+#include "xtrain/core/file_io.hpp"
 #include "xtrain/core/param_buffer.hpp"
+#include "xtrain/core/run_status.hpp"
 #include "xtrain/core/serialize.hpp"
 #include "xtrain/data/batch_buffer.hpp"
 #include "xtrain/data/dataset.hpp"
 #include "xtrain/model/model_traits.hpp"
 #include "xtrain/optim/policy.hpp"
 #include "xtrain/train/callback.hpp"
+#include "xtrain/train/checkpoint_checks.hpp"
 #include "xtrain/train/history.hpp"
 
 namespace xtrain
@@ -79,38 +77,6 @@ namespace xtrain
         }
     };
 
-    /** @brief Where a run stands. */
-    enum class RunStatus : std::uint8_t
-    {
-        not_started, ///< fit() not called yet
-        running,     ///< inside fit()
-        finished,    ///< the budget was reached
-        stopped,     ///< a callback stopped the run (e.g. early stopping)
-        diverged,    ///< blew up: the loss became NaN or infinite, or stayed far above its start
-        stalled      ///< stopped because it cannot learn any more (e.g. a dead network)
-    };
-
-    /** @brief "not_started", "running", "finished", "stopped", "diverged" or "stalled". */
-    inline const char* to_string(RunStatus s) noexcept
-    {
-        switch (s)
-        {
-        case RunStatus::not_started:
-            return "not_started";
-        case RunStatus::running:
-            return "running";
-        case RunStatus::finished:
-            return "finished";
-        case RunStatus::stopped:
-            return "stopped";
-        case RunStatus::diverged:
-            return "diverged";
-        case RunStatus::stalled:
-            return "stalled";
-        }
-        return "unknown";
-    }
-
     /** @brief Settings of the loop that are not the model's, the optimizer's or the sampler's. */
     struct TrainerOptions
     {
@@ -142,11 +108,6 @@ namespace xtrain
         /** @brief Detects a sampler that knows the batches of its next epoch (BatchSampler does). */
         template <class S>
         using next_iterations_per_epoch_t = decltype(std::declval<const S&>().next_iterations_per_epoch());
-        /** @brief Detects a sampler that reports its epoch, position, batches handed out and options (BatchSampler does). */
-        template <class S>
-        using sampler_cursor_t = decltype(std::declval<const S&>().epoch() + std::declval<const S&>().position()
-                                          + std::declval<const S&>().iteration()
-                                          + std::declval<const S&>().options().drop_last);
         /** @brief Detects an optimizer that loads for a known number of parameters (Optimizer<Policy> does). */
         template <class O>
         using sized_load_t = decltype(std::declval<O&>().load(std::declval<BinaryReader&>(), std::size_t{}));
@@ -188,9 +149,6 @@ namespace xtrain
             return true;
         }
     }
-
-    /** @brief The version of the checkpoint format written by Trainer::save_checkpoint. */
-    inline constexpr std::uint32_t checkpoint_format_version = 1;
 
     /**
      * @brief Trains a model: the loop, evaluation, history, callbacks and checkpoints.
@@ -257,25 +215,20 @@ namespace xtrain
                 return m_history;
             }
             prepare(train, budget);
-            m_status = RunStatus::running;
+            m_run.status = RunStatus::running;
             m_validation = validation;
             m_fit_start = clock::now();
             m_timing = true;
-            call_hooks([this](auto& cb) {
-                if constexpr (detail::is_detected_v<detail::on_fit_begin_t, std::decay_t<decltype(cb)>, Trainer>)
-                {
-                    cb.on_fit_begin(*this);
-                }
-            });
-            if (m_options.evaluate_at_start && m_step == 0 && m_history.evals.empty())
+            call_hooks<detail::on_fit_begin_t>([this](auto& cb) { cb.on_fit_begin(*this); });
+            if (m_options.evaluate_at_start && m_run.step == 0 && m_history.evals.empty())
             {
                 record_evaluation();
                 serve_requests();
             }
 
-            while (m_status == RunStatus::running)
+            while (m_run.status == RunStatus::running)
             {
-                if (m_in_epoch && m_batches_in_epoch >= m_sampler.iterations_per_epoch())
+                if (m_run.in_epoch && m_run.batches_in_epoch >= m_sampler.iterations_per_epoch())
                 {
                     end_epoch();
                     serve_requests();
@@ -283,17 +236,17 @@ namespace xtrain
                 }
                 if (budget_reached(budget))
                 {
-                    m_status = RunStatus::finished;
+                    m_run.status = RunStatus::finished;
                     break;
                 }
-                if (!m_in_epoch)
+                if (!m_run.in_epoch)
                 {
                     begin_epoch(train);
                 }
                 train_one_update(train);
-                if (m_status == RunStatus::running)
+                if (m_run.status == RunStatus::running)
                 {
-                    if (m_batches_in_epoch == m_sampler.iterations_per_epoch())
+                    if (m_run.batches_in_epoch == m_sampler.iterations_per_epoch())
                     {
                         end_epoch();
                     }
@@ -307,17 +260,12 @@ namespace xtrain
             }
 
             // The last evaluation point is the end of the run, unless it was just recorded.
-            if (m_history.evals.empty() || m_history.evals.back().step != m_step)
+            if (m_history.evals.empty() || m_history.evals.back().step != m_run.step)
             {
                 record_evaluation();
             }
-            call_hooks([this](auto& cb) {
-                if constexpr (detail::is_detected_v<detail::on_fit_end_t, std::decay_t<decltype(cb)>, Trainer>)
-                {
-                    cb.on_fit_end(*this);
-                }
-            });
-            m_wall_base = wall_seconds();
+            call_hooks<detail::on_fit_end_t>([this](auto& cb) { cb.on_fit_end(*this); });
+            m_run.wall_seconds = wall_seconds();
             m_timing = false;
             m_validation = nullptr;
             return m_history;
@@ -400,10 +348,10 @@ namespace xtrain
                                                            "diverged, stalled or finished (got ",
                                                            to_string(why), ")"));
             }
-            if (m_status == RunStatus::running)
+            if (m_run.status == RunStatus::running)
             {
-                m_status = why;
-                m_status_message = std::move(message);
+                m_run.status = why;
+                m_run.status_message = std::move(message);
             }
         }
 
@@ -447,26 +395,26 @@ namespace xtrain
         }
 
         /** @brief Updates done so far (during on_step_begin: the 0-based index of the coming update). */
-        std::uint64_t step() const noexcept { return m_step; }
+        std::uint64_t step() const noexcept { return m_run.step; }
         /** @brief The current epoch, 0-based (the number of completed epochs between epochs). */
-        std::uint64_t epoch() const noexcept { return m_epoch; }
+        std::uint64_t epoch() const noexcept { return m_run.epoch; }
         /** @brief Training examples consumed so far. */
-        std::uint64_t examples_seen() const noexcept { return m_examples; }
+        std::uint64_t examples_seen() const noexcept { return m_run.examples_seen; }
         /** @brief Mean loss of the last update's batch (NaN before the first update). */
-        double last_loss() const noexcept { return m_last_loss; }
+        double last_loss() const noexcept { return m_run.last_loss; }
         /** @brief The batch being trained on (valid inside on_step_end and on_gradient). */
         const Batch<value_type>& current_batch() const noexcept { return m_batch; }
         /** @brief Where the run stands. */
-        RunStatus status() const noexcept { return m_status; }
+        RunStatus status() const noexcept { return m_run.status; }
         /** @brief True once a callback ended the run before its budget (stopped, diverged or stalled). */
         bool ended_early() const noexcept
         {
-            return m_status == RunStatus::stopped || m_status == RunStatus::diverged || m_status == RunStatus::stalled;
+            return m_run.status == RunStatus::stopped || m_run.status == RunStatus::diverged || m_run.status == RunStatus::stalled;
         }
         /** @brief Seconds spent evaluating (in the history's evaluation points) so far. */
         double evaluation_seconds() const noexcept { return m_eval_seconds; }
         /** @brief Why the run stopped or diverged (empty otherwise). */
-        const std::string& status_message() const noexcept { return m_status_message; }
+        const std::string& status_message() const noexcept { return m_run.status_message; }
         /**
          * @brief Updates per epoch: ceil(batches per epoch / accumulation_steps), for the epoch in
          * progress or, between epochs, for the epoch about to start (its batch size may have been
@@ -478,7 +426,7 @@ namespace xtrain
             std::uint64_t batches = m_sampler.iterations_per_epoch();
             if constexpr (detail::is_detected_v<detail::next_iterations_per_epoch_t, Sampler>)
             {
-                if (!m_in_epoch)
+                if (!m_run.in_epoch)
                 {
                     batches = m_sampler.next_iterations_per_epoch();
                 }
@@ -490,9 +438,9 @@ namespace xtrain
         {
             if (!m_timing)
             {
-                return m_wall_base;
+                return m_run.wall_seconds;
             }
-            return m_wall_base + std::chrono::duration<double>(clock::now() - m_fit_start).count();
+            return m_run.wall_seconds + std::chrono::duration<double>(clock::now() - m_fit_start).count();
         }
 
         /**
@@ -505,23 +453,8 @@ namespace xtrain
          */
         void save_checkpoint(const std::string& path) const
         {
-            const std::string bytes = save_state();
-            const std::string tmp = path + ".tmp";
-            {
-                std::ofstream os(tmp, std::ios::binary | std::ios::trunc);
-                os.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-                os.flush();
-                if (!os)
-                {
-                    throw checkpoint_error(detail::concat("xtrain::Trainer::save_checkpoint: cannot write '", tmp, "'"));
-                }
-            }
-            if (std::rename(tmp.c_str(), path.c_str()) != 0)
-            {
-                std::remove(tmp.c_str());
-                throw checkpoint_error(
-                    detail::concat("xtrain::Trainer::save_checkpoint: cannot rename '", tmp, "' to '", path, "'"));
-            }
+            detail::write_file_atomic<checkpoint_error>(path, save_state(), detail::TemporaryName::fixed,
+                                                        "xtrain::Trainer::save_checkpoint");
         }
 
         /** @brief The bytes save_checkpoint() writes, in memory. */
@@ -529,21 +462,15 @@ namespace xtrain
         {
             std::ostringstream buffer(std::ios::binary);
             BinaryWriter w(buffer);
-            w.write_bytes(checkpoint_magic, sizeof checkpoint_magic);
+            w.write_bytes(detail::checkpoint_magic, sizeof detail::checkpoint_magic);
             w.write<std::uint32_t>(checkpoint_format_version);
-            write_layout(w);
+            detail::write_checkpoint_layout(w, m_model.parameters().layout(), sizeof(value_type));
+            TrainerCounters counters = m_run;
+            // A run in progress is saved as not_started: fit() sets running itself.
+            counters.status = m_run.status == RunStatus::running ? RunStatus::not_started : m_run.status;
+            counters.wall_seconds = wall_seconds();
             w.write_tag("counters");
-            w.write(m_step);
-            w.write(m_epoch);
-            w.write(m_examples);
-            w.write(m_in_epoch);
-            w.write<std::uint64_t>(m_batches_in_epoch);
-            w.write(static_cast<std::uint8_t>(m_status == RunStatus::running ? RunStatus::not_started : m_status));
-            w.write_string(m_status_message);
-            w.write(m_loss_sum_since_eval);
-            w.write<std::uint64_t>(m_updates_since_eval);
-            w.write(m_last_loss);
-            w.write(wall_seconds());
+            counters.save(w);
             w.write_tag("parameters");
             const auto& params = m_model.parameters();
             w.write_array(params.data(), params.size());
@@ -572,7 +499,7 @@ namespace xtrain
          * version, a damaged file (checksum), another scalar type, another model structure, or a
          * state the optimizer, sampler or model refuses.
          */
-        void load_checkpoint(const std::string& path) { load_state(read_file(path), path); }
+        void load_checkpoint(const std::string& path) { load_state(detail::read_file_bytes(path, "checkpoint"), path); }
 
         /**
          * @brief Restores the bytes of save_state() (or of a checkpoint file); @p source names them
@@ -581,15 +508,15 @@ namespace xtrain
         void load_state(const std::string& bytes, const std::string& source = "the saved state")
         {
             const std::string& path = source;
-            const std::size_t header = sizeof checkpoint_magic + sizeof(std::uint32_t);
-            if (bytes.size() < header + sizeof(std::uint32_t) || bytes.compare(0, sizeof checkpoint_magic,
-                                                                               checkpoint_magic, sizeof checkpoint_magic) != 0)
+            const std::size_t header = sizeof detail::checkpoint_magic + sizeof(std::uint32_t);
+            if (bytes.size() < header + sizeof(std::uint32_t)
+                || bytes.compare(0, sizeof detail::checkpoint_magic, detail::checkpoint_magic, sizeof detail::checkpoint_magic) != 0)
             {
                 throw checkpoint_error(detail::concat(path, ": not an xtrain checkpoint (no XTRAINCK header)"));
             }
             std::istringstream in(bytes, std::ios::binary);
             BinaryReader r(in, path);
-            char magic[sizeof checkpoint_magic];
+            char magic[sizeof detail::checkpoint_magic];
             r.read_bytes(magic, sizeof magic);
             const auto version = r.read<std::uint32_t>();
             if (version != checkpoint_format_version)
@@ -597,40 +524,10 @@ namespace xtrain
                 r.fail(detail::concat("checkpoint format version ", version, ", but this xtrain reads version ",
                                       checkpoint_format_version));
             }
-            const std::size_t body = bytes.size() - sizeof(std::uint32_t);
-            std::uint32_t stored_crc = 0;
-            {
-                std::istringstream tail(bytes.substr(body), std::ios::binary);
-                BinaryReader tr(tail, path);
-                stored_crc = tr.read<std::uint32_t>();
-            }
-            if (crc32_update(0, bytes.data(), body) != stored_crc)
-            {
-                r.fail("damaged: the CRC-32 checksum does not match the contents");
-            }
-
-            check_layout(r);
+            const std::size_t body = detail::check_file_checksum(bytes, r).size;
+            detail::check_checkpoint_layout(r, m_model.parameters().layout(), sizeof(value_type));
             r.expect_tag("counters");
-            const auto step = r.read<std::uint64_t>();
-            const auto epoch = r.read<std::uint64_t>();
-            const auto examples = r.read<std::uint64_t>();
-            const bool in_epoch = r.read<bool>();
-            const auto batches_in_epoch = r.read<std::uint64_t>();
-            const auto status_byte = r.read<std::uint8_t>();
-            if (status_byte > static_cast<std::uint8_t>(RunStatus::stalled))
-            {
-                r.fail(detail::concat("unknown run status ", static_cast<int>(status_byte)));
-            }
-            if (status_byte == static_cast<std::uint8_t>(RunStatus::running))
-            {
-                // save_state() writes a run in progress as not_started: fit() sets running itself.
-                r.fail("the run status 'running' is never saved (a run in progress is saved as not_started)");
-            }
-            std::string status_message = r.read_string();
-            const auto loss_sum = r.read<double>();
-            const auto updates_since_eval = r.read<std::uint64_t>();
-            const auto last_loss = r.read<double>();
-            const auto wall = r.read<double>();
+            TrainerCounters counters = TrainerCounters::load(r);
 
             r.expect_tag("parameters");
             auto params = m_model.parameters().values();
@@ -663,8 +560,7 @@ namespace xtrain
             {
                 r.fail(detail::concat(body - r.count(), " unexpected bytes after the last section"));
             }
-            LoadedCounters counters{step, epoch, examples, in_epoch, batches_in_epoch, updates_since_eval, wall};
-            check_loaded_state(r, counters, sampler, history);
+            detail::check_loaded_run(r, counters, sampler, history);
 
             // Everything parsed: commit.
             model.parameters().values() = std::move(params);
@@ -673,27 +569,16 @@ namespace xtrain
             m_sampler = std::move(sampler);
             m_callbacks = std::move(callbacks);
             m_history = std::move(history);
-            m_step = step;
-            m_epoch = epoch;
-            m_examples = examples;
-            m_in_epoch = in_epoch;
-            m_batches_in_epoch = static_cast<std::size_t>(batches_in_epoch);
-            m_status = static_cast<RunStatus>(status_byte);
-            m_status_message = std::move(status_message);
-            m_loss_sum_since_eval = loss_sum;
-            m_updates_since_eval = static_cast<std::size_t>(updates_since_eval);
-            m_last_loss = last_loss;
-            m_wall_base = wall;
+            m_run = std::move(counters);
         }
 
     private:
         using clock = std::chrono::steady_clock;
-        static constexpr char checkpoint_magic[8] = {'X', 'T', 'R', 'A', 'I', 'N', 'C', 'K'};
 
         // Writes the checkpoint or in-memory state asked for since the last safe point.
         void serve_requests()
         {
-            if (m_status != RunStatus::running)
+            if (m_run.status != RunStatus::running)
             {
                 return;
             }
@@ -709,10 +594,25 @@ namespace xtrain
             }
         }
 
-        template <class F>
+        // Calls f(cb) on each callback that has the hook Hook (detected with this Trainer), in order.
+        template <template <class...> class Hook, class F>
         void call_hooks(F&& f)
         {
-            std::apply([&f](auto&... cb) { (f(cb), ...); }, m_callbacks);
+            std::apply([&f](auto&... cb) { (call_hook<Hook>(f, cb), ...); }, m_callbacks);
+        }
+
+        template <template <class...> class Hook, class F, class C>
+        static void call_hook(F& f, C& cb)
+        {
+            if constexpr (detail::is_detected_v<Hook, C, Trainer>)
+            {
+                f(cb);
+            }
+            else
+            {
+                (void)f;
+                (void)cb;
+            }
         }
 
         void check_fit_arguments(const dataset_type& train, const Budget& budget) const
@@ -759,15 +659,15 @@ namespace xtrain
             {
             case Budget::Unit::epochs:
             {
-                const std::uint64_t epochs = left(budget.amount, m_epoch);
+                const std::uint64_t epochs = left(budget.amount, m_run.epoch);
                 total_updates = epochs > most / per_epoch ? most : epochs * per_epoch;
                 break;
             }
             case Budget::Unit::steps:
-                total_updates = left(budget.amount, m_step);
+                total_updates = left(budget.amount, m_run.step);
                 break;
             case Budget::Unit::samples:
-                total_updates = left(budget.amount, m_examples) / std::max<std::size_t>(1, m_sampler.batch_size())
+                total_updates = left(budget.amount, m_run.examples_seen) / std::max<std::size_t>(1, m_sampler.batch_size())
                               + per_epoch;
                 break;
             }
@@ -785,167 +685,6 @@ namespace xtrain
             reserve_records(m_history.evals, m_history.evals.size() + static_cast<std::size_t>(std::min(evals, cap)));
         }
 
-        // The counters of a checkpoint being loaded, checked together with what they count.
-        struct LoadedCounters
-        {
-            std::uint64_t step;
-            std::uint64_t epoch;
-            std::uint64_t examples;
-            bool in_epoch;
-            std::uint64_t batches_in_epoch;
-            std::uint64_t updates_since_eval;
-            double wall;
-        };
-
-        // The invariants the loop keeps, checked on a parsed checkpoint before anything is committed:
-        // the CRC only proves the bytes are the ones written, not that whoever wrote them was this
-        // loop. Each refusal names the field and the value it contradicts.
-        void check_loaded_state(const BinaryReader& r, const LoadedCounters& c, const Sampler& sampler,
-                                const History& history) const
-        {
-            // Every completed epoch had at least one update (a sampler always has a batch per epoch),
-            // and every update consumed at least one example and at most one epoch's worth.
-            if (c.epoch > c.step)
-            {
-                r.fail(detail::concat("epoch ", c.epoch, " is impossible for step ", c.step,
-                                      ": every epoch takes at least one update"));
-            }
-            if (c.examples < c.step)
-            {
-                r.fail(detail::concat("examples_seen ", c.examples, " is below the step counter ", c.step,
-                                      ": every update consumes at least one example"));
-            }
-            // Each completed epoch consumed at most N examples (exactly N without drop_last), the
-            // epoch in progress as many as the sampler has handed out.
-            const std::uint64_t n = sampler.num_samples();
-            std::uint64_t in_progress = c.in_epoch ? n : 0;
-            bool exact = false;
-            if constexpr (detail::is_detected_v<detail::sampler_cursor_t, Sampler>)
-            {
-                in_progress = c.in_epoch ? static_cast<std::uint64_t>(sampler.position()) : 0;
-                exact = !sampler.options().drop_last;
-            }
-            const std::uint64_t most = std::numeric_limits<std::uint64_t>::max();
-            const bool fits = c.epoch <= (most - in_progress) / n;
-            const std::uint64_t bound = fits ? c.epoch * n + in_progress : most;
-            if (c.examples > bound || (exact && (!fits || c.examples != bound)))
-            {
-                r.fail(detail::concat("examples_seen ", c.examples, " does not match ", c.epoch, " completed epochs of ", n,
-                                      " samples", c.in_epoch ? detail::concat(" and ", in_progress, " of the epoch in progress") : "",
-                                      exact ? "" : " (at most)"));
-            }
-            const std::uint64_t per_epoch = sampler.iterations_per_epoch();
-            if (c.batches_in_epoch > per_epoch)
-            {
-                r.fail(detail::concat("the epoch's batch count ", c.batches_in_epoch, " is more than its ", per_epoch,
-                                      " batches"));
-            }
-            if (c.updates_since_eval > c.step)
-            {
-                r.fail(detail::concat("the ", c.updates_since_eval, " updates since the last evaluation are more than the ",
-                                      c.step, " updates of the run"));
-            }
-            if (!(std::isfinite(c.wall) && c.wall >= 0.0))
-            {
-                r.fail(detail::concat("the training time ", c.wall, " s is not a finite number >= 0"));
-            }
-            if constexpr (detail::is_detected_v<detail::sampler_cursor_t, Sampler>)
-            {
-                // Within an epoch the sampler is at that epoch, and has handed out exactly the
-                // batches the trainer counts.
-                if (c.in_epoch && sampler.epoch() != c.epoch)
-                {
-                    r.fail(detail::concat("the sampler is in epoch ", sampler.epoch(), " but the trainer in epoch ", c.epoch));
-                }
-                if (!c.in_epoch && sampler.epoch() > c.epoch)
-                {
-                    r.fail(detail::concat("the sampler is in epoch ", sampler.epoch(), " but the trainer has completed only ",
-                                          c.epoch));
-                }
-                if (c.in_epoch && sampler.iteration() != c.batches_in_epoch)
-                {
-                    r.fail(detail::concat("the sampler has handed out ", sampler.iteration(),
-                                          " batches of the epoch but the trainer counts ", c.batches_in_epoch));
-                }
-            }
-            check_history(r, c, history);
-        }
-
-        // The history's rows are in the order the loop appends them, and none is ahead of the counters.
-        static void check_history(const BinaryReader& r, const LoadedCounters& c, const History& history)
-        {
-            if (history.steps.size() > c.step)
-            {
-                r.fail(detail::concat("the step counter ", c.step, " is below the ", history.steps.size(), " history rows"));
-            }
-            const auto valid_lr = [](double lr) { return std::isfinite(lr) && lr >= 0.0; };
-            const auto valid_time = [](double t) { return std::isfinite(t) && t >= 0.0; };
-            for (std::size_t i = 0; i < history.steps.size(); ++i)
-            {
-                const StepRecord& s = history.steps[i];
-                const StepRecord* prev = i > 0 ? &history.steps[i - 1] : nullptr;
-                const auto row = [&](auto... what) {
-                    r.fail(detail::concat("step history row ", i + 1, " (step ", s.step, "): ", what...));
-                };
-                if (s.step == 0 || s.step > c.step)
-                {
-                    row("its step is outside 1..", c.step);
-                }
-                if (prev && s.step <= prev->step)
-                {
-                    row("not after the previous row's step ", prev->step);
-                }
-                if (s.epoch > c.epoch || (prev && s.epoch < prev->epoch))
-                {
-                    row("its epoch ", s.epoch, " is out of order (the run is in epoch ", c.epoch, ")");
-                }
-                if (s.examples_seen < s.step || s.examples_seen > c.examples || (prev && s.examples_seen <= prev->examples_seen))
-                {
-                    row("its examples_seen ", s.examples_seen, " is out of order (the run has seen ", c.examples, ")");
-                }
-                if (!valid_lr(s.lr))
-                {
-                    row("its learning rate ", s.lr, " is not a finite number >= 0");
-                }
-                if (!valid_time(s.wall_seconds))
-                {
-                    row("its time ", s.wall_seconds, " s is not a finite number >= 0");
-                }
-            }
-            for (std::size_t i = 0; i < history.evals.size(); ++i)
-            {
-                const EvalRecord& e = history.evals[i];
-                const EvalRecord* prev = i > 0 ? &history.evals[i - 1] : nullptr;
-                const auto row = [&](auto... what) {
-                    r.fail(detail::concat("evaluation history row ", i + 1, " (step ", e.step, "): ", what...));
-                };
-                if (e.step > c.step || (prev && e.step < prev->step))
-                {
-                    row("its step is out of order (the run is at step ", c.step, ")");
-                }
-                if (e.epoch > c.epoch || e.epoch > e.step || (prev && e.epoch < prev->epoch))
-                {
-                    row("its epoch ", e.epoch, " is out of order (the run is in epoch ", c.epoch, ")");
-                }
-                if (e.examples_seen < e.step || e.examples_seen > c.examples || (prev && e.examples_seen < prev->examples_seen))
-                {
-                    row("its examples_seen ", e.examples_seen, " is out of order (the run has seen ", c.examples, ")");
-                }
-                if (!valid_lr(e.lr))
-                {
-                    row("its learning rate ", e.lr, " is not a finite number >= 0");
-                }
-                if (!(std::isnan(e.val_accuracy) || (e.val_accuracy >= 0.0 && e.val_accuracy <= 1.0)))
-                {
-                    row("its accuracy ", e.val_accuracy, " is outside [0, 1]");
-                }
-                if (!valid_time(e.wall_seconds))
-                {
-                    row("its time ", e.wall_seconds, " s is not a finite number >= 0");
-                }
-            }
-        }
-
         // Geometric growth: fit() called again and again with a growing budget (epoch by epoch,
         // say) would otherwise reallocate and copy the whole history at every call.
         template <class Record>
@@ -961,7 +700,7 @@ namespace xtrain
         // (evals_per_epoch), or every eval_every_steps updates.
         bool mid_epoch_evaluation_due() const noexcept
         {
-            if (m_options.eval_every_steps != 0 && m_step % m_options.eval_every_steps == 0)
+            if (m_options.eval_every_steps != 0 && m_run.step % m_options.eval_every_steps == 0)
             {
                 return true;
             }
@@ -972,7 +711,7 @@ namespace xtrain
             }
             const std::uint64_t k = std::max<std::size_t>(1, m_options.accumulation_steps);
             const std::uint64_t total = updates_per_epoch();
-            const std::uint64_t done = (m_batches_in_epoch + k - 1) / k;
+            const std::uint64_t done = (m_run.batches_in_epoch + k - 1) / k;
             return done < total && (done * parts) / total > ((done - 1) * parts) / total;
         }
 
@@ -981,11 +720,11 @@ namespace xtrain
             switch (budget.unit)
             {
             case Budget::Unit::epochs:
-                return m_epoch >= budget.amount;
+                return m_run.epoch >= budget.amount;
             case Budget::Unit::steps:
-                return m_step >= budget.amount;
+                return m_run.step >= budget.amount;
             case Budget::Unit::samples:
-                return m_examples >= budget.amount;
+                return m_run.examples_seen >= budget.amount;
             }
             return true;
         }
@@ -1005,40 +744,25 @@ namespace xtrain
 
         void begin_epoch(const dataset_type& train)
         {
-            m_sampler.start_epoch(m_epoch);
+            m_sampler.start_epoch(m_run.epoch);
             ensure_batch_buffer(train);
-            m_in_epoch = true;
-            m_batches_in_epoch = 0;
-            call_hooks([this](auto& cb) {
-                if constexpr (detail::is_detected_v<detail::on_epoch_begin_t, std::decay_t<decltype(cb)>, Trainer>)
-                {
-                    cb.on_epoch_begin(*this);
-                }
-            });
+            m_run.in_epoch = true;
+            m_run.batches_in_epoch = 0;
+            call_hooks<detail::on_epoch_begin_t>([this](auto& cb) { cb.on_epoch_begin(*this); });
         }
 
         void end_epoch()
         {
-            ++m_epoch;
-            m_in_epoch = false;
+            ++m_run.epoch;
+            m_run.in_epoch = false;
             record_evaluation();
-            call_hooks([this](auto& cb) {
-                if constexpr (detail::is_detected_v<detail::on_epoch_end_t, std::decay_t<decltype(cb)>, Trainer>)
-                {
-                    cb.on_epoch_end(*this);
-                }
-            });
+            call_hooks<detail::on_epoch_end_t>([this](auto& cb) { cb.on_epoch_end(*this); });
         }
 
         void train_one_update(const dataset_type& train)
         {
-            call_hooks([this](auto& cb) {
-                if constexpr (detail::is_detected_v<detail::on_step_begin_t, std::decay_t<decltype(cb)>, Trainer>)
-                {
-                    cb.on_step_begin(*this);
-                }
-            });
-            if (m_status != RunStatus::running)
+            call_hooks<detail::on_step_begin_t>([this](auto& cb) { cb.on_step_begin(*this); });
+            if (m_run.status != RunStatus::running)
             {
                 return;
             }
@@ -1058,14 +782,14 @@ namespace xtrain
             const double lr_used = m_optimizer.lr();
             std::size_t rows = 0;
             double loss_sum = 0.0;
-            for (std::size_t micro = 0; micro < k && m_batches_in_epoch < per_epoch; ++micro)
+            for (std::size_t micro = 0; micro < k && m_run.batches_in_epoch < per_epoch; ++micro)
             {
                 const auto ib = m_sampler.next();
                 if (ib.size == 0)
                 {
                     throw std::logic_error("xtrain::Trainer: the sampler ended an epoch before iterations_per_epoch() batches");
                 }
-                ++m_batches_in_epoch;
+                ++m_run.batches_in_epoch;
                 m_batch = m_batch_buffer->gather(train, ib.indices, ib.size);
                 double loss = 0.0;
                 if constexpr (can_fuse)
@@ -1079,12 +803,7 @@ namespace xtrain
                     }
                 }
                 loss = static_cast<double>(m_model.loss_and_gradient(m_batch, m_grad));
-                call_hooks([this](auto& cb) {
-                    if constexpr (detail::is_detected_v<detail::on_gradient_t, std::decay_t<decltype(cb)>, Trainer>)
-                    {
-                        cb.on_gradient(*this, m_batch, m_grad);
-                    }
-                });
+                call_hooks<detail::on_gradient_t>([this](auto& cb) { cb.on_gradient(*this, m_batch, m_grad); });
                 const auto n = static_cast<value_type>(ib.size);
                 if (k > 1)
                 {
@@ -1118,21 +837,16 @@ namespace xtrain
             {
                 m_optimizer.step(m_model.parameters(), *grad);
             }
-            ++m_step;
-            m_examples += rows;
-            m_last_loss = loss_sum / static_cast<double>(rows);
-            m_loss_sum_since_eval += m_last_loss;
-            ++m_updates_since_eval;
+            ++m_run.step;
+            m_run.examples_seen += rows;
+            m_run.last_loss = loss_sum / static_cast<double>(rows);
+            m_run.loss_sum_since_eval += m_run.last_loss;
+            ++m_run.updates_since_eval;
             if (m_options.record_steps)
             {
-                m_history.steps.push_back(StepRecord{m_step, m_epoch, m_examples, m_last_loss, lr_used, wall_seconds()});
+                m_history.steps.push_back(StepRecord{m_run.step, m_run.epoch, m_run.examples_seen, m_run.last_loss, lr_used, wall_seconds()});
             }
-            call_hooks([this](auto& cb) {
-                if constexpr (detail::is_detected_v<detail::on_step_end_t, std::decay_t<decltype(cb)>, Trainer>)
-                {
-                    cb.on_step_end(*this);
-                }
-            });
+            call_hooks<detail::on_step_end_t>([this](auto& cb) { cb.on_step_end(*this); });
         }
 
         // m_accum = (first ? 0 : m_accum) + n * m_grad, in one pass.
@@ -1160,14 +874,14 @@ namespace xtrain
         void record_evaluation()
         {
             EvalRecord rec;
-            rec.epoch = m_epoch;
-            rec.step = m_step;
-            rec.examples_seen = m_examples;
-            rec.train_loss = m_updates_since_eval > 0 ? m_loss_sum_since_eval / static_cast<double>(m_updates_since_eval)
+            rec.epoch = m_run.epoch;
+            rec.step = m_run.step;
+            rec.examples_seen = m_run.examples_seen;
+            rec.train_loss = m_run.updates_since_eval > 0 ? m_run.loss_sum_since_eval / static_cast<double>(m_run.updates_since_eval)
                                                       : std::numeric_limits<double>::quiet_NaN();
             rec.lr = m_optimizer.lr();
             // A diverged model's predictions mean nothing; its row keeps NaN validation metrics.
-            if (m_validation != nullptr && m_status != RunStatus::diverged)
+            if (m_validation != nullptr && m_run.status != RunStatus::diverged)
             {
                 const auto t0 = clock::now();
                 const EvalResult v = evaluate(*m_validation);
@@ -1176,16 +890,11 @@ namespace xtrain
                 rec.val_accuracy = v.accuracy;
             }
             rec.wall_seconds = wall_seconds();
-            m_loss_sum_since_eval = 0.0;
-            m_updates_since_eval = 0;
+            m_run.loss_sum_since_eval = 0.0;
+            m_run.updates_since_eval = 0;
             m_history.evals.push_back(rec);
             const EvalRecord& stored = m_history.evals.back();
-            call_hooks([this, &stored](auto& cb) {
-                if constexpr (detail::is_detected_v<detail::on_evaluate_t, std::decay_t<decltype(cb)>, Trainer>)
-                {
-                    cb.on_evaluate(*this, stored);
-                }
-            });
+            call_hooks<detail::on_evaluate_t>([this, &stored](auto& cb) { cb.on_evaluate(*this, stored); });
         }
 
         // How many of the first b predictions (m_predictions) equal the batch's labels.
@@ -1227,53 +936,6 @@ namespace xtrain
             }
         }
 
-        void write_layout(BinaryWriter& w) const
-        {
-            w.write_tag("layout");
-            w.write<std::uint32_t>(sizeof(value_type));
-            const ParamLayout& layout = m_model.parameters().layout();
-            w.write<std::uint64_t>(layout.num_segments());
-            for (const Segment& s : layout.segments())
-            {
-                w.write_string(s.name);
-                w.write_array(s.shape.data(), s.shape.size());
-            }
-        }
-
-        void check_layout(BinaryReader& r) const
-        {
-            r.expect_tag("layout");
-            const auto scalar = r.read<std::uint32_t>();
-            if (scalar != sizeof(value_type))
-            {
-                r.fail(detail::concat("written for ", scalar * 8, "-bit parameters, but this model uses ",
-                                      sizeof(value_type) * 8, "-bit ones"));
-            }
-            const ParamLayout& layout = m_model.parameters().layout();
-            const auto nseg = r.read<std::uint64_t>();
-            if (nseg != layout.num_segments())
-            {
-                r.fail(detail::concat("written for a model with ", nseg, " parameter tensors, but this model has ",
-                                      layout.num_segments(), " (another model?)"));
-            }
-            for (const Segment& s : layout.segments())
-            {
-                const std::string name = r.read_string(4096);
-                const auto rank = r.read_array_length(64, "a tensor shape");
-                std::vector<std::size_t> shape(static_cast<std::size_t>(rank));
-                for (auto& d : shape)
-                {
-                    d = static_cast<std::size_t>(r.read<std::uint64_t>());
-                }
-                if (name != s.name || shape != s.shape)
-                {
-                    r.fail(detail::concat("written for another model: it has tensor '", name, "' of shape ",
-                                          detail::shape_text(shape), " where this model has '", s.name, "' of shape ",
-                                          detail::shape_text(s.shape)));
-                }
-            }
-        }
-
         template <class C>
         static void save_callback(BinaryWriter& w, const C& cb)
         {
@@ -1302,34 +964,6 @@ namespace xtrain
             }
         }
 
-        static std::string read_file(const std::string& path)
-        {
-            std::error_code ec;
-            if (std::filesystem::is_directory(path, ec))
-            {
-                throw checkpoint_error(detail::concat(path, ": is a folder, not a checkpoint file"));
-            }
-            std::ifstream is(path, std::ios::binary);
-            if (!is)
-            {
-                throw checkpoint_error(detail::concat(path, ": cannot open the checkpoint (", std::strerror(errno), ")"));
-            }
-            std::string bytes;
-            try
-            {
-                bytes.assign(std::istreambuf_iterator<char>(is), std::istreambuf_iterator<char>());
-            }
-            catch (const std::exception& e)
-            {
-                throw checkpoint_error(detail::concat(path, ": cannot read the checkpoint (", e.what(), ")"));
-            }
-            if (is.bad())
-            {
-                throw checkpoint_error(detail::concat(path, ": cannot read the checkpoint"));
-            }
-            return bytes;
-        }
-
         Model m_model;
         Optimizer m_optimizer;
         Sampler m_sampler;
@@ -1345,20 +979,10 @@ namespace xtrain
         const dataset_type* m_validation = nullptr;
 
         History m_history;
-        RunStatus m_status = RunStatus::not_started;
-        std::string m_status_message;
+        TrainerCounters m_run; // where the run stands: what a checkpoint saves besides the parts
         std::string m_checkpoint_request;
         std::string* m_state_request = nullptr;
         double m_eval_seconds = 0.0;
-        std::uint64_t m_step = 0;
-        std::uint64_t m_epoch = 0;
-        std::uint64_t m_examples = 0;
-        bool m_in_epoch = false;
-        std::size_t m_batches_in_epoch = 0;
-        double m_loss_sum_since_eval = 0.0;
-        std::size_t m_updates_since_eval = 0;
-        double m_last_loss = std::numeric_limits<double>::quiet_NaN();
-        double m_wall_base = 0.0;
         clock::time_point m_fit_start{};
         bool m_timing = false;
     };

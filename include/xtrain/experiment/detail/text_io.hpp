@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "xtrain/core/error.hpp"
+#include "xtrain/core/file_io.hpp"
 
 namespace xtrain
 {
@@ -236,39 +237,6 @@ namespace xtrain
                 start = nl + 1;
             }
             return out;
-        }
-
-        /**
-         * @brief Replaces @p path by @p content atomically: a sibling temporary file, then rename.
-         *
-         * A kill during the rewrite leaves either the old file or the new one, never a mixture.
-         */
-        inline void write_file_atomic(const std::filesystem::path& path, const std::string& content)
-        {
-            std::filesystem::path tmp = path;
-            tmp += ".tmp";
-            {
-                std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-                if (!out)
-                {
-                    throw std::runtime_error(concat("cannot open '", tmp.string(), "' for writing"));
-                }
-                out.write(content.data(), static_cast<std::streamsize>(content.size()));
-                out.close();
-                if (!out)
-                {
-                    std::error_code ignored;
-                    std::filesystem::remove(tmp, ignored);  // the old file stays as it was
-                    throw std::runtime_error(concat("cannot write '", tmp.string(), "' (disk full?)"));
-                }
-            }
-            std::error_code ec;
-            std::filesystem::rename(tmp, path, ec);
-            if (ec)
-            {
-                throw std::runtime_error(
-                    concat("cannot rename '", tmp.string(), "' to '", path.string(), "': ", ec.message()));
-            }
         }
 
         /** @brief True if @p s is usable as an optimizer or schedule name in the CSV files. */
