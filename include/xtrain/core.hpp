@@ -12,6 +12,7 @@
 #include "xtrain/core/extent.hpp"
 #include "xtrain/core/param_buffer.hpp"
 #include "xtrain/core/random.hpp"
+#include "xtrain/core/run_jobs.hpp"
 #include "xtrain/core/serialize.hpp"
 
 #endif
