@@ -7,6 +7,7 @@
 
 #include "xtrain/core/batch.hpp"
 #include "xtrain/core/blas_threads.hpp"
+#include "xtrain/core/csv_record.hpp"
 #include "xtrain/core/detect.hpp"
 #include "xtrain/core/error.hpp"
 #include "xtrain/core/extent.hpp"
