@@ -57,12 +57,12 @@ namespace xtrain
     };
 
     /**
-     * @brief Calls fn(i) for every i in [0, n), in order of i, on `options.jobs` worker threads,
-     *        and returns when all have returned (or, once @ref JobOptions::stop is set, when the
-     *        jobs in flight have).
+     * @brief Calls fn(i) for every i in [0, n), started in order of i, on `options.jobs` worker
+     *        threads (the calling thread only watches), and returns when all have returned (or,
+     *        once @ref JobOptions::stop is set, when the jobs in flight have).
      *
-     * The first exception a job, `options.done` or `options.watch` throws stops new jobs from starting; it is
-     * rethrown once the jobs in flight have returned.
+     * The first exception a job, `options.done` or `options.watch` throws stops new jobs from
+     * starting; it is rethrown once the jobs in flight have returned.
      * @return the number of jobs that returned normally.
      */
     inline std::size_t run_jobs(std::size_t n, const std::function<void(std::size_t)>& fn, const JobOptions& options = {});
