@@ -71,7 +71,7 @@ namespace
         return s;
     }
 
-    using scenario::number;
+    using xtrain::short_number;
 
     // The batch size the growing run uses in epoch e: B0 x factor^(milestones passed), the mirror
     // image of the decaying run's MultiStepLR(lr, milestones, 1 / factor).
@@ -92,14 +92,7 @@ namespace
     {
         trainer.options().evals_per_epoch = s.points_per_epoch;
         trainer.fit(train, xtrain::Budget::epochs(s.epochs), &validation);
-        scenario::RunRecord r;
-        r.variant = variant;
-        r.seed = seed;
-        r.curve = scenario::curve(trainer.history(), train.size(), batch_of);
-        r.diverged = trainer.status() == xtrain::RunStatus::diverged;
-        r.status_message = trainer.status_message();
-        r.seconds = trainer.wall_seconds();
-        return r;
+        return scenario::record_run(trainer, variant, seed, train.size(), s.epochs, batch_of);
     }
 
     scenario::RunRecord train(const Settings& s, bool grow, std::uint64_t seed, const xtrain::Dataset<float>& train,
@@ -134,7 +127,8 @@ namespace
     {
         const std::size_t seeds = s.seeds.size();
         const char* colors[] = {"#d62728", "#1f77b4"};
-        std::string g = scenario::gnuplot_prologue("increase_batch_size", 1500, 820);
+        std::string g = xtrain::gnuplot_prologue("increase_batch_size", "Smith et al. 2018: decay the rate, or grow the batch by the same factor", 1500,
+                                                 820);
         g += "  set multiplot layout 2,3 title \"Don't decay the learning rate, increase the batch size (Smith et al. 2018); "
            + std::to_string(seeds) + (seeds == 1 ? " seed" : " seeds, one line each") + "\"\n";
         g += "  set grid\n  unset key\n";
@@ -155,11 +149,11 @@ namespace
         const double f = std::pow(s.factor, double(s.milestones.size()));
         g += "  set xlabel 'epoch'\n  set xrange [0:" + epochs + "]\n  set logscale y\n";
         // Row 1: the schedules (the same in every seed), then the training loss against epochs.
-        g += "  set title 'learning rate'\n  set ylabel 'learning rate'\n  set yrange [" + number(s.lr / f / 2) + ":" + number(s.lr * 2)
+        g += "  set title 'learning rate'\n  set ylabel 'learning rate'\n  set yrange [" + short_number(s.lr / f / 2) + ":" + short_number(s.lr * 2)
            + "]\n  set key bottom left font ',9' box opaque\n";
         g += plot("1:4", "fsteps lw 2", true, true);
-        g += "  unset key\n  set title 'batch size'\n  set ylabel 'batch size'\n  set yrange [" + number(double(s.batch) / 2) + ":"
-           + number(double(s.batch) * f * 2) + "]\n";
+        g += "  unset key\n  set title 'batch size'\n  set ylabel 'batch size'\n  set yrange [" + short_number(double(s.batch) / 2) + ":"
+           + short_number(double(s.batch) * f * 2) + "]\n";
         g += plot("1:7", "fsteps lw 2", false, true);
         g += "  set title 'training loss against epochs'\n  set ylabel 'training loss'\n  set autoscale y\n";
         g += plot("1:2", "lines lw 1.5", false, false);
@@ -170,7 +164,7 @@ namespace
         g += plot("5:3", "lines lw 1.5", false, false);
         g += "  set title 'training loss against optimizer steps'\n  set ylabel 'training loss'\n  set logscale y\n  set autoscale y\n";
         g += plot("5:2", "lines lw 1.5", false, false);
-        g += scenario::gnuplot_epilogue();
+        g += xtrain::gnuplot_epilogue(true);
         return g;
     }
 }
@@ -180,11 +174,11 @@ int main(int argc, char** argv)
     return scenario::run_main("increase_batch_size", argc, argv, parse, [](const Settings& s) {
         const auto data = scenario::load_data(s.limit);
         const GrowingBatch growing{s.batch, s.factor, s.milestones};
-        std::string decay_title = "decay lr: B=" + std::to_string(s.batch) + ", lr " + number(s.lr);
-        std::string grow_title = "grow batch: lr=" + number(s.lr) + ", B " + std::to_string(s.batch);
+        std::string decay_title = "decay lr: B=" + std::to_string(s.batch) + ", lr " + short_number(s.lr);
+        std::string grow_title = "grow batch: lr=" + short_number(s.lr) + ", B " + std::to_string(s.batch);
         for (std::size_t i = 0; i < s.milestones.size(); ++i)
         {
-            decay_title += " -> " + number(s.lr / std::pow(s.factor, double(i + 1)));
+            decay_title += " -> " + short_number(s.lr / std::pow(s.factor, double(i + 1)));
             grow_title += " -> " + std::to_string(growing(s.milestones[i]));
         }
         const std::vector<std::string> names = {"decay_lr", "grow_batch"};
@@ -204,7 +198,7 @@ int main(int argc, char** argv)
             [&](std::size_t i) { runs[i] = train(s, i % 2 == 1, s.seeds[i / 2], data.train, data.validation); },
             [&](std::size_t i) {
                 const scenario::RunRecord& r = runs[i];
-                const scenario::CurvePoint* last = r.curve.empty() ? nullptr : &r.curve.back();
+                const xtrain::EvalRow* last = r.curve.empty() ? nullptr : &r.curve.back();
                 char buf[256];
                 std::snprintf(buf, sizeof buf, "%s seed %llu: %s, train loss %.4f, val accuracy %.4f, %llu steps, %.1f s",
                               r.variant.c_str(), static_cast<unsigned long long>(r.seed), r.diverged ? "diverged" : "finished",
@@ -217,7 +211,7 @@ int main(int argc, char** argv)
         const fs::path out = s.out;
         fs::create_directories(out);
         std::string dat = "# Smith et al. 2018 scenario: one block per variant and seed (variant outer, seed inner).\n"
-                          "# columns: epoch train_loss val_accuracy lr step val_loss batch_size\n\n";
+                          "# columns: " + scenario::dat_columns + "\n\n";
         std::printf("\nat the end (mean +- sd over seeds)\n%-11s %8s %18s %18s %18s %10s\n", "variant", "steps", "train loss",
                     "val accuracy", "best val accuracy", "seconds");
         std::vector<double> final_accuracy[2];
@@ -235,15 +229,11 @@ int main(int argc, char** argv)
                     continue;
                 }
                 mine.push_back(&r);
-                dat += std::string(vi > 0 || &r != mine.front() ? "\n\n" : "") + "# " + names[vi]
-                     + ", seed " + std::to_string(r.seed) + ": " + titles[vi] + (r.diverged ? " (diverged)" : "") + "\n";
+                dat += std::string(vi > 0 || &r != mine.front() ? "\n\n" : "")
+                     + scenario::dat_block(r, titles[vi] + (r.diverged ? " (diverged)" : ""));
                 double top = 0.0;
-                char line[256];
-                for (const scenario::CurvePoint& p : r.curve)
+                for (const xtrain::EvalRow& p : r.curve)
                 {
-                    std::snprintf(line, sizeof line, "%.5f %.6g %.6g %.6g %llu %.6g %zu\n", p.epoch, p.train_loss, p.val_accuracy, p.lr,
-                                  static_cast<unsigned long long>(p.step), p.val_loss, p.batch_size);
-                    dat += line;
                     top = std::isnan(p.val_accuracy) ? top : std::max(top, p.val_accuracy);
                 }
                 if (!r.diverged && !r.curve.empty())

@@ -1,7 +1,9 @@
 // What the scenario programs (warmup_large_batch.cpp, increase_batch_size.cpp) share: common flags,
-// curves from the trainer's history, running runs in parallel, statistics over seeds, CSV files
-// and drawing with gnuplot. Each program keeps its paper's recipe
-// to itself; this file is plumbing.
+// curves from the trainer's history, statistics over seeds and the files they write. Each program
+// keeps its paper's recipe to itself; this file is plumbing, and the machinery is xtrain's own:
+// runs in parallel with xtrain::run_jobs (as a sweep's), curve points are xtrain::EvalRow (as in a
+// sweep's runs.csv, written through its visit() with csv_names / csv_fields), and the figure goes
+// through gnuplot_prologue, add_figure and render_figures (as a sweep's figures).
 #ifndef XTRAIN_EXAMPLES_SCENARIO_COMMON_HPP
 #define XTRAIN_EXAMPLES_SCENARIO_COMMON_HPP
 
@@ -11,21 +13,16 @@
 #include <xtrain/experiment/render.hpp> // runs gnuplot on the figures
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <limits>
-#include <mutex>
 #include <numeric>
 #include <stdexcept>
 #include <string>
-#include <thread>
 #include <vector>
 
 namespace scenario
@@ -43,14 +40,6 @@ namespace scenario
         {
             throw usage_error(what);
         }
-    }
-
-    /** @brief @p v as printf's %g writes it, for titles and legends. */
-    inline std::string number(double v)
-    {
-        char buf[32];
-        std::snprintf(buf, sizeof buf, "%g", v);
-        return buf;
     }
 
     /** @brief The settings every scenario has; each program sets its own defaults and adds its recipe's. */
@@ -107,106 +96,70 @@ namespace scenario
             ->check(CLI::Validator([](std::string& v) { return v.empty() ? std::string("must name a folder") : std::string(); }, ""));
     }
 
-    /** @brief One point of a training curve. */
-    struct CurvePoint
-    {
-        double epoch = 0.0;              ///< examples seen / training-set size (fractional)
-        std::uint64_t step = 0;          ///< optimizer updates so far
-        std::uint64_t examples_seen = 0; ///< training examples so far
-        std::size_t batch_size = 0;      ///< the batch size of the epoch the point is in
-        double train_loss = 0.0;         ///< mean batch loss over the updates since the previous point
-        double val_loss = std::numeric_limits<double>::quiet_NaN();
-        double val_accuracy = std::numeric_limits<double>::quiet_NaN();
-        double lr = 0.0;                 ///< the rate of the last update
-        double wall_seconds = 0.0;
-    };
-
-    /**
-     * @brief The trainer's evaluation points (TrainerOptions::evals_per_epoch of them per epoch,
-     * evenly spaced in updates) as a curve against fractional epochs: examples seen / N puts runs
-     * at different batch sizes on the same axis. @p batch_size_of(e) is the batch size of epoch e.
-     */
-    inline std::vector<CurvePoint> curve(const xtrain::History& history, std::size_t train_size,
-                                         const std::function<std::size_t(std::size_t)>& batch_size_of)
-    {
-        std::vector<CurvePoint> out;
-        for (const xtrain::EvalRecord& e : history.evals)
-        {
-            CurvePoint p;
-            p.epoch = static_cast<double>(e.examples_seen) / static_cast<double>(train_size);
-            p.step = e.step;
-            p.examples_seen = e.examples_seen;
-            // The epoch this point belongs to: a point at an epoch's end belongs to that epoch.
-            const std::uint64_t started = (e.examples_seen + train_size - 1) / train_size;
-            p.batch_size = batch_size_of(static_cast<std::size_t>(started > 0 ? started - 1 : 0));
-            p.train_loss = e.train_loss;
-            p.val_loss = e.val_loss;
-            p.val_accuracy = e.val_accuracy;
-            p.lr = e.lr;
-            p.wall_seconds = e.wall_seconds;
-            out.push_back(p);
-        }
-        return out;
-    }
-
     /** @brief The outcome of one run. */
     struct RunRecord
     {
         std::string variant;
         std::uint64_t seed = 0;
-        std::vector<CurvePoint> curve;
+        /**
+         * @brief The trainer's evaluation points (TrainerOptions::evals_per_epoch of them per
+         * epoch, evenly spaced in updates) against fractional epochs, examples seen / N, which
+         * puts runs at different batch sizes on the same axis (xtrain::eval_row).
+         */
+        std::vector<xtrain::EvalRow> curve;
+        std::vector<std::size_t> batch_sizes;  ///< the batch size of each epoch
         bool diverged = false;
         std::string status_message;
         double seconds = 0.0;
+
+        /** @brief The batch size of the epoch @p p is in: a point at an epoch's end belongs to that epoch. */
+        std::size_t batch_size_at(const xtrain::EvalRow& p) const
+        {
+            const double started = std::ceil(p.epoch);
+            const std::size_t e = started >= 1.0 ? static_cast<std::size_t>(started) - 1 : 0;
+            return batch_sizes.empty() ? 0 : batch_sizes[std::min(e, batch_sizes.size() - 1)];
+        }
     };
 
     /**
-     * @brief Calls fn(i) for i in [0, n) on @p jobs threads, one BLAS thread each; prints a line
-     * per finished run through @p describe. Exceptions are collected and the first rethrown.
+     * @brief The record of a trained run: its curve from @p trainer's history (@p train_size
+     * examples per epoch), @p batch_size_of(e) for each of its @p epochs, and how it ended.
+     */
+    template <class Trainer, class BatchSizeOf>
+    RunRecord record_run(const Trainer& trainer, const std::string& variant, std::uint64_t seed, std::size_t train_size,
+                         std::size_t epochs, const BatchSizeOf& batch_size_of)
+    {
+        RunRecord r;
+        r.variant = variant;
+        r.seed = seed;
+        for (const xtrain::EvalRecord& e : trainer.history().evals)
+        {
+            r.curve.push_back(xtrain::eval_row(e, train_size));
+        }
+        for (std::size_t e = 0; e < epochs; ++e)
+        {
+            r.batch_sizes.push_back(batch_size_of(e));
+        }
+        r.diverged = trainer.status() == xtrain::RunStatus::diverged;
+        r.status_message = trainer.status_message();
+        r.seconds = trainer.wall_seconds();
+        return r;
+    }
+
+    /**
+     * @brief Calls fn(i) for i in [0, n) on @p jobs threads, one BLAS thread each (xtrain::run_jobs);
+     * prints a line per finished run through @p describe. The first exception is rethrown.
      */
     inline void run_parallel(std::size_t n, std::size_t jobs, const std::function<void(std::size_t)>& fn,
                              const std::function<std::string(std::size_t)>& describe)
     {
-        xtrain::set_blas_threads(1);  // parallel runs, not parallel BLAS: two pools would oversubscribe
-        std::atomic<std::size_t> next{0};
-        std::mutex mutex;
-        std::size_t done = 0;
-        std::exception_ptr failure;
-        auto worker = [&] {
-            for (std::size_t i = next++; i < n; i = next++)
-            {
-                try
-                {
-                    fn(i);
-                    std::lock_guard<std::mutex> lock(mutex);
-                    ++done;
-                    std::printf("[%zu/%zu] %s\n", done, n, describe(i).c_str());
-                    std::fflush(stdout);
-                }
-                catch (...)
-                {
-                    std::lock_guard<std::mutex> lock(mutex);
-                    if (!failure)
-                    {
-                        failure = std::current_exception();
-                    }
-                }
-            }
+        xtrain::JobOptions options;
+        options.jobs = jobs;
+        options.done = [&](std::size_t i, std::size_t finished) {
+            std::printf("[%zu/%zu] %s\n", finished, n, describe(i).c_str());
+            std::fflush(stdout);
         };
-        std::vector<std::thread> threads;
-        for (std::size_t j = 1; j < std::max<std::size_t>(1, std::min(jobs, n)); ++j)
-        {
-            threads.emplace_back(worker);
-        }
-        worker();
-        for (std::thread& t : threads)
-        {
-            t.join();
-        }
-        if (failure)
-        {
-            std::rethrow_exception(failure);
-        }
+        xtrain::run_jobs(n, fn, options);
     }
 
     /** @brief Mean and sample standard deviation of @p v (0 for one value). */
@@ -225,25 +178,21 @@ namespace scenario
         return {mean, v.size() > 1 ? std::sqrt(ss / static_cast<double>(v.size() - 1)) : 0.0};
     }
 
-    /** @brief Writes the runs of one variant, one row per point per seed. */
+    /**
+     * @brief Writes the runs of one variant, one row per point per seed: the variant, the seed, the
+     * point's EvalRow fields (the columns of a sweep's runs.csv, numbers in the same exact text),
+     * the batch size of its epoch and whether the run diverged.
+     */
     inline void write_variant_csv(const std::filesystem::path& path, const std::vector<const RunRecord*>& runs)
     {
         std::ofstream os(path);
-        if (!os)
-        {
-            throw std::runtime_error("cannot write '" + path.string() + "'");
-        }
-        os << "variant,seed,epoch,step,examples_seen,batch_size,train_loss,val_loss,val_accuracy,lr,wall_seconds,diverged\n";
-        char buf[512];
+        os << "variant,seed," << xtrain::csv_names<xtrain::EvalRow>() << ",batch_size,diverged\n";
         for (const RunRecord* r : runs)
         {
-            for (const CurvePoint& p : r->curve)
+            for (const xtrain::EvalRow& p : r->curve)
             {
-                std::snprintf(buf, sizeof buf, "%s,%llu,%.6g,%llu,%llu,%zu,%.6g,%.6g,%.6g,%.6g,%.3f,%d\n", r->variant.c_str(),
-                              static_cast<unsigned long long>(r->seed), p.epoch, static_cast<unsigned long long>(p.step),
-                              static_cast<unsigned long long>(p.examples_seen), p.batch_size, p.train_loss, p.val_loss,
-                              p.val_accuracy, p.lr, p.wall_seconds, r->diverged ? 1 : 0);
-                os << buf;
+                os << r->variant << ',' << r->seed << ',' << xtrain::csv_fields(p) << ',' << r->batch_size_at(p) << ','
+                   << (r->diverged ? 1 : 0) << '\n';
             }
         }
         os.close();
@@ -253,74 +202,41 @@ namespace scenario
         }
     }
 
-    /** @brief Writes @p text to @p path. */
-    inline void write_text(const std::filesystem::path& path, const std::string& text)
-    {
-        std::ofstream os(path);
-        os << text;
-        os.close();
-        if (!os)
-        {
-            throw std::runtime_error("cannot write '" + path.string() + "'");
-        }
-    }
-
-    /** @brief The start of a gnuplot script that draws the same plot into NAME.png, then NAME.svg. */
-    inline std::string gnuplot_prologue(const std::string& name, int width, int height)
-    {
-        const std::string w = std::to_string(width);
-        const std::string h = std::to_string(height);
-        return "# Draw with: gnuplot " + name + ".gp   (writes " + name + ".png and " + name + ".svg here)\n"
-               "do for [fmt in \"png svg\"] {\n"
-               "  if (fmt eq \"png\") {\n"
-               "    if (strstrt(GPVAL_TERMINALS, \"pngcairo\") > 0) {\n"
-               "      set terminal pngcairo size " + w + "," + h + " font \"sans,10\" noenhanced\n"
-               "    } else {\n"
-               "      set terminal png size " + w + "," + h + " noenhanced\n"
-               "    }\n"
-               "    set output '" + name + ".png'\n"
-               "  } else {\n"
-               "    set terminal svg size " + w + "," + h + " font \"sans,10\" noenhanced background rgb 'white'\n"
-               "    set output '" + name + ".svg'\n"
-               "  }\n";
-    }
-
-    /** @brief Closes what gnuplot_prologue opened. */
-    inline std::string gnuplot_epilogue() { return "  unset multiplot\n  set output\n}\n"; }
+    /** @brief The columns of the .dat blocks the figures draw, in order (gnuplot's `using` counts from 1). */
+    inline const std::string dat_columns = "epoch train_loss val_accuracy lr_in_effect step val_loss batch_size";
 
     /**
-     * @brief Runs `gnuplot NAME.gp` in @p dir if gnuplot is on the PATH; returns a sentence saying
-     * where the figure is, or how to draw it.
+     * @brief One block of a figure's .dat file: "# VARIANT, seed S: @p title", then a line per
+     * point of @p r's curve, in the order of dat_columns.
      */
-    inline std::string draw(const std::filesystem::path& dir, const std::string& name)
+    inline std::string dat_block(const RunRecord& r, const std::string& title)
     {
-        const std::filesystem::path gnuplot = xtrain::find_program("gnuplot");
-        const std::string script = (dir / (name + ".gp")).string();
-        if (gnuplot.empty())
+        std::string block = "# " + r.variant + ", seed " + std::to_string(r.seed) + ": " + title + "\n";
+        char line[256];
+        for (const xtrain::EvalRow& p : r.curve)
         {
-            return "gnuplot is not on the PATH: the data and " + script
-                 + " are written; to draw them, install gnuplot (apt-get install gnuplot-nox) and run: cd " + xtrain::detail::shell_quote(dir.string())
-                 + " && gnuplot " + name + ".gp";
+            std::snprintf(line, sizeof line, "%.5f %.6g %.6g %.6g %llu %.6g %zu\n", p.epoch, p.train_loss, p.val_accuracy,
+                          p.lr_in_effect, static_cast<unsigned long long>(p.step), p.val_loss, r.batch_size_at(p));
+            block += line;
         }
-        if (xtrain::run_gnuplot(gnuplot, dir, name + ".gp") != 0)
-        {
-            return "gnuplot failed on " + script + " (its messages are above); the data files are in " + dir.string();
-        }
-        return "figure: " + (dir / (name + ".png")).string() + " and " + (dir / (name + ".svg")).string();
+        return block;
     }
 
     /**
-     * @brief Writes NAME.dat and NAME.gp into @p out, says where the curves are (PREFIX_<variant>.csv
-     * and NAME.dat) and draws the figure.
+     * @brief Writes NAME.dat and NAME.gp into @p out (xtrain::add_figure), says where the curves are
+     * (PREFIX_<variant>.csv and NAME.dat) and draws the figure with gnuplot (xtrain::render_figures)
+     * or says how to.
      */
     inline void publish(const std::filesystem::path& out, const std::string& name, const std::string& csv_prefix,
                         const std::string& dat, const std::string& gnuplot_script)
     {
-        write_text(out / (name + ".dat"), dat);
-        write_text(out / (name + ".gp"), gnuplot_script);
+        xtrain::FigureReport figure;
+        figure.dir = out;
+        xtrain::add_figure(figure, name, dat, gnuplot_script);
         std::printf("\ncurves: %s/%s_<variant>.csv, %s/%s.dat\n", out.string().c_str(), csv_prefix.c_str(),
                     out.string().c_str(), name.c_str());
-        std::printf("%s\n", draw(out, name).c_str());
+        xtrain::render_figures(figure);
+        std::printf("%s\n", figure.message.c_str());
     }
 
     /**

@@ -81,7 +81,7 @@ namespace
         return s;
     }
 
-    using scenario::number;
+    using xtrain::short_number;
 
     // One run: the trainer of the variant, at the seed, to the budget.
     scenario::RunRecord train(const Settings& s, const Variant& v, std::uint64_t seed, const xtrain::Dataset<float>& train,
@@ -113,14 +113,7 @@ namespace
         trainer.options().evals_per_epoch = s.points_per_epoch;  // evenly spaced in each epoch's updates
         trainer.fit(train, xtrain::Budget::epochs(s.epochs), &validation);
 
-        scenario::RunRecord r;
-        r.variant = v.name;
-        r.seed = seed;
-        r.curve = scenario::curve(trainer.history(), train.size(), [&v](std::size_t) { return v.batch_size; });
-        r.diverged = trainer.status() == xtrain::RunStatus::diverged;
-        r.status_message = trainer.status_message();
-        r.seconds = trainer.wall_seconds();
-        return r;
+        return scenario::record_run(trainer, v.name, seed, train.size(), s.epochs, [&v](std::size_t) { return v.batch_size; });
     }
 
     // One line per seed, coloured by variant: a seed that diverges shows as a line that stops (and
@@ -131,7 +124,8 @@ namespace
         const std::size_t seeds = s.seeds.size();
         const char* colors[] = {"#000000", "#999999", "#d62728", "#1f77b4"};
         const char* dashes[] = {"1", "2", "1", "1"};
-        std::string g = scenario::gnuplot_prologue("warmup_large_batch", 1350, 430);
+        std::string g = xtrain::gnuplot_prologue("warmup_large_batch", "Goyal et al. 2017: a large batch with the linearly scaled rate, without and with a warm-up",
+                                                 1350, 430);
         g += "  set multiplot layout 1,3 title 'Large batch with the linearly scaled rate: no warm-up vs. gradual warm-up (Goyal et al. 2017); "
            + std::to_string(seeds) + (seeds == 1 ? " seed" : " seeds, one line each") + "'\n";
         g += "  set grid\n  set xlabel 'epoch'\n  set xrange [0:" + std::to_string(s.epochs) + "]\n";
@@ -153,7 +147,7 @@ namespace
                 {
                     for (const auto& [x, y] : diverged_at[i])
                     {
-                        p += ", \\\n       '+' using (" + number(x) + "):(" + number(y) + ") every ::0::0 with points pt 2 ps 2 lw 2 lc rgb '"
+                        p += ", \\\n       '+' using (" + short_number(x) + "):(" + short_number(y) + ") every ::0::0 with points pt 2 ps 2 lw 2 lc rgb '"
                            + colors[i] + "' notitle";
                     }
                 }
@@ -168,7 +162,7 @@ namespace
         g += "  unset logscale y\n  set yrange [0.05:0.95]\n  set title 'validation accuracy'\n  set ylabel 'accuracy'\n"
              "  set key at graph 0.97, graph 0.62 right font ',9' box opaque\n";
         g += plot("3", false, true);
-        g += scenario::gnuplot_epilogue();
+        g += xtrain::gnuplot_epilogue(true);
         return g;
     }
 }
@@ -182,10 +176,10 @@ int main(int argc, char** argv)
         const std::string b0 = std::to_string(s.small_batch);
         const std::string b = std::to_string(s.large_batch);
         const std::vector<Variant> variants = {
-            {"small", "B=" + b0 + ", lr=" + number(s.lr0), s.small_batch, s.lr0, 0.0},
-            {"large_unscaled", "B=" + b + ", lr=" + number(s.lr0) + " (not scaled)", s.large_batch, s.lr0, 0.0},
-            {"large_no_warmup", "B=" + b + ", lr=" + number(scaled) + ", no warm-up", s.large_batch, scaled, 0.0},
-            {"large_warmup", "B=" + b + ", lr=" + number(scaled) + ", warm-up " + number(s.warmup_epochs) + " epochs", s.large_batch,
+            {"small", "B=" + b0 + ", lr=" + short_number(s.lr0), s.small_batch, s.lr0, 0.0},
+            {"large_unscaled", "B=" + b + ", lr=" + short_number(s.lr0) + " (not scaled)", s.large_batch, s.lr0, 0.0},
+            {"large_no_warmup", "B=" + b + ", lr=" + short_number(scaled) + ", no warm-up", s.large_batch, scaled, 0.0},
+            {"large_warmup", "B=" + b + ", lr=" + short_number(scaled) + ", warm-up " + short_number(s.warmup_epochs) + " epochs", s.large_batch,
              scaled, s.warmup_epochs},
         };
         std::printf("k = %g: B0 = %zu at lr0 = %g, B = %zu at lr0 * k = %g; %zu epochs, rate / 10 at", k, s.small_batch, s.lr0,
@@ -210,7 +204,7 @@ int main(int argc, char** argv)
             },
             [&](std::size_t i) {
                 const scenario::RunRecord& r = runs[i];
-                const scenario::CurvePoint* last = r.curve.empty() ? nullptr : &r.curve.back();
+                const xtrain::EvalRow* last = r.curve.empty() ? nullptr : &r.curve.back();
                 char buf[256];
                 if (r.diverged)
                 {
@@ -231,7 +225,7 @@ int main(int argc, char** argv)
         const fs::path out = s.out;
         fs::create_directories(out);
         std::string dat = "# Goyal et al. 2017 scenario: one block per variant and seed (variant outer, seed inner).\n"
-                          "# columns: epoch train_loss val_accuracy lr step val_loss\n\n";
+                          "# columns: " + scenario::dat_columns + "\n\n";
         std::vector<std::vector<std::pair<double, double>>> diverged_at(variants.size());
         std::printf("\nat the end (mean and sd over the seeds that did not diverge; per seed: final validation accuracy)\n");
         std::printf("%-16s %5s %6s %6s %18s %18s  %s\n", "variant", "B", "lr", "steps", "train loss", "val accuracy", "per seed");
@@ -272,16 +266,8 @@ int main(int argc, char** argv)
             scenario::write_variant_csv(out / ("warmup_" + variants[vi].name + ".csv"), mine);
             for (const scenario::RunRecord* r : mine)
             {
-                dat += std::string(vi > 0 || r != mine.front() ? "\n\n" : "") + "# "
-                     + variants[vi].name + ", seed " + std::to_string(r->seed) + ": " + variants[vi].title
-                     + (r->diverged ? " (diverged: " + r->status_message + ")" : std::string()) + "\n";
-                char line[256];
-                for (const scenario::CurvePoint& p : r->curve)
-                {
-                    std::snprintf(line, sizeof line, "%.5f %.6g %.6g %.6g %llu %.6g\n", p.epoch, p.train_loss, p.val_accuracy, p.lr,
-                                  static_cast<unsigned long long>(p.step), p.val_loss);
-                    dat += line;
-                }
+                dat += std::string(vi > 0 || r != mine.front() ? "\n\n" : "")
+                     + scenario::dat_block(*r, variants[vi].title + (r->diverged ? " (diverged: " + r->status_message + ")" : std::string()));
             }
             const auto [lm, ls] = scenario::mean_sd(losses);
             const auto [am, as] = scenario::mean_sd(accuracies);

@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <optional>
@@ -24,6 +25,7 @@
 
 #include "xtrain/experiment/sweep_grid.hpp"
 #include "xtrain/experiment/target.hpp"
+#include "xtrain/train/history.hpp"
 
 namespace xtrain
 {
@@ -61,6 +63,25 @@ namespace xtrain
             f("wall_seconds", r.wall_seconds);
         }
     };
+
+    /**
+     * @brief The trainer's evaluation point @p r as an EvalRow: its epoch is examples seen /
+     *        @p train_size (fractional), which puts runs at different batch sizes, or with a batch
+     *        size that changes, on the same axis; the other fields are copied.
+     */
+    inline EvalRow eval_row(const EvalRecord& r, std::size_t train_size)
+    {
+        EvalRow row;
+        row.epoch = static_cast<double>(r.examples_seen) / static_cast<double>(train_size);
+        row.step = r.step;
+        row.examples_seen = r.examples_seen;
+        row.train_loss = r.train_loss;
+        row.val_loss = r.val_loss;
+        row.val_accuracy = r.val_accuracy;
+        row.lr_in_effect = r.lr;
+        row.wall_seconds = r.wall_seconds;
+        return row;
+    }
 
     /**
      * @brief How a run ended.

@@ -1,6 +1,6 @@
 /**
  * @file figures.hpp
- * @brief The sweep's four figures as gnuplot scripts with their data.
+ * @brief The sweep's four figures as gnuplot scripts with their data, and the pieces to write others.
  *
  * For a results folder, write_figures() writes into `<folder>/figures/`, per figure, a data file
  * (`.dat`: whitespace-separated columns, one block per series separated by two blank lines, each
@@ -8,7 +8,9 @@
  * `.png` and an `.svg` beside it; the message says how to plot them (`cd <folder>/figures && for f
  * in *.gp; do gnuplot "$f"; done`). This header starts no process: render_figures(), in the opt-in
  * header xtrain/experiment/render.hpp (not included by xtrain.hpp), runs gnuplot on the scripts.
- * The scripts use relative paths, so the folder can be moved or copied.
+ * The scripts use relative paths, so the folder can be moved or copied. A program draws figures
+ * of its own the same way: gnuplot_prologue() and gnuplot_epilogue() around its plot commands,
+ * add_figure() to write the script and its data into a FigureReport, render_figures() to draw.
  *
  * 1. fig1_loss_vs_epoch: training loss against epoch, one line per batch size, at one learning
  *    rate per optimizer (the lr of the grid closest, on a log scale, to the one asked for), median
@@ -94,9 +96,75 @@ namespace xtrain
     /** @brief Writes the figures of an in-memory result set into @p options.dir (required). */
     inline FigureReport write_figures(const ResultSet& set, const FigureOptions& options);
 
+    /**
+     * @brief The opening of a figure's gnuplot script: a comment saying what it draws (@p what)
+     *        and how, then a loop that draws the same plot into NAME.png (pngcairo when gnuplot has
+     *        it) and NAME.svg, @p width x @p height pixels. The plot commands follow; end the
+     *        script with gnuplot_epilogue(). Every script of write_figures() starts this way.
+     */
+    inline std::string gnuplot_prologue(const std::string& name, const std::string& what, int width, int height);
+
+    /** @brief Closes the loop gnuplot_prologue() opened; @p multiplot true ends a `set multiplot` first. */
+    inline std::string gnuplot_epilogue(bool multiplot = false);
+
+    /**
+     * @brief Writes NAME.dat and NAME.gp (@p dat and @p gp) into `report.dir` and lists them in
+     *        @p report, so that render_figures() draws it with the others: how a program adds a
+     *        figure of its own. @throws std::runtime_error if a file cannot be written.
+     */
+    inline void add_figure(FigureReport& report, const std::string& name, const std::string& dat, const std::string& gp);
+
+    /** @brief Short text of a number for titles, legends and tick labels (printf's %g). */
+    inline std::string short_number(double v);
+
     // ---------------------------------------------------------------------------------------------
     // Implementation
     // ---------------------------------------------------------------------------------------------
+
+    inline std::string short_number(double v)
+    {
+        char buf[32];
+        std::snprintf(buf, sizeof(buf), "%g", v);
+        return buf;
+    }
+
+    inline std::string gnuplot_prologue(const std::string& name, const std::string& what, int width, int height)
+    {
+        const std::string w = std::to_string(width);
+        const std::string h = std::to_string(height);
+        std::string s;
+        s += "# " + what + "\n";
+        s += "# Data: " + name + ".dat. Draw: gnuplot " + name + ".gp (writes " + name + ".png and " + name
+           + ".svg here).\n";
+        s += "# Written by xtrain; edit freely.\n";
+        s += "do for [fmt in \"png svg\"] {\n";
+        s += "  if (fmt eq \"png\") {\n";
+        s += "    if (strstrt(GPVAL_TERMINALS, \"pngcairo\") > 0) {\n";
+        s += "      set terminal pngcairo size " + w + "," + h + " font \"sans,10\" noenhanced\n";
+        s += "    } else {\n";
+        s += "      set terminal png size " + w + "," + h + " noenhanced\n";
+        s += "    }\n";
+        s += "    set output '" + name + ".png'\n";
+        s += "  } else {\n";
+        s += "    set terminal svg size " + w + "," + h + " font \"sans,10\" noenhanced background rgb 'white'\n";
+        s += "    set output '" + name + ".svg'\n";
+        s += "  }\n";
+        return s;
+    }
+
+    inline std::string gnuplot_epilogue(bool multiplot)
+    {
+        return std::string(multiplot ? "  unset multiplot\n" : "") + "  set output\n}\n";
+    }
+
+    inline void add_figure(FigureReport& report, const std::string& name, const std::string& dat, const std::string& gp)
+    {
+        std::filesystem::create_directories(report.dir);
+        detail::write_file_atomic(report.dir / (name + ".dat"), dat);
+        detail::write_file_atomic(report.dir / (name + ".gp"), gp);
+        report.data_files.push_back(report.dir / (name + ".dat"));
+        report.scripts.push_back(report.dir / (name + ".gp"));
+    }
 
     namespace detail
     {
@@ -133,47 +201,12 @@ namespace xtrain
             return out + "'";
         }
 
-        /** @brief Short text of a number for titles and tick labels (%g). */
-        inline std::string short_number(double v)
-        {
-            char buf[32];
-            std::snprintf(buf, sizeof(buf), "%g", v);
-            return buf;
-        }
-
         /**
          * The body of a .dat block with no points. gnuplot's `index` does not count a block without a
          * data line, so an empty block would shift every later index onto the wrong data (the next
          * optimizer's values drawn as this one's marks): it holds one row of NaNs, which draws nothing.
          */
         inline const std::string empty_block = "# (none)\nNaN NaN NaN NaN NaN NaN NaN NaN NaN NaN NaN\n";
-
-        /** @brief The opening of every script: a loop drawing into PNG then SVG. */
-        inline std::string gp_prologue(const std::string& name, const std::string& what, int width, int height)
-        {
-            const std::string w = std::to_string(width);
-            const std::string h = std::to_string(height);
-            std::string s;
-            s += "# " + what + "\n";
-            s += "# Data: " + name + ".dat. Draw: gnuplot " + name + ".gp (writes " + name + ".png and " + name
-               + ".svg here).\n";
-            s += "# Written by xtrain's write_figures(); edit freely.\n";
-            s += "do for [fmt in \"png svg\"] {\n";
-            s += "  if (fmt eq \"png\") {\n";
-            s += "    if (strstrt(GPVAL_TERMINALS, \"pngcairo\") > 0) {\n";
-            s += "      set terminal pngcairo size " + w + "," + h + " font \"sans,10\" noenhanced\n";
-            s += "    } else {\n";
-            s += "      set terminal png size " + w + "," + h + " noenhanced\n";
-            s += "    }\n";
-            s += "    set output '" + name + ".png'\n";
-            s += "  } else {\n";
-            s += "    set terminal svg size " + w + "," + h + " font \"sans,10\" noenhanced background rgb 'white'\n";
-            s += "    set output '" + name + ".svg'\n";
-            s += "  }\n";
-            return s;
-        }
-
-        inline std::string gp_epilogue() { return "  set output\n}\n"; }
 
         /** @brief Multiplot layout (rows, columns) for @p n panels. */
         inline std::pair<int, int> panel_layout(std::size_t n)
@@ -350,7 +383,7 @@ namespace xtrain
                 return false;
             }
             const auto [rows, cols] = panel_layout(d.optimizers.size());
-            gp = gp_prologue("fig1_loss_vs_epoch", "Figure 1: training loss against epoch, one line per batch size",
+            gp = gnuplot_prologue("fig1_loss_vs_epoch", "Figure 1: training loss against epoch, one line per batch size",
                              520 * cols, 420 * rows);
             gp += "  set multiplot layout " + std::to_string(rows) + "," + std::to_string(cols)
                 + " title 'Training loss against epoch (median over seeds" + schedule_suffix(d) + ")'\n";
@@ -375,7 +408,7 @@ namespace xtrain
                 }
                 gp += "\n";
             }
-            gp += "  unset multiplot\n" + gp_epilogue();
+            gp += gnuplot_epilogue(true);
             return true;
         }
 
@@ -471,7 +504,7 @@ namespace xtrain
             const int cell_h = std::max(30, std::min(60, 400 / static_cast<int>(bss.size())));
             const int width = cols * (static_cast<int>(lrs.size()) * cell_w + 190);
             const int height = rows * (static_cast<int>(bss.size()) * cell_h + 150) + 40;
-            gp = gp_prologue("fig2_accuracy_heatmap",
+            gp = gnuplot_prologue("fig2_accuracy_heatmap",
                              std::string("Figure 2: ") + metric_name(d.metric) + " over learning rate x batch size",
                              width, height);
             gp += "  set multiplot layout " + std::to_string(rows) + "," + std::to_string(cols) + " title "
@@ -512,7 +545,7 @@ namespace xtrain
                 }
                 gp += parts.empty() ? "  plot NaN\n" : "  plot " + parts + "\n";
             }
-            gp += "  unset multiplot\n" + gp_epilogue();
+            gp += gnuplot_epilogue(true);
             return true;
         }
 
@@ -586,7 +619,7 @@ namespace xtrain
                 why = "no batch size has a best learning rate (every cell diverged?)";
                 return false;
             }
-            gp = gp_prologue("fig3_best_lr", "Figure 3: best learning rate against batch size, log-log", 1000, 520);
+            gp = gnuplot_prologue("fig3_best_lr", "Figure 3: best learning rate against batch size, log-log", 1000, 520);
             gp += "  set title " + gp_string("Best learning rate against batch size (" + std::string(metric_name(d.metric))
                                              + ", median over seeds" + schedule_suffix(d)
                                              + "; bars: rates tied with the best over seeds)")
@@ -635,7 +668,7 @@ namespace xtrain
                 gp += ", \\\n       NaN with points pt 6 ps 1.6 lw 2 lc rgb 'black' title "
                       "'hollow: best lr at the edge of the rates tried'";
             }
-            gp += "\n" + gp_epilogue();
+            gp += "\n" + gnuplot_epilogue();
             return true;
         }
 
@@ -705,7 +738,7 @@ namespace xtrain
                 why = "no batch size reached the target " + set.meta.config.target.str();
                 return false;
             }
-            gp = gp_prologue("fig4_steps_to_target", "Figure 4: steps to target against batch size, log-log", 1100, 520);
+            gp = gnuplot_prologue("fig4_steps_to_target", "Figure 4: steps to target against batch size, log-log", 1100, 520);
             gp += "  set title " + gp_string("Steps to " + set.meta.config.target.str()
                                              + " against batch size (fastest lr per batch size" + schedule_suffix(d)
                                              + "; bars: fewest to most steps over seeds)")
@@ -759,7 +792,7 @@ namespace xtrain
                 plots += ", \\\n       NaN with points pt 6 ps 1.4 lw 2 lc rgb 'black' title "
                          "'hollow: met at the first evaluation (not resolved, left out of the fit)'";
             }
-            gp += "  plot " + plots + "\n" + gp_epilogue();
+            gp += "  plot " + plots + "\n" + gnuplot_epilogue();
             return true;
         }
     }
@@ -803,10 +836,7 @@ namespace xtrain
                 report.skipped.push_back(name + ": " + why);
                 return;
             }
-            detail::write_file_atomic(options.dir / (name + ".dat"), dat);
-            detail::write_file_atomic(options.dir / (name + ".gp"), gp);
-            report.data_files.push_back(options.dir / (name + ".dat"));
-            report.scripts.push_back(options.dir / (name + ".gp"));
+            add_figure(report, name, dat, gp);
         };
         {
             std::string dat, gp, why;

@@ -1,6 +1,6 @@
 /**
  * @file render.hpp
- * @brief Runs gnuplot on the scripts write_figures() wrote: the one place xtrain starts a process.
+ * @brief Runs gnuplot on the scripts write_figures() or add_figure() wrote: the one place xtrain starts a process.
  *
  * Opt-in: neither xtrain.hpp nor experiment.hpp includes this header, so a program that links
  * xtrain never searches the PATH or calls std::system unless it includes it. The examples do:

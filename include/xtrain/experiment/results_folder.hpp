@@ -44,6 +44,7 @@
 #include <utility>
 #include <vector>
 
+#include "xtrain/core/csv_record.hpp"
 #include "xtrain/core/error.hpp"
 #include "xtrain/core/serialize.hpp"
 #include "xtrain/experiment/analysis.hpp"
@@ -59,13 +60,7 @@ namespace xtrain
     namespace detail
     {
         /** @brief ",epoch,step,...": the names EvalRow::visit lists, each after a comma. */
-        inline std::string eval_row_names()
-        {
-            std::string s;
-            EvalRow r;
-            EvalRow::visit(r, [&s](const char* name, const auto&) { s += std::string(",") + name; });
-            return s;
-        }
+        inline std::string eval_row_names() { return "," + csv_names<EvalRow>(); }
     }
 
     /** @brief Header of runs.csv: the run's key, one evaluation row (EvalRow), the diverged flag and the schedule label. */
@@ -294,21 +289,7 @@ namespace xtrain
         }
 
         /** @brief ",epoch,step,...": the fields of @p r as EvalRow::visit lists them, each after a comma. */
-        inline std::string eval_row_fields(const EvalRow& r)
-        {
-            std::string s;
-            EvalRow::visit(r, [&s](const char*, const auto& v) {
-                if constexpr (std::is_floating_point_v<std::decay_t<decltype(v)>>)
-                {
-                    s += "," + format_double(v);
-                }
-                else
-                {
-                    s += "," + format_uint(v);
-                }
-            });
-            return s;
-        }
+        inline std::string eval_row_fields(const EvalRow& r) { return "," + csv_fields(r); }
 
         inline std::string runs_csv_line(const RunKey& k, const EvalRow& r, bool diverged)
         {

@@ -21,7 +21,6 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdio>
 #include <exception>
@@ -37,8 +36,8 @@
 #include <utility>
 #include <vector>
 
-#include "xtrain/core/blas_threads.hpp"
 #include "xtrain/core/error.hpp"
+#include "xtrain/core/run_jobs.hpp"
 #include "xtrain/experiment/analysis.hpp"
 #include "xtrain/experiment/eval_sink.hpp"
 #include "xtrain/experiment/noise_scale_files.hpp"
@@ -141,9 +140,9 @@ namespace xtrain
         /** @brief Which part of the grid this process runs (`--shard K/N`). */
         ShardSpec shard;
         /**
-         * @brief BLAS threads while the sweep runs, set once for the whole process before the
-         *        workers start and restored afterwards; 0 leaves BLAS alone. One thread per run
-         *        keeps J parallel runs from oversubscribing the cores.
+         * @brief BLAS threads while the runs run (JobOptions::blas_threads: set for the whole
+         *        process before the workers start, restored afterwards); 0 leaves BLAS alone. One
+         *        thread per run keeps J parallel runs from oversubscribing the cores.
          */
         int blas_threads = 1;
         /** @brief Progress display. */
@@ -305,8 +304,6 @@ namespace xtrain
             }
         }
 
-        const int previous_blas = blas_threads();
-        bool blas_set = false;
         std::atomic<bool> stop_all{false};
         std::atomic<bool> interrupted{false};
         std::mutex report_mutex;
@@ -318,26 +315,25 @@ namespace xtrain
             {
                 return;
             }
-            if (options.blas_threads > 0 && !blas_set)
-            {
-                set_blas_threads(options.blas_threads);
-                blas_set = true;
-            }
-            const std::size_t jobs = std::max<std::size_t>(1, std::min(jobs_wanted, batch.size()));
             detail::SweepProgress progress(options.log, options.progress, shown_total, shown_before, batch.size());
-            std::atomic<std::size_t> next{0};
-            std::mutex done_mutex;
-            std::condition_variable done_cv;
-            std::size_t workers_left = jobs;
-
-            auto worker = [&]() {
-                while (!stop_all.load())
+            JobOptions jobs;
+            jobs.jobs = jobs_wanted;
+            jobs.blas_threads = options.blas_threads;
+            jobs.stop = &stop_all;
+            // The calling thread watches the caller's stop flag and keeps the live line's clock moving.
+            jobs.watch = [&] {
+                if (options.stop != nullptr && options.stop->load() && !stop_all.load())
                 {
-                    const std::size_t i = next.fetch_add(1);
-                    if (i >= batch.size())
-                    {
-                        break;
-                    }
+                    interrupted = true;
+                    stop_all = true;
+                }
+                progress.refresh();
+            };
+            // A run function's exception is that run's result (failures.csv) and the sweep goes on;
+            // the sweep's own errors (a results file that cannot be written) stop it via first_error.
+            run_jobs(
+                batch.size(),
+                [&](std::size_t i) {
                     const RunSpec& spec = batch[i];
                     progress.started();
                     EvalSink sink(spec, config.target, &stop_all);
@@ -358,7 +354,7 @@ namespace xtrain
                         interrupted = true;
                         stop_all = true;
                         progress.abandoned();
-                        continue;
+                        return;
                     }
                     catch (const std::exception& e)
                     {
@@ -410,37 +406,8 @@ namespace xtrain
                         }
                         stop_all = true;
                     }
-                }
-                std::lock_guard<std::mutex> lock(done_mutex);
-                --workers_left;
-                done_cv.notify_all();
-            };
-
-            std::vector<std::thread> threads;
-            for (std::size_t j = 0; j < jobs; ++j)
-            {
-                threads.emplace_back(worker);
-            }
-            {
-                // The calling thread watches the caller's stop flag and keeps the live line's clock moving.
-                std::unique_lock<std::mutex> lock(done_mutex);
-                while (workers_left != 0)
-                {
-                    done_cv.wait_for(lock, std::chrono::milliseconds(200));
-                    if (options.stop != nullptr && options.stop->load() && !stop_all.load())
-                    {
-                        interrupted = true;
-                        stop_all = true;
-                    }
-                    lock.unlock();
-                    progress.refresh();
-                    lock.lock();
-                }
-            }
-            for (auto& t : threads)
-            {
-                t.join();
-            }
+                },
+                jobs);
             progress.close();
         };
 
@@ -471,10 +438,6 @@ namespace xtrain
             run_batch(more, more.size(), 0);
         }
 
-        if (blas_set && previous_blas > 0)
-        {
-            set_blas_threads(previous_blas);
-        }
         if (first_error)
         {
             std::rethrow_exception(first_error);

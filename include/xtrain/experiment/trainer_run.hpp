@@ -145,15 +145,8 @@ namespace xtrain
             {
                 return;
             }
-            EvalRow row;
-            row.epoch = static_cast<double>(r.examples_seen) / static_cast<double>(m_train_size);
-            row.step = r.step;
-            row.examples_seen = r.examples_seen;
-            row.train_loss = r.train_loss;
-            row.val_loss = r.val_loss;
-            row.val_accuracy = r.val_accuracy;
-            row.lr_in_effect = r.lr;
-            row.wall_seconds = m_sink->elapsed_seconds();
+            EvalRow row = eval_row(r, m_train_size);
+            row.wall_seconds = m_sink->elapsed_seconds();  // since the run started, set-up included
             m_sink->record(row);
         }
 

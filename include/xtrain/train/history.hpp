@@ -20,6 +20,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "xtrain/core/csv_record.hpp"
 #include "xtrain/core/error.hpp"
 #include "xtrain/core/serialize.hpp"
 
@@ -106,33 +107,14 @@ namespace xtrain
         template <class Record>
         std::string csv_header_of()
         {
-            std::string h;
-            Record r{};
-            Record::visit(r, [&h](const char* name, const auto&) { h += (h.empty() ? "" : ",") + std::string(name); });
-            return h + "\n";
+            return csv_names<Record>() + "\n";
         }
 
         /** @brief Writes the fields of @p r as one CSV row (integers as they are, doubles exactly). */
         template <class Record>
         void write_csv_record(std::ostream& os, const Record& r)
         {
-            bool first = true;
-            Record::visit(r, [&](const char*, const auto& v) {
-                if (!first)
-                {
-                    os << ',';
-                }
-                first = false;
-                if constexpr (std::is_floating_point_v<std::decay_t<decltype(v)>>)
-                {
-                    write_csv_number(os, v);
-                }
-                else
-                {
-                    os << v;
-                }
-            });
-            os << '\n';
+            os << csv_fields(r) << '\n';
         }
 
         inline std::ofstream open_for_writing(const std::string& path, const char* who)
