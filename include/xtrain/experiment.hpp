@@ -19,6 +19,7 @@
 #include "xtrain/experiment/results_folder.hpp"
 #include "xtrain/experiment/run_summary.hpp"
 #include "xtrain/experiment/run_sweep.hpp"
+#include "xtrain/experiment/run_transfer.hpp"
 #include "xtrain/experiment/shard_spec.hpp"
 #include "xtrain/experiment/sweep_config.hpp"
 #include "xtrain/experiment/sweep_grid.hpp"

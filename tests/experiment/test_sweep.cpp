@@ -1869,3 +1869,129 @@ TEST_CASE("A write that fails (a full disk) fails loudly, naming the file, and l
     CHECK(set.missing().empty());
 }
 #endif
+
+namespace
+{
+    // Runs each run on a thread of its own, through the bytes another process would receive and
+    // send back: what an executor on other ranks does, without MPI.
+    class ThreadExecutor : public RunExecutor
+    {
+    public:
+        ThreadExecutor(RunFunction fn, Target target, std::size_t slots) : m_fn(std::move(fn)), m_target(target), m_slots(slots) {}
+        std::size_t slots() const override { return m_slots; }
+        RunResult run(const RunSpec& spec, EvalSink& sink) override
+        {
+            const std::string sent = encode_run_spec(spec);
+            std::string answer;
+            std::thread elsewhere([&] {
+                const RunSpec there = decode_run_spec(sent, "the run spec");
+                answer = encode_run_report(run_and_report(m_fn, there, m_target));
+            });
+            elsewhere.join();
+            ++m_runs;
+            return replay_report(decode_run_report(answer, "the run report"), sink);
+        }
+        std::size_t runs() const { return m_runs.load(); }
+
+    private:
+        RunFunction m_fn;
+        Target m_target;
+        std::size_t m_slots;
+        std::atomic<std::size_t> m_runs{0};
+    };
+}
+
+TEST_CASE("runs handed to a RunExecutor give the same result files as local workers", "[experiment][sweep][executor]")
+{
+    const SweepConfig config = small_config();
+    const FakeTraining training;
+    const fs::path local = fresh_dir("executor_local");
+    const fs::path mixed = fresh_dir("executor_mixed");
+    run_sweep(config, local, training, quiet_options(2));
+
+    ThreadExecutor remote(training, config.target, 3);
+    SweepOptions o = quiet_options(1);
+    o.remote = &remote;
+    const SweepReport report = run_sweep(config, mixed, training, o);
+    CHECK(report.complete());
+    CHECK(remote.runs() > 0);
+    CHECK(remote.runs() < config.grid.size()); // the local worker took some too
+    const std::set<std::string> timing = {"wall_seconds", "run_seconds", "seconds_to_target", "checksum"};
+    CHECK(without_columns(mixed / "runs.csv", timing) == without_columns(local / "runs.csv", timing));
+    CHECK(without_columns(mixed / "summary.csv", timing) == without_columns(local / "summary.csv", timing));
+}
+
+TEST_CASE("a run's failure and interruption travel back from a RunExecutor as from a local run", "[experiment][sweep][executor]")
+{
+    const SweepConfig config = small_config();
+    const auto failing = [](const RunSpec& s, EvalSink& sink) -> RunResult {
+        if (s.lr == 1.0)
+        {
+            throw std::runtime_error("out of memory on the far side");
+        }
+        return FakeTraining()(s, sink);
+    };
+    ThreadExecutor remote(failing, config.target, 2);
+    SweepOptions o = quiet_options(1);
+    o.remote = &remote;
+    const fs::path dir = fresh_dir("executor_failing");
+    const SweepReport report = run_sweep(config, dir, failing, o);
+    CHECK(report.failed == 8);
+    REQUIRE(!report.failures.empty());
+    CHECK(report.failures.front().message == "out of memory on the far side");
+
+    RunReport interrupted;
+    interrupted.interrupted = true;
+    EvalSink sink(config.grid.at(0));
+    CHECK_THROWS_AS(replay_report(decode_run_report(encode_run_report(interrupted), "r"), sink), sweep_interrupted);
+}
+
+TEST_CASE("run specs and run reports keep every bit through their bytes, and damaged bytes are refused", "[experiment][executor]")
+{
+    RunSpec spec = small_config().grid.at(5);
+    spec.lr = 0.1 + 1e-17; // not a short decimal
+    spec.schedule = "cosine";
+    const RunSpec back = decode_run_spec(encode_run_spec(spec), "spec");
+    CHECK(back.key() == spec.key());
+    CHECK(back.index == spec.index);
+    CHECK(back.lr_index == spec.lr_index);
+    CHECK(back.batch_index == spec.batch_index);
+
+    RunReport report;
+    EvalRow row;
+    row.epoch = 0.25;
+    row.step = 3;
+    row.examples_seen = 48;
+    row.train_loss = std::nextafter(1.0, 2.0);
+    row.val_loss = std::numeric_limits<double>::quiet_NaN();
+    row.val_accuracy = 0.5;
+    row.lr_in_effect = 1e-3;
+    row.wall_seconds = 0.125;
+    report.rows = {row, row};
+    report.hit = TargetHit{0.5, 6, 96, 0.2, 2};
+    report.result = RunResult::stalled("at chance");
+    report.result->guard_rules = "dead@6";
+    report.result->guard_step = 6;
+    const std::string bytes = encode_run_report(report);
+    const RunReport got = decode_run_report(bytes, "report");
+    REQUIRE(got.rows.size() == 2);
+    CHECK(got.rows[1].train_loss == row.train_loss);
+    CHECK(std::isnan(got.rows[1].val_loss));
+    CHECK(got.rows[1].examples_seen == 48);
+    REQUIRE(got.hit);
+    CHECK(got.hit->resolution == 2);
+    REQUIRE(got.result);
+    CHECK(got.result->status == RunOutcome::stalled);
+    CHECK(got.result->note == "at chance");
+    CHECK(got.result->guard_rules == "dead@6");
+    CHECK(got.result->guard_step == 6);
+
+    std::string flipped = bytes;
+    flipped[20] = static_cast<char>(flipped[20] ^ 1);
+    CHECK_THROWS_WITH(decode_run_report(flipped, "from rank 3"), Catch::Contains("from rank 3") && Catch::Contains("CRC-32"));
+    CHECK_THROWS_WITH(decode_run_report(encode_run_spec(spec), "from rank 3"), Catch::Contains("not a run report"));
+    CHECK_THROWS_WITH(decode_run_spec(bytes.substr(0, 10), "to rank 1"), Catch::Contains("to rank 1") && Catch::Contains("too short"));
+    RunReport both = report;
+    both.error = "and an error";
+    CHECK_THROWS_WITH(decode_run_report(encode_run_report(both), "r"), Catch::Contains("exactly one of a result, an error"));
+}

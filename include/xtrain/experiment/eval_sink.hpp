@@ -131,6 +131,20 @@ namespace xtrain
         /** @brief Where each early-stopping rule first fired, e.g. "dead@600;at_chance@450" (empty: none). */
         std::string guard_rules;
 
+        /** @brief Calls f(name, member) for every field (@p r may be const). */
+        template <class Result, class F>
+        static void visit(Result& r, F&& f)
+        {
+            f("status", r.status);
+            f("note", r.note);
+            f("test_loss", r.test_loss);
+            f("test_accuracy", r.test_accuracy);
+            f("eval_seconds", r.eval_seconds);
+            f("refine_seconds", r.refine_seconds);
+            f("guard_step", r.guard_step);
+            f("guard_rules", r.guard_rules);
+        }
+
         /** @brief The run used its whole budget and got somewhere. */
         static RunResult finished(std::string note = {}) { return make(RunOutcome::finished, std::move(note)); }
         /** @brief The run blew up; @p note says how (e.g. "loss inf at step 120"). */

@@ -132,6 +132,28 @@ namespace xtrain
         SettingsText m_settings;
     };
 
+    /**
+     * @brief Runs a sweep's runs somewhere else (other processes, other machines), beside the
+     *        sweep's own worker threads: e.g. xtrain::mpi::RankExecutor (distributed/mpi_sweep.hpp)
+     *        runs them on other MPI ranks.
+     *
+     * run_sweep() adds slots() workers to its own; each hands its run to run(), which must behave
+     * as the run function would on this process: record the run's evaluation points in @p sink
+     * (and its target report), return its result, throw sweep_interrupted when the run was
+     * interrupted and another exception when it failed. run() is called from several threads at
+     * once, never more than slots() at a time. run_transfer.hpp has the bytes to send and the
+     * function that replays a run's report into the sink.
+     */
+    class RunExecutor
+    {
+    public:
+        virtual ~RunExecutor() = default;
+        /** @brief How many runs it runs at once. */
+        virtual std::size_t slots() const = 0;
+        /** @brief Runs @p spec and reports it into @p sink (see the class comment). */
+        virtual RunResult run(const RunSpec& spec, EvalSink& sink) = 0;
+    };
+
     /** @brief How a sweep is run (none of this changes its results). */
     struct SweepOptions
     {
@@ -164,6 +186,11 @@ namespace xtrain
          * Needs the whole grid (no shard). Rounds already in the folder are not repeated.
          */
         std::size_t refine_rounds = 0;
+        /**
+         * @brief Runs beside the `jobs` worker threads, e.g. on other MPI ranks (not owned;
+         *        nullptr: none). A run goes to it when one of its slots is free, else to a local worker.
+         */
+        RunExecutor* remote = nullptr;
     };
 
     /** @brief What a call to run_sweep did. */
@@ -273,6 +300,7 @@ namespace xtrain
         };
         std::vector<RunSpec> pending = pending_runs(0, folder.results().meta.config.grid.size(), true);
         const std::size_t jobs_wanted = options.jobs == 0 ? std::thread::hardware_concurrency() : options.jobs;
+        const std::size_t remote_slots = options.remote != nullptr ? options.remote->slots() : 0;
         {
             const std::size_t jobs = std::max<std::size_t>(1, std::min(jobs_wanted, pending.size()));
             std::string head = "sweep: " + std::to_string(folder.results().meta.config.grid.size()) + " runs in the grid";
@@ -291,6 +319,10 @@ namespace xtrain
             }
             head += "; " + std::to_string(pending.size()) + " to run on " + std::to_string(jobs) + " worker"
                   + (jobs == 1 ? "" : "s");
+            if (remote_slots > 0)
+            {
+                head += " here and " + std::to_string(remote_slots) + " elsewhere";
+            }
             if (options.log != nullptr)
             {
                 *options.log << head << '\n';
@@ -316,8 +348,29 @@ namespace xtrain
                 return;
             }
             detail::SweepProgress progress(options.log, options.progress, shown_total, shown_before, batch.size());
+            // Each run takes a free remote slot if there is one, else a local one: there are as many
+            // worker threads as slots of both kinds, so a starting run always finds one.
+            std::mutex slot_mutex;
+            std::size_t remote_free = remote_slots;
+            const auto take_slot = [&]() {
+                std::lock_guard<std::mutex> lock(slot_mutex);
+                const bool remote = remote_free > 0;
+                remote_free -= remote ? 1 : 0;
+                return remote;
+            };
+            struct SlotHold // gives a remote slot back however the run ends
+            {
+                std::mutex& mutex;
+                std::size_t& free;
+                bool remote;
+                ~SlotHold()
+                {
+                    std::lock_guard<std::mutex> lock(mutex);
+                    free += remote ? 1 : 0;
+                }
+            };
             JobOptions jobs;
-            jobs.jobs = jobs_wanted;
+            jobs.jobs = std::max<std::size_t>(1, jobs_wanted) + remote_slots;
             jobs.blas_threads = options.blas_threads;
             jobs.stop = &stop_all;
             // The calling thread watches the caller's stop flag and keeps the live line's clock moving.
@@ -342,7 +395,8 @@ namespace xtrain
                     std::string error;
                     try
                     {
-                        result = fn(spec, sink);
+                        const SlotHold slot{slot_mutex, remote_free, remote_slots > 0 && take_slot()};
+                        result = slot.remote ? options.remote->run(spec, sink) : fn(spec, sink);
                         if (result->status == RunOutcome::failed)
                         {
                             error = result->note.empty() ? "the run function returned status failed" : result->note;

@@ -105,6 +105,23 @@ namespace xtrain
 
         /** @brief The key the result files store for this run. */
         RunKey key() const { return RunKey{optimizer, lr, batch_size, seed, schedule}; }
+
+        /** @brief Calls f(name, member) for every field (@p s may be const). */
+        template <class Spec, class F>
+        static void visit(Spec& s, F&& f)
+        {
+            f("index", s.index);
+            f("optimizer", s.optimizer);
+            f("lr", s.lr);
+            f("batch_size", s.batch_size);
+            f("seed", s.seed);
+            f("schedule", s.schedule);
+            f("optimizer_index", s.optimizer_index);
+            f("lr_index", s.lr_index);
+            f("batch_index", s.batch_index);
+            f("seed_index", s.seed_index);
+            f("schedule_index", s.schedule_index);
+        }
     };
 
     /** @brief A cell added by refinement: one more learning rate for one optimizer, schedule and batch size. */

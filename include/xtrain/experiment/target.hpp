@@ -150,6 +150,17 @@ namespace xtrain
         {
             return step == 0 || (resolution > 1 && 2 * resolution > step);
         }
+
+        /** @brief Calls f(name, member) for every field (@p h may be const). */
+        template <class Hit, class F>
+        static void visit(Hit& h, F&& f)
+        {
+            f("epoch", h.epoch);
+            f("step", h.step);
+            f("examples", h.examples);
+            f("seconds", h.seconds);
+            f("resolution", h.resolution);
+        }
     };
 }
 
