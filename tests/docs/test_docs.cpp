@@ -1,6 +1,7 @@
 // The user guide cannot rot: every C++ block of docs/*.md is compiled by a test (the page's own
-// text, included from doc_snippets/) or, for a declaration listing, found in the headers it names.
-// The blocks that no other area compiles are compiled here.
+// text, included from doc_snippets/) or, for a declaration listing, found in the headers it names;
+// every public field of the settings structs is in its page's table. The blocks that no other area
+// compiles are compiled here.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -307,4 +308,100 @@ namespace sweeps_doc
     // The page's whole program, its main() a function of this namespace: compiled, not run (it
     // parses a command line and runs a sweep; examples/my_model_sweep.cpp is the same program, run).
     #include "doc_snippets/sweeps-main.inc"
+}
+
+// -------------------------------------------------------------------------------------------------
+// Settings structs, field by field: every public data member has a row in its page's table.
+// -------------------------------------------------------------------------------------------------
+
+TEST_CASE("Every public field of the settings structs is in its page's table", "[docs]")
+{
+    struct Documented
+    {
+        const char* header;
+        const char* type;
+        const char* page;
+        bool only_fields = true; // false: the table also lists member functions
+    };
+    const Documented structs[] = {
+        {"xtrain/data/batch_sampler.hpp", "SamplerOptions", "data.md"},
+        {"xtrain/data/csv.hpp", "CsvOptions", "data.md"},
+        {"xtrain/data/synthetic.hpp", "LinearRegressionOptions", "data.md"},
+        {"xtrain/data/synthetic.hpp", "BlobsOptions", "data.md"},
+        {"xtrain/data/synthetic.hpp", "SpiralsOptions", "data.md"},
+        {"xtrain/data/synthetic.hpp", "TeacherStudentOptions", "data.md"},
+        {"xtrain/model/gradient_check.hpp", "GradientCheckOptions", "models.md"},
+        {"xtrain/model/parameters_file.hpp", "ParameterSelection", "models.md"},
+        {"xtrain/train/trainer.hpp", "TrainerOptions", "training.md"},
+        {"xtrain/train/history.hpp", "History", "training.md", false},
+        {"xtrain/train/history.hpp", "StepRecord", "training.md"},
+        {"xtrain/train/history.hpp", "EvalRecord", "training.md"},
+        {"xtrain/train/callbacks/divergence_guard.hpp", "DivergenceRule", "sweeps.md"},
+        {"xtrain/experiment/trainer_run.hpp", "RunSettings", "sweeps.md"},
+        {"xtrain/experiment/sweep_optimizers.hpp", "OptimizerSettings", "sweeps.md"},
+        {"xtrain/experiment/finetune.hpp", "FineTuning", "sweeps.md"},
+        {"xtrain/experiment/finetune.hpp", "ParameterGroupRule", "sweeps.md"},
+        {"xtrain/experiment/sweep_grid.hpp", "SweepGrid", "sweeps.md"},
+        {"xtrain/experiment/sweep_grid.hpp", "RunSpec", "sweeps.md"},
+        {"xtrain/experiment/sweep_config.hpp", "SweepConfig", "sweeps.md"},
+        {"xtrain/experiment/run_sweep.hpp", "SweepOptions", "sweeps.md"},
+        {"xtrain/experiment/shard_spec.hpp", "ShardSpec", "sweeps.md"},
+        {"xtrain/experiment/analysis.hpp", "BootstrapOptions", "sweeps.md"},
+        {"xtrain/experiment/figures.hpp", "FigureOptions", "sweeps.md"},
+    };
+    std::size_t fields = 0;
+    for (const Documented& d : structs)
+    {
+        INFO("struct " << d.type << " (include/" << d.header << "), documented in docs/" << d.page);
+        const std::vector<std::string> members = struct_fields(read_text(source_root / "include" / d.header), d.type);
+        const std::vector<std::string> rows = table_names(read_text(source_root / "docs" / d.page), d.type);
+        CHECK(!members.empty());
+        for (const std::string& m : members)
+        {
+            INFO("field " << m << " has no row in the table headed | `" << d.type << "` field | (or there is no such table)");
+            CHECK(std::find(rows.begin(), rows.end(), m) != rows.end());
+            ++fields;
+        }
+        // A row for a field the struct no longer has is stale too.
+        for (const std::string& r : d.only_fields ? rows : std::vector<std::string>{})
+        {
+            INFO("the table has a row `" << r << "` that is not a field of " << d.type);
+            CHECK(std::find(members.begin(), members.end(), r) != members.end());
+        }
+    }
+    CHECK(fields > 100);
+}
+
+TEST_CASE("The field scan reads data members and skips functions, types and private members", "[docs]")
+{
+    const std::string header = R"(
+        struct Other { int not_this = 0; };
+        /** @brief doc */
+        struct Options
+        {
+            Options() noexcept {}
+            std::size_t count = 1;            ///< a comment; with a semicolon
+            std::vector<int> widths{32, 64};
+            std::optional<double> decay;
+            std::function<double(std::size_t)> schedule;
+            std::map<std::string, int, std::less<>> names;
+            static constexpr int limit = 3;
+            using type = int;
+            struct Nested { int inner; };
+            void validate() const;
+            double rate() const noexcept { return 1.0; }
+            Options& with_count(std::size_t c) { count = c; return *this; }
+            template <class F> void visit(F&& f) { f(count); }
+        private:
+            int m_hidden = 0;
+        };)";
+    CHECK(struct_fields(header, "Options")
+          == std::vector<std::string>{"count", "widths", "decay", "schedule", "names"});
+    CHECK_THROWS(struct_fields(header, "Missing"));
+    CHECK(struct_fields("class Record { int m_size; public: int shown = 1; };", "Record")
+          == std::vector<std::string>{"shown"});
+
+    const std::string page = "| `Options` field | type |\n|---|---|\n| `count` | x |\n| `a`, `b` | y |\n\n| `count` | z |\n";
+    CHECK(table_names(page, "Options") == std::vector<std::string>{"count", "a", "b"});
+    CHECK(table_names(page, "Other").empty());
 }
