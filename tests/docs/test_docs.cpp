@@ -348,6 +348,7 @@ TEST_CASE("Every public field of the settings structs is in its page's table", "
         {"xtrain/experiment/shard_spec.hpp", "ShardSpec", "sweeps.md"},
         {"xtrain/experiment/analysis.hpp", "BootstrapOptions", "sweeps.md"},
         {"xtrain/experiment/figures.hpp", "FigureOptions", "sweeps.md"},
+        {"xtrain/sweep_main.hpp", "SweepCommandLine", "sweeps.md"},
     };
     std::size_t fields = 0;
     for (const Documented& d : structs)
