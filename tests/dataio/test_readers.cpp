@@ -536,37 +536,15 @@ TEST_CASE("CSV bad input: every case names the file, and the row and column of a
 }
 
 // -------------------------------------------------------------------------------------------------
-// The snippets of docs/data.md, as written there
+// The snippets of docs/data.md, included from the page
 // -------------------------------------------------------------------------------------------------
 
 TEST_CASE("docs/data.md: quick start", "[data][docs]")
 {
-    std::size_t batches = 0;
-    std::size_t samples = 0;
-    // --- snippet ---
-    // Fashion-MNIST if installed (apt-get install dataset-fashion-mnist), else a synthetic stand-in.
-    auto [train, test] = xtrain::datasets::fashion_mnist_or_synthetic();
-
-    xtrain::SamplerOptions opt;
-    opt.seed = 42;                                         // shuffle = true, drop_last = false by default
-    xtrain::BatchSampler<128> sampler(train.size(), opt);  // or BatchSampler<xtrain::dynamic>(n, b, opt)
-    xtrain::BatchBuffer<float> buffer(train, sampler.batch_size());
-
-    for (std::size_t epoch = 0; epoch < 2; ++epoch)
-    {
-        sampler.start_epoch(epoch);
-        while (xtrain::IndexBatch ib = sampler.next())      // size 0 ends the epoch
-        {
-            xtrain::Batch<float> batch = buffer.gather(train, ib);
-            // model.loss_and_gradient(batch, grad); optimizer.step(params, grad); ...
-            ++batches;
-            samples += batch.size;
-        }
-    }
-    // --- end ---
+    #include "doc_snippets/data-quick-start.inc"
     CHECK(test.size() == 10000);
-    CHECK(batches == 2 * 469);  // ceil(60000 / 128)
-    CHECK(samples == 2 * 60000);
+    CHECK(sampler.iterations_per_epoch() == 469);  // ceil(60000 / 128)
+    CHECK(examples == 2 * 60000);                  // every sample, once per epoch
 }
 
 TEST_CASE("docs/data.md: IDX", "[data][docs]")
@@ -574,14 +552,7 @@ TEST_CASE("docs/data.md: IDX", "[data][docs]")
     const std::string path = write_file("doc-images.idx.gz", gzip(idx_bytes(0x08, {3, 2, 2}, image_payload(3, 2, 2))));
     const std::string images_path = path;
     const std::string labels_path = write_file("doc-labels.idx", idx_bytes(0x08, {3}, label_payload(3)));
-    // --- snippet ---
-    // Any IDX file (u8, i8, i16, i32, f32, f64 elements), plain or gzip, as an N x D matrix of T.
-    xtrain::IdxMatrix<double> m = xtrain::read_idx<double>(path);
-    // m.header.shape is the full shape, e.g. {60000, 28, 28}; m.values is 60000 x 784.
-
-    // An image file and a label file of unsigned bytes: a classification dataset, pixels / 255.
-    xtrain::Dataset<float> digits = xtrain::read_idx_dataset<float>(images_path, labels_path, "digits");
-    // --- end ---
+    #include "doc_snippets/data-idx.inc"
     CHECK(m.values.shape()[1] == 4);
     CHECK(digits.size() == 3);
 }
@@ -595,19 +566,10 @@ TEST_CASE("docs/data.md: CSV, split and standardisation", "[data][docs]")
                + (i % 3 == 0 ? "setosa" : i % 3 == 1 ? "versicolor" : "virginica") + "\n";
     }
     const std::string path = write_text("iris-doc.csv", table);
-    // --- snippet ---
-    xtrain::CsvOptions opt;
-    opt.label = "species";       // or opt.label = 4;
-    opt.label_names = true;      // labels are names: classes in sorted order, kept in class_names
-    opt.ignore = {"id"};
-    xtrain::Dataset<double> iris = xtrain::read_csv<double>(path, opt);
-    // --- end ---
+    #include "doc_snippets/data-csv.inc"
     CHECK(iris.feature_dim() == 4);
     CHECK(iris.class_names == std::vector<std::string>{"setosa", "versicolor", "virginica"});
-    // --- snippet ---
-    auto [fit, val] = xtrain::train_validation_split(iris, 0.2, /*seed=*/7);
-    xtrain::Standardizer<double> scaler = xtrain::standardize(fit, val);  // fitted on fit only
-    // --- end ---
+    #include "doc_snippets/data-split.inc"
     CHECK(fit.size() == 24);
     CHECK(val.size() == 6);
     REQUIRE(scaler.mean().size() == 4);
@@ -625,32 +587,15 @@ TEST_CASE("docs/data.md: CSV, split and standardisation", "[data][docs]")
 
 TEST_CASE("docs/data.md: paired sampling and resuming", "[data][docs]")
 {
-    // --- snippet ---
-    xtrain::BatchSampler<32> small(1000, xtrain::SamplerOptions::shuffled(7));
-    xtrain::BatchSampler<xtrain::dynamic> large(1000, 256, xtrain::SamplerOptions::shuffled(7));
-    for (std::size_t epoch = 0; epoch < 3; ++epoch)
-    {
-        small.start_epoch(epoch);
-        large.start_epoch(epoch);
-        bool same = small.permutation() == large.permutation();  // true, whatever the epoch
-        // --- end ---
-        REQUIRE(same);
-    }
+    #include "doc_snippets/data-paired-sampling.inc"
+    CHECK(epochs_that_differ == 0);
+    CHECK(small.epoch() == 2);
 
     xtrain::BatchSampler<32>& sampler = small;
     sampler.next();
     xtrain::BatchSampler<32> resumed(1000, xtrain::SamplerOptions::shuffled(7));
     const std::string path = tmp_path("doc-sampler.ckpt");
-    // --- snippet ---
-    {
-        std::ofstream out(path, std::ios::binary);
-        xtrain::BinaryWriter w(out);
-        sampler.save(w);
-    }
-    std::ifstream in(path, std::ios::binary);
-    xtrain::BinaryReader r(in, path);
-    resumed.load(r);  // resumed.next() == what sampler.next() would have returned
-    // --- end ---
+    #include "doc_snippets/data-resume.inc"
     const auto a = sampler.next();
     const auto b = resumed.next();
     REQUIRE(a.size == b.size);
@@ -659,38 +604,14 @@ TEST_CASE("docs/data.md: paired sampling and resuming", "[data][docs]")
 
 TEST_CASE("docs/data.md: changing the batch size between epochs", "[data][docs]")
 {
-    // --- snippet ---
-    xtrain::BatchSampler<xtrain::dynamic> sampler(50000, 128, xtrain::SamplerOptions::shuffled(1));
-    for (std::size_t epoch = 0; epoch < 12; ++epoch)
-    {
-        if (epoch == 4 || epoch == 8)
-        {
-            sampler.set_batch_size(sampler.batch_size() * 5);  // 640 from epoch 4, 3200 from epoch 8
-        }
-        sampler.start_epoch(epoch);                               // takes the new size
-        while (xtrain::IndexBatch ib = sampler.next())
-        {
-            // ... gather and step, as in the quick start ...
-        }
-    }
-    // --- end ---
+    #include "doc_snippets/data-batch-size-schedule.inc"
     CHECK(sampler.batch_size() == 3200);
     CHECK(sampler.iterations_per_epoch() == 16);
 }
 
 TEST_CASE("docs/data.md: linear regression with a known optimum", "[data][docs]")
 {
-    // --- snippet ---
-    xtrain::datasets::LinearRegressionOptions o;
-    o.num_samples = 1000;
-    o.num_features = 10;
-    o.noise_std = 0.1;
-    o.condition_number = 100.0;
-    o.seed = 3;
-    auto task = xtrain::datasets::linear_regression<double>(o);
-    auto best = xtrain::datasets::least_squares(task.data);
-    // best.mean_squared_error is about task.optimal_risk() = 0.01
-    // --- end ---
+    #include "doc_snippets/data-linear-regression.inc"
     // The training optimum lies below the population risk by about (D + 1) / N (overfitting the
     // noise), and fluctuates by sqrt(2 / N) relative: 0.0089 +- 0.0005 here.
     CHECK(best.mean_squared_error == Approx(task.optimal_risk()).epsilon(0.2));

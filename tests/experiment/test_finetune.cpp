@@ -176,12 +176,7 @@ TEST_CASE("A sweep through make_trainer_run starts every run from the file, and 
     settings.finetune.freeze("0.*");
     {
         const fs::path pretrained_file = file;
-        // [docs/sweeps.md: fine-tuning]
-        xtrain::RunSettings settings;
-        settings.finetune.initial_parameters = pretrained_file;  // save_parameters() or a Trainer checkpoint
-        settings.finetune.load.exclude = {"2.*"};                // a new head: it keeps make_model's initialisation
-        settings.finetune.scale_lr("*", 0.1).scale_lr("2.*", 1.0);  // the body at a tenth of the rate (0 freezes it)
-        // [end]
+        #include "doc_snippets/sweeps-finetune.inc"
         CHECK_NOTHROW(settings.validate());
         const MLP<float> m = apply_finetuning(net(3), settings.finetune);
         CHECK(m.parameters().layout()[0].lr_scale == 0.1);

@@ -1507,135 +1507,42 @@ TEST_CASE("Figures: gnuplot renders non-empty PNG and SVG when it is installed",
 }
 
 // ------------------------------------------------------------------------------------------------
-// docs/sweeps.md: the page's code, verbatim except for the output folders (under the test's tmp)
+// docs/sweeps.md: the page's code, included from the page (doc_snippets/), run in the test's tmp
 // ------------------------------------------------------------------------------------------------
 
 namespace docs_example
 {
-    // A toy "training": noisy gradient descent on f(w) = (w - 1)^2 / 2. The gradient noise shrinks
-    // as 1/sqrt(B), like a mini-batch mean; lr > 2 diverges.
-    xtrain::RunResult toy_run(const xtrain::RunSpec& spec, xtrain::EvalSink& sink)
-    {
-        // Paired sampling: every random stream comes from the seed alone, never from B or lr.
-        xtrain::Rng rng = xtrain::derive_rng(spec.seed, xtrain::RngStream::shuffle);
-        const std::size_t examples_per_epoch = 1024;
-        const std::size_t steps_per_epoch = examples_per_epoch / spec.batch_size;
-        double w = 0.0;
-        std::uint64_t step = 0;
-        bool reached = false;
-        for (std::size_t epoch = 1; epoch <= 5; ++epoch)
-        {
-            for (std::size_t i = 0; i < steps_per_epoch; ++i)
-            {
-                const double noise = rng.normal() / std::sqrt(static_cast<double>(spec.batch_size));
-                w -= spec.lr * ((w - 1.0) + noise);
-                ++step;
-                // The target checked every step, finer than the evaluations below.
-                if (!reached && sink.target().met(std::exp(-std::fabs(w - 1.0))))
-                {
-                    reached = true;
-                    sink.target_reached({static_cast<double>(step) / static_cast<double>(steps_per_epoch), step,
-                                         step * spec.batch_size, sink.elapsed_seconds()});
-                }
-            }
-            const double loss = 0.5 * (w - 1.0) * (w - 1.0);
-            if (!std::isfinite(loss) || loss > 1e6)
-            {
-                return xtrain::RunResult::diverged("loss above 1e6 at epoch " + std::to_string(epoch));
-            }
-            xtrain::EvalRow row;
-            row.epoch = static_cast<double>(epoch);
-            row.step = step;
-            row.examples_seen = epoch * examples_per_epoch;
-            row.train_loss = loss;
-            row.val_loss = loss;
-            row.val_accuracy = std::exp(-std::fabs(w - 1.0));  // a stand-in for an accuracy
-            row.lr_in_effect = spec.lr;
-            row.wall_seconds = sink.elapsed_seconds();
-            sink.record(row);
-        }
-        return xtrain::RunResult::finished();
-    }
+    #include "doc_snippets/sweeps-toy-run.inc"
 }
 
 TEST_CASE("docs/sweeps.md: the examples compile and run", "[experiment][docs]")
 {
     using docs_example::toy_run;
-    const fs::path out = fresh_dir("docs_toy");      // the page: const std::filesystem::path out = "sweeps/toy";
-    const fs::path base = fresh_dir("docs_shards");  // the page: const std::filesystem::path base = "sweeps";
-
-    // --- docs: run a sweep ---
-    xtrain::SweepConfig config;
-    config.grid.optimizers = {"sgd"};
-    config.grid.lrs = {0.01, 0.03, 0.1, 0.3, 1.0, 3.0};
-    config.grid.batch_sizes = {4, 16, 64};
-    config.grid.seeds = {0, 1, 2};
-    config.model = "toy quadratic, w0 = 0";
-    config.dataset = "toy, 1024 examples per epoch";
-    config.budget = "epochs=5";
-    config.target = xtrain::parse_target("val_accuracy=0.95");
-
-    xtrain::SweepOptions options;
-    options.jobs = 2;                                 // runs in parallel, one BLAS thread each
-    options.shard = xtrain::parse_shard("0/1");       // the whole grid
-
-    xtrain::SweepReport report = xtrain::run_sweep(config, out, toy_run, options);
-    std::cout << report.finished << " finished, " << report.diverged << " diverged, " << report.failed
-              << " failed\n";
-    xtrain::FigureReport figures = xtrain::write_figures(out);  // data and gnuplot scripts
-    xtrain::render_figures(figures);  // PNG and SVG (xtrain/experiment/render.hpp)
-    std::cout << figures.message << '\n';
-    // --- end ---
+    // The page writes to relative folders ("sweeps/toy", "sweeps/shard0", ...): run it in a fresh one.
+    const fs::path dir = fresh_dir("docs_sweeps");
+    fs::create_directories(dir);
+    struct WorkingDirectory
+    {
+        fs::path previous = fs::current_path();
+        ~WorkingDirectory() { fs::current_path(previous); }
+    } restore;
+    fs::current_path(dir);
+    #include "doc_snippets/sweeps-toy-sweep.inc"
     CHECK(report.complete());
     CHECK(report.diverged == 9);  // lr 3 at every batch size and seed
     CHECK(figures.skipped.empty());
 
-    // --- docs: analysis ---
-    xtrain::ResultSet results = xtrain::load_results(out);
-    std::vector<xtrain::BatchSummary> table =
-        xtrain::summarize_by_batch(results.summaries(), xtrain::Metric::final_val_accuracy);
-    for (const xtrain::BatchSummary& row : table)
-    {
-        std::cout << row.optimizer << " B=" << row.batch_size << ": best lr " << row.best_lr
-                  << ", largest stable lr " << row.largest_stable_lr << ", steps to target "
-                  << row.steps_to_target << '\n';
-    }
-    xtrain::LineFit scaling = xtrain::best_lr_scaling(table, "sgd");
-    xtrain::StepsFit steps = xtrain::steps_to_target_fit(table, "sgd");
-    std::cout << "best lr ~ B^" << scaling.slope << "; S_min " << steps.s_min << ", B_noise " << steps.b_noise << '\n';
-    // --- end ---
+    #include "doc_snippets/sweeps-analysis.inc"
     REQUIRE(table.size() == 3);
     CHECK(table[0].largest_stable_lr == 1.0);
     CHECK(std::isfinite(table[2].steps_to_target));
 
-    // --- docs: shards and merge ---
-    std::vector<std::filesystem::path> shard_folders;
-    for (std::size_t k = 0; k < 3; ++k)  // on three machines: --shard 0/3, 1/3, 2/3
-    {
-        xtrain::SweepOptions shard_options;
-        shard_options.shard = xtrain::ShardSpec{k, 3};
-        shard_options.log = nullptr;
-        shard_folders.push_back(base / ("shard" + std::to_string(k)));
-        xtrain::run_sweep(config, shard_folders.back(), toy_run, shard_options);
-    }
-    xtrain::MergeReport merged = xtrain::merge_results(shard_folders, base / "all");
-    std::cout << merged.runs << " runs merged, " << merged.missing << " missing\n";
-    // --- end ---
+    #include "doc_snippets/sweeps-shards.inc"
     CHECK(merged.runs == 54);
     CHECK(merged.missing == 0);
     CHECK(read_text(base / "all" / "summary_by_batch.csv") == read_text(out / "summary_by_batch.csv"));
 
-    // --- docs: gradient noise scale ---
-    xtrain::GradientNoiseScale noise(0.95);
-    std::vector<float> grad_small(10, 0.2f);  // mean gradient over the first b_small rows of the batch
-    std::vector<float> grad_big(10, 0.1f);    // mean gradient over the whole batch
-    const double b_small = 16;
-    const double b_big = 128;
-    // every step:
-    noise.update(b_small, xtrain::squared_norm(grad_small), b_big, xtrain::squared_norm(grad_big));
-    // every epoch, e.g. in a log line:
-    std::cout << "B_simple " << noise.b_simple() << '\n';
-    // --- end ---
+    #include "doc_snippets/sweeps-noise-scale.inc"
     CHECK(noise.b_simple() > 0);
 }
 

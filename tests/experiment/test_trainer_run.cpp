@@ -475,32 +475,7 @@ TEST_CASE("docs/sweeps.md: make_trainer_run", "[experiment][trainer_run][docs]")
     const auto validation = blobs(200, 6);
     const fs::path out = fresh("docs");
     SweepOptions options = quiet(2);
-    // [docs/sweeps.md: make_trainer_run]
-    // Any class meeting the Model requirement works; here the built-in MLP.
-    auto make_model = [](std::uint64_t seed) { return xtrain::MLP<float>(seed, {6, 16, 3}); };
-
-    xtrain::RunSettings settings;
-    settings.budget = xtrain::Budget::epochs(3);
-    settings.evals_per_epoch = 4;                 // finer steps-to-target
-    settings.optimizer.momentum = 0.9;            // for "momentum", "nesterov", "lars"
-    settings.warmup_epochs = 1.0;                 // linear warm-up, per step
-    settings.scaling = xtrain::LrScaling::linear; // lr x B / B0 (Goyal et al.)
-    settings.base_batch_size = 16;
-    settings.noise_scale_every = 8;               // B_simple every 8 steps, one row per epoch
-    settings.noise_scale_dir = out / "noise_scale";
-
-    xtrain::SweepConfig config;
-    config.grid.optimizers = {"sgd", "momentum", "adam"};
-    config.grid.lrs = {0.01, 0.1};
-    config.grid.batch_sizes = {16, 64};
-    config.grid.seeds = {1, 2};
-    config.model = "mlp 6-16-3";
-    config.dataset = "blobs";
-    config.target = xtrain::parse_target("val_accuracy=0.9");
-
-    const xtrain::RunFunction fn = xtrain::make_trainer_run(train, &validation, make_model, settings);
-    xtrain::run_sweep(config, out, fn, options);
-    // [docs/sweeps.md: end]
+    #include "doc_snippets/sweeps-trainer-run.inc"
     const ResultSet set = load_results(out);
     CHECK(set.runs.size() == 24);
     CHECK(set.missing().empty());
@@ -803,19 +778,8 @@ TEST_CASE("docs/sweeps.md: your own optimizers and schedules", "[experiment][tra
     auto make_model = mlp_factory();
     RunSettings settings;
     settings.budget = Budget::epochs(1);
-    // [docs/sweeps.md: your own optimizers]
-    xtrain::Adam slow_beta2;
-    slow_beta2.beta2 = 0.95;
-    const auto mine = xtrain::optimizer_set(xtrain::sweep_optimizer("lion", Lion{}),
-                                            xtrain::sweep_optimizer("adam-b2", slow_beta2));
-    const xtrain::RunFunction fn = xtrain::make_trainer_run(train, &validation, make_model, settings, mine);
-    // config.grid.optimizers = {"sgd", "lion", "adam-b2"};
-    // [docs/sweeps.md: schedules]
-    settings.schedules["inverse-sqrt"] = [](const xtrain::ScheduleContext& c) {
-        return xtrain::SweepSchedule([lr = c.lr](std::size_t t) { return lr / std::sqrt(1.0 + t); });
-    };
-    // config.grid.schedules = {"constant", "cosine", "inverse-sqrt"};
-    // [docs/sweeps.md: end]
+    #include "doc_snippets/sweeps-own-optimizers.inc"
+    #include "doc_snippets/sweeps-own-schedule.inc"
     SweepConfig config;
     config.grid = SweepGrid().with_optimizers({"sgd", "lion", "adam-b2"}).with_lrs({0.01}).with_batch_sizes({16}).with_seeds({1});
     const fs::path out = fresh("docs_optimizers");

@@ -117,11 +117,6 @@ TEST_CASE("docs/models.md: checking the backward pass", "[model][gradient][check
     const auto data = random_data<double>(8, {4}, 3, 0, 1);
     const auto batch = data.batch();
     const MLP<double> model(2, {4, 3});
-    // [docs/models.md: checking the backward pass]
-    const xtrain::GradientCheck c = xtrain::check_gradients(model, batch);
-    std::printf("%s\n", c.describe().c_str());
-    // "checked 5 parameters; worst: weight[2] (parameter 2): gradient ..., finite difference ...,
-    //  relative error ... (tolerance 1e-05): ok"
-    // [docs/models.md: end]
+    #include "doc_snippets/models-gradient-check.inc"
     CHECK(c.ok());
 }

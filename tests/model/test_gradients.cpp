@@ -350,30 +350,7 @@ TEST_CASE("Gradient check: CNN regression head on a rank-2 (H x W) input", "[mod
     check_gradient(model, random_data<double>(5, {6, 6}, 0, 3, 19).batch());
 }
 
-// [docs/models.md: custom activation]
-// A leaky ReLU as a user would add it: the activation policy, and the layer that applies it.
-struct LeakyReLU
-{
-    template <class T>
-    using layer_type = xtrain::ActivationLayer<T, LeakyReLU>;
-    template <class T>
-    layer_type<T> make_layer() const
-    {
-        return {};
-    }
-    template <class T>
-    static T apply(T x) noexcept
-    {
-        return x < T(0) ? T(0.01) * x : x;
-    }
-    template <class T>
-    static T backward(T y, T dy) noexcept // dy times the derivative, from the output y
-    {
-        return y < T(0) ? T(0.01) * dy : dy;
-    }
-    static const char* name() noexcept { return "LeakyReLU"; }
-};
-// [end]
+#include "doc_snippets/models-custom-activation.inc"
 
 TEST_CASE("Gradient check: a user's own activation in a Sequential", "[model][gradient]")
 {

@@ -20,86 +20,10 @@ using xtrain::test::check_gradient;
 using xtrain::test::random_data;
 
 // ---------------------------------------------------------------------------------------------
-// A user's own model: the example of docs/models.md, verbatim
+// A user's own model: the example of docs/models.md, included from the page
 // ---------------------------------------------------------------------------------------------
 
-// [docs/models.md: logistic regression]
-// Logistic regression for two classes, written by hand: p(y = 1 | x) = sigmoid(w . x + b).
-class LogisticRegression
-{
-public:
-    using value_type = double;
-
-    LogisticRegression(std::size_t features, std::uint64_t seed)
-    {
-        xtrain::ParamLayout layout;
-        layout.add("weight", {features});
-        layout.add("bias", {1});
-        m_params = xtrain::ParamBuffer<double>(std::move(layout));
-        xtrain::Rng rng = xtrain::derive_rng(seed, xtrain::RngStream::init);
-        for (double& v : m_params.values())
-        {
-            v = rng.uniform(-0.1, 0.1);
-        }
-    }
-
-    xtrain::ParamBuffer<double>& parameters() { return m_params; }
-    const xtrain::ParamBuffer<double>& parameters() const { return m_params; }
-
-    // Mean over the batch of log(1 + exp(z)) - y z, and its gradient (also a mean).
-    double loss_and_gradient(const xtrain::Batch<double>& batch, xt::xtensor<double, 1>& grad)
-    {
-        const std::size_t d = batch.feature_dim;
-        const double* w = m_params.data();
-        double* g = grad.data();
-        std::fill(g, g + d + 1, 0.0);
-        double total = 0.0;
-        for (std::size_t i = 0; i < batch.size; ++i)
-        {
-            const double* x = batch.features + i * d;
-            const double y = batch.labels[i]; // 0 or 1
-            double z = w[d];
-            for (std::size_t j = 0; j < d; ++j)
-            {
-                z += w[j] * x[j];
-            }
-            total += std::max(z, 0.0) + std::log1p(std::exp(-std::abs(z))) - y * z; // no overflow
-            const double r = 1.0 / (1.0 + std::exp(-z)) - y;                         // d loss / d z
-            for (std::size_t j = 0; j < d; ++j)
-            {
-                g[j] += r * x[j];
-            }
-            g[d] += r;
-        }
-        for (std::size_t j = 0; j <= d; ++j)
-        {
-            g[j] /= static_cast<double>(batch.size);
-        }
-        return total / static_cast<double>(batch.size);
-    }
-
-    void predict(const xtrain::Batch<double>& batch, xtrain::label_type* out)
-    {
-        const std::size_t d = batch.feature_dim;
-        const double* w = m_params.data();
-        for (std::size_t i = 0; i < batch.size; ++i)
-        {
-            double z = w[d];
-            for (std::size_t j = 0; j < d; ++j)
-            {
-                z += w[j] * batch.features[i * d + j];
-            }
-            out[i] = z >= 0.0 ? 1 : 0;
-        }
-    }
-
-private:
-    xtrain::ParamBuffer<double> m_params;
-};
-
-static_assert(xtrain::check_model<LogisticRegression>());
-static_assert(xtrain::has_predict_v<LogisticRegression>);
-// [end]
+#include "doc_snippets/models-logistic-regression.inc"
 
 TEST_CASE("A hand-written model meets the requirement and passes the gradient check", "[model][requirement]")
 {
@@ -260,16 +184,7 @@ TEST_CASE("loss_and_predict gives loss() and predict() from one forward pass, bi
 
 TEST_CASE("Sequential names segments by position, as torch.nn.Sequential", "[model][sequential]")
 {
-    // [docs/models.md: sequential]
-    // Sizes known at compile time:
-    xtrain::Sequential<Dense<784, 256>, ReLU, Dense<256, 10>, SoftmaxCrossEntropy> mlp(/*seed=*/42);
-    // Sizes known at run time (here a small CNN for 1 x 28 x 28 images), in double precision:
-    xtrain::Sequential<double, Conv2D<>, ReLU, MaxPool2D<>, Flatten, Dropout, Dense<>, SoftmaxCrossEntropy> cnn(
-        /*seed=*/42, Conv2D<>(1, 8, 3), ReLU(), MaxPool2D<>(2), Flatten(), Dropout(0.25), Dense<>(8 * 13 * 13, 10),
-        SoftmaxCrossEntropy());
-    // No weight decay on biases (read by the optimizer, segment by segment):
-    mlp.parameters().layout().set_weight_decay("*.bias", 0.0);
-    // [end]
+    #include "doc_snippets/models-sequential.inc"
     const ParamLayout& layout = mlp.parameters().layout();
     REQUIRE(layout.num_segments() == 4);
     CHECK(layout[0].name == "0.weight");
@@ -292,10 +207,7 @@ TEST_CASE("Sequential names segments by position, as torch.nn.Sequential", "[mod
 
 TEST_CASE("MLP with run-time widths equals the Sequential of the same layers, bit for bit", "[model][mlp]")
 {
-    // [docs/models.md: mlp]
-    std::vector<std::size_t> widths = {784, 256, 128, 10}; // e.g. parsed from --widths 784,256,128,10
-    xtrain::MLP<> model(/*seed=*/7, widths);               // float, ReLU, softmax cross-entropy
-    // [end]
+    #include "doc_snippets/models-mlp.inc"
     Sequential<Dense<784, 256>, ReLU, Dense<256, 128>, ReLU, Dense<128, 10>, SoftmaxCrossEntropy> same(7);
     REQUIRE(model.parameters().layout().same_structure(same.parameters().layout()));
     CHECK((model.parameters().values() == same.parameters().values()));

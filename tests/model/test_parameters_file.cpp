@@ -320,18 +320,7 @@ TEST_CASE("the snippet of docs/models.md loads a body and freezes it", "[paramet
 {
     const auto pretrained = make_net<float>(1, 8, 3);
     const fs::path path = tmp_path("docs.xtp");
-    // [docs/models.md: parameters file]
-    // Save the pretrained network (a Trainer's model: save_parameters(trainer.model(), path)).
-    xtrain::save_parameters(pretrained, path);
-    // A network for a new task: the same body, a new head with 5 outputs, initialised from its seed.
-    auto model = make_net<float>(/*seed=*/5, /*hidden=*/8, /*classes=*/5);
-    xtrain::ParameterSelection body;
-    body.exclude = {"2.*"};  // the head keeps its initialisation
-    const xtrain::LoadReport report = xtrain::load_parameters(model, path, body);
-    // report.describe(): "loaded 2 tensors, kept 2 as initialised (2.weight: not selected; 2.bias: not selected)"
-    // Then train the head only (the body frozen), or the body at a tenth of the rate:
-    model.parameters().layout().set_lr_scale("0.*", 0.0);
-    // [end]
+    #include "doc_snippets/models-parameters-file.inc"
     CHECK(report.describe() == "loaded 2 tensors, kept 2 as initialised (2.weight: not selected; 2.bias: not selected)");
     CHECK(segment_values(model.parameters(), "0.weight") == segment_values(pretrained.parameters(), "0.weight"));
     CHECK(model.parameters().layout()[0].lr_scale == 0.0);

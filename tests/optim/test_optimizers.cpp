@@ -1199,56 +1199,14 @@ TEST_CASE("docs/optimizers.md: the contract example", "[optim][docs]")
 {
     xt::xtensor<double, 1> params = {1.0, -2.0};
     const xt::xtensor<double, 1> grads = {0.5, 0.25};
-    // --- begin snippet (docs/optimizers.md, "The contract")
-    xtrain::SGD h;                 // public members with PyTorch's names and defaults
-    h.lr = 0.1; h.momentum = 0.9; h.dampening = 0.0; h.weight_decay = 1e-4; h.nesterov = true;
-    xtrain::Optimizer<xtrain::SGD> opt(h);
-    opt.step(params, grads);       // params, grads: xt::xtensor<T, 1> of equal size; T = float or double
-    opt.set_lr(0.05);              // the next step uses the new rate
-    // --- end snippet
+    #include "doc_snippets/optimizers-contract.inc"
     // First step: d = g + 1e-4 p, b = d, p -= 0.1 * (d + 0.9 b) = p - 0.19 d.
     CHECK(params(0) == Approx(1.0 - 0.19 * (0.5 + 1e-4)).epsilon(1e-14));
     CHECK(params(1) == Approx(-2.0 - 0.19 * (0.25 - 2e-4)).epsilon(1e-14));
     CHECK(opt.lr() == 0.05);
 }
 
-// --- begin snippet (docs/optimizers.md, "Writing your own policy")
-// Signum (Bernstein et al., 2018): step along the sign of a momentum average.
-struct Signum
-{
-    static constexpr const char* name = "Signum";   // names its state in checkpoints
-    double lr = 1e-3;
-    double beta = 0.9;
-
-    void validate() const
-    {
-        if (!(beta >= 0.0 && beta < 1.0))
-            throw std::invalid_argument("Signum: beta must be in [0, 1) (got " + std::to_string(beta) + ")");
-    }
-
-    template <class T>
-    struct State
-    {
-        xt::xtensor<T, 1> m;                                // one value per parameter
-        template <class F> void visit(F&& f) { f("m", m); } // every member, for checkpoints
-    };
-
-    template <class T>
-    void init(State<T>& s, std::size_t n) const { s.m = xt::zeros<T>({n}); }
-
-    template <class T>
-    void update(State<T>& s, const xtrain::StepContext& c, T* p, const T* g, std::size_t n) const
-    {
-        T* m = s.m.data() + c.offset;                       // this segment's part of the state
-        const T b = T(beta), a = T(1 - beta), lr_t = T(c.lr);
-        for (std::size_t i = 0; i < n; ++i)                 // one fused pass, vectorised
-        {
-            m[i] = b * m[i] + a * g[i];
-            p[i] -= lr_t * T((m[i] > 0) - (m[i] < 0));
-        }
-    }
-};
-// --- end snippet
+#include "doc_snippets/optimizers-signum.inc"
 
 TEST_CASE("docs/optimizers.md: a user-written policy plugs into Optimizer", "[optim][docs]")
 {
@@ -1281,17 +1239,7 @@ TEST_CASE("docs/optimizers.md: a user-written policy plugs into Optimizer", "[op
 TEST_CASE("docs/optimizers.md: parameter groups, checkpoints and one example per rule", "[optim][docs]")
 {
     {
-        // --- begin snippet (docs/optimizers.md, "Parameter groups")
-        xtrain::ParamLayout layout;
-        layout.add("fc1.weight", {256, 784});
-        layout.add("fc1.bias", {256});
-        layout.set_weight_decay("*.bias", 0.0);   // no decay on biases
-        layout.set_lr_scale("fc1.*", 0.5);        // this layer learns at half the rate
-        xtrain::ParamBuffer<float> params(layout);
-        xt::xtensor<float, 1> grads = params.zeros_like();
-        xtrain::Optimizer<xtrain::AdamW> opt;     // AdamW's defaults: lr 1e-3, weight_decay 0.01
-        opt.step(params, grads);                  // one pass, segment by segment
-        // --- end snippet
+        #include "doc_snippets/optimizers-groups.inc"
         // The groups as the comments say: from parameters at 1 and a zero gradient (the moments stay
         // 0, so only the decoupled decay moves them), fc1.weight shrinks by lr * 0.5 * 0.01, the
         // bias not at all.
@@ -1305,14 +1253,7 @@ TEST_CASE("docs/optimizers.md: parameter groups, checkpoints and one example per
 
         grads.fill(0.5f);
         opt.step(params, grads);
-        // --- begin snippet (docs/optimizers.md, "Checkpoints")
-        std::stringstream bytes;                  // or a std::ofstream / std::ifstream opened in binary mode
-        xtrain::BinaryWriter out(bytes);
-        opt.save(out);                            // policy name, lr(), step_count(), every state
-        xtrain::Optimizer<xtrain::AdamW> resumed; // constructed with the same hyperparameters
-        xtrain::BinaryReader in(bytes, "run.ckpt");
-        resumed.load(in);                         // the next steps are bit-identical to opt's
-        // --- end snippet
+        #include "doc_snippets/optimizers-checkpoints.inc"
         xtrain::ParamBuffer<float> copy = params;
         opt.step(params, grads);
         resumed.step(copy, grads);
@@ -1326,12 +1267,7 @@ TEST_CASE("docs/optimizers.md: parameter groups, checkpoints and one example per
     const xt::xtensor<double, 1> grads = {0.5, 0.5};
     auto near = [](double v) { return Approx(v).epsilon(1e-14); };
     {
-        // --- begin snippet (docs/optimizers.md, "SGD")
-        xtrain::SGD sgd;
-        sgd.lr = 0.1;
-        sgd.momentum = 0.9;
-        xtrain::Optimizer<xtrain::SGD> opt(sgd);
-        // --- end snippet
+        #include "doc_snippets/optimizers-sgd.inc"
         xt::xtensor<double, 1> p = start;
         opt.step(p, grads);  // b = g: p -= 0.1 * 0.5
         opt.step(p, grads);  // b = 0.9 * 0.5 + 0.5: p -= 0.1 * 0.95
@@ -1339,12 +1275,7 @@ TEST_CASE("docs/optimizers.md: parameter groups, checkpoints and one example per
         CHECK(p(1) == near(-1.0 - 0.05 - 0.095));
     }
     {
-        // --- begin snippet (docs/optimizers.md, "SGDClassic")
-        xtrain::SGDClassic classic;
-        classic.lr = 0.1;
-        classic.momentum = 0.9;
-        xtrain::Optimizer<xtrain::SGDClassic> opt(classic);
-        // --- end snippet
+        #include "doc_snippets/optimizers-sgd-classic.inc"
         xt::xtensor<double, 1> p = start;
         opt.step(p, grads);  // v = 0.1 * 0.5
         opt.set_lr(0.01);    // the classic form keeps the velocity built at the old rate
@@ -1352,15 +1283,7 @@ TEST_CASE("docs/optimizers.md: parameter groups, checkpoints and one example per
         CHECK(p(0) == near(1.0 - 0.05 - (0.9 * 0.05 + 0.01 * 0.5)));
     }
     {
-        // --- begin snippet (docs/optimizers.md, "Adam, AdamW, AMSGrad")
-        xtrain::Adam adam;                        // Adam with an L2 penalty
-        adam.weight_decay = 1e-4;
-        xtrain::AdamW adamw;                      // decoupled decay 0.01
-        adamw.lr = 3e-4;
-        adamw.amsgrad = true;
-        xtrain::Optimizer<xtrain::Adam> a(adam);
-        xtrain::Optimizer<xtrain::AdamW> w(adamw);
-        // --- end snippet
+        #include "doc_snippets/optimizers-adam.inc"
         // A zero gradient tells the two decays apart. Coupled: g = 1e-4 p, so the first Adam step
         // is lr * g / (|g| + eps), about lr against the sign of p.
         const xt::xtensor<double, 1> zero = {0.0, 0.0};
@@ -1383,12 +1306,7 @@ TEST_CASE("docs/optimizers.md: parameter groups, checkpoints and one example per
         CHECK(a.state<double>()->max_exp_avg_sq.size() == 0);
     }
     {
-        // --- begin snippet (docs/optimizers.md, "RMSprop")
-        xtrain::RMSprop rms;
-        rms.lr = 1e-3;
-        rms.centered = true;
-        xtrain::Optimizer<xtrain::RMSprop> opt(rms);
-        // --- end snippet
+        #include "doc_snippets/optimizers-rmsprop.inc"
         xt::xtensor<double, 1> p = start;
         opt.step(p, grads);
         // Centered: s = 0.01 g^2, a = 0.01 g, den = sqrt(s - a^2) + eps (uncentered: sqrt(s) + eps).
@@ -1397,23 +1315,14 @@ TEST_CASE("docs/optimizers.md: parameter groups, checkpoints and one example per
         CHECK(p(0) == near(1.0 - 1e-3 * 0.5 / (std::sqrt(s2 - a * a) + 1e-8)));
     }
     {
-        // --- begin snippet (docs/optimizers.md, "Adagrad")
-        xtrain::Adagrad ada;
-        ada.lr = 0.05;
-        xtrain::Optimizer<xtrain::Adagrad> opt(ada);
-        // --- end snippet
+        #include "doc_snippets/optimizers-adagrad.inc"
         xt::xtensor<double, 1> p = start;
         opt.step(p, grads);  // s = g^2: p -= 0.05 * g / (|g| + 1e-10)
         opt.step(p, grads);  // s = 2 g^2
         CHECK(p(0) == near(1.0 - 0.05 * 0.5 / (0.5 + 1e-10) - 0.05 * 0.5 / (std::sqrt(0.5) + 1e-10)));
     }
     {
-        // --- begin snippet (docs/optimizers.md, "LARS")
-        xtrain::LARS lars;
-        lars.lr = 2.0;
-        lars.weight_decay = 5e-4;
-        xtrain::Optimizer<xtrain::LARS> opt(lars);   // then: params.layout().set_layer_adaptation("*.bias", false)
-        // --- end snippet
+        #include "doc_snippets/optimizers-lars.inc"
         xt::xtensor<double, 1> p = start;
         opt.step(p, grads);
         // One segment: ||w|| = sqrt 2, ||g|| = sqrt 0.5, the default trust coefficient 0.001.
@@ -1422,11 +1331,7 @@ TEST_CASE("docs/optimizers.md: parameter groups, checkpoints and one example per
         CHECK(p(1) == near(-1.0 - 2.0 * lambda * (0.5 - 5e-4 * 1.0)));
     }
     {
-        // --- begin snippet (docs/optimizers.md, "LAMB")
-        xtrain::LAMB lamb;
-        lamb.lr = 2e-3;
-        xtrain::Optimizer<xtrain::LAMB> opt(lamb);
-        // --- end snippet
+        #include "doc_snippets/optimizers-lamb.inc"
         xt::xtensor<double, 1> p = start;
         opt.step(p, grads);
         // The trust ratio makes the step lr * ||w|| long, whatever the gradient. (The differences of

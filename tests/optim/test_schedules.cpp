@@ -5,9 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <limits>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -149,15 +147,7 @@ TEST_CASE("LinearWarmup ramps any schedule linearly, exact at the boundaries", "
 
 TEST_CASE("docs/optimizers.md: Goyal et al.'s warm-up recipe", "[optim][schedules][docs]")
 {
-    // --- begin snippet (docs/optimizers.md, "Schedules")
-    const std::size_t batch = 1024, iters_per_epoch = 1281167 / batch;        // ImageNet, one epoch
-    const double peak = xtrain::linear_scaled_lr(0.1, batch, 256);            // 0.1 per 256 images -> 0.4
-    const xtrain::LinearWarmup schedule(
-        xtrain::MultiStepLR(peak, {30 * iters_per_epoch, 60 * iters_per_epoch, 80 * iters_per_epoch}),
-        5 * iters_per_epoch,                                                  // 5 epochs of warm-up ...
-        256.0 / batch);                                                       // ... from 0.1 to 0.4
-    // each step t:  optimizer.set_lr(schedule(t));
-    // --- end snippet
+    #include "doc_snippets/optimizers-warmup-recipe.inc"
     const std::size_t w = 5 * iters_per_epoch;
     CHECK(peak == rate(0.4));
     CHECK(schedule(0) == rate(0.1));
@@ -326,57 +316,4 @@ TEST_CASE("Invalid schedule arguments throw std::invalid_argument naming them", 
         CHECK(msg.find(c.field) != std::string::npos);
         CHECK(msg.find(c.value) != std::string::npos);
     }
-}
-
-namespace
-{
-    // Lines without their indentation, blank lines dropped.
-    std::vector<std::string> normalized_lines(const std::string& text)
-    {
-        std::vector<std::string> out;
-        std::istringstream in(text);
-        std::string line;
-        while (std::getline(in, line))
-        {
-            const auto first = line.find_first_not_of(" \t");
-            if (first != std::string::npos)
-            {
-                out.push_back(line.substr(first));
-            }
-        }
-        return out;
-    }
-
-    std::string read_file(const std::string& path)
-    {
-        std::ifstream in(path);
-        REQUIRE(in.good());
-        std::ostringstream s;
-        s << in.rdbuf();
-        return s.str();
-    }
-}
-
-TEST_CASE("Every C++ block of docs/optimizers.md is compiled by these tests", "[optim][docs]")
-{
-    const std::string root = XTRAIN_TEST_DATA_DIR "/../..";
-    const std::string doc = read_file(root + "/docs/optimizers.md");
-    std::vector<std::string> tests = normalized_lines(read_file(root + "/tests/optim/test_optimizers.cpp"));
-    const std::vector<std::string> more = normalized_lines(read_file(root + "/tests/optim/test_schedules.cpp"));
-    tests.insert(tests.end(), more.begin(), more.end());
-    std::size_t blocks = 0;
-    std::size_t pos = 0;
-    while ((pos = doc.find("```cpp\n", pos)) != std::string::npos)
-    {
-        const std::size_t begin = pos + 7;
-        const std::size_t end = doc.find("```", begin);
-        REQUIRE(end != std::string::npos);
-        const std::vector<std::string> block = normalized_lines(doc.substr(begin, end - begin));
-        pos = end + 3;
-        ++blocks;
-        const auto found = std::search(tests.begin(), tests.end(), block.begin(), block.end());
-        INFO("block " << blocks << " starting \"" << (block.empty() ? "" : block.front()) << "\"");
-        CHECK(found != tests.end());
-    }
-    CHECK(blocks >= 12);
 }

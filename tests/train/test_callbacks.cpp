@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "train_fixtures.hpp"
+#include "xtrain/xtrain.hpp"  // here, so that the first snippet of docs/training.md, which includes it, can sit in a test
 
 using namespace xtrain;
 using xtrain::test::LinearRegression;
@@ -607,17 +608,7 @@ TEST_CASE("docs/training.md: the first snippet", "[train][docs]")
     std::filesystem::create_directories(dir);
     const auto cwd = std::filesystem::current_path();
     std::filesystem::current_path(dir);  // the snippet writes evals.csv where it runs
-    // --- snippet ---
-    xtrain::SGD sgd;
-    sgd.lr = 0.1;
-    sgd.momentum = 0.9;
-    xtrain::Trainer trainer(model,                                   // meets the Model requirement (models.md)
-                            xtrain::Optimizer<xtrain::SGD>(sgd),
-                            xtrain::BatchSampler<64>(train.size(), xtrain::SamplerOptions::shuffled(1)),
-                            xtrain::DivergenceGuard(),               // callbacks, any number, in order
-                            xtrain::CsvLogger("evals.csv"));
-    const xtrain::History& history = trainer.fit(train, xtrain::Budget::epochs(5), &validation);
-    // --- end ---
+    #include "doc_snippets/training-first.inc"
     std::filesystem::current_path(cwd);
     CHECK(history.evals.size() == 5);
     CHECK(trainer.step() == 5 * 10);
@@ -633,14 +624,7 @@ TEST_CASE("docs/training.md: BatchSizeScheduler", "[train][callbacks][docs]")
     SGD h;
     h.lr = 0.1;
     h.momentum = 0.9;
-    // --- snippet ---
-    // Instead of dividing the rate by 5 at epochs 4 and 8, multiply the batch size by 5 there.
-    auto batch_size = [](std::size_t epoch) -> std::size_t { return epoch < 4 ? 128 : epoch < 8 ? 640 : 3200; };
-    xtrain::Trainer trainer(model, xtrain::Optimizer<xtrain::SGD>(h),
-                            xtrain::BatchSampler<xtrain::dynamic>(train.size(), 128, xtrain::SamplerOptions::shuffled(1)),
-                            xtrain::BatchSizeScheduler(batch_size));
-    trainer.fit(train, xtrain::Budget::epochs(12), &validation);
-    // --- end ---
+    #include "doc_snippets/training-batch-size-scheduler.inc"
     // ceil(4000 / 128) = 32, ceil(4000 / 640) = 7, ceil(4000 / 3200) = 2 updates per epoch.
     CHECK(trainer.step() == 4 * 32 + 4 * 7 + 4 * 2);
     CHECK(trainer.examples_seen() == 12 * 4000);
