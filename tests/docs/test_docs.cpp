@@ -338,6 +338,7 @@ TEST_CASE("Every public field of the settings structs is in its page's table", "
         {"xtrain/model/gradient_check.hpp", "GradientCheckOptions", "models.md"},
         {"xtrain/model/parameters_file.hpp", "ParameterSelection", "models.md"},
         {"xtrain/train/trainer.hpp", "TrainerOptions", "training.md"},
+        {"xtrain/core/run_jobs.hpp", "JobOptions", "training.md"},
         {"xtrain/train/history.hpp", "History", "training.md", false},
         {"xtrain/train/history.hpp", "StepRecord", "training.md"},
         {"xtrain/train/history.hpp", "EvalRecord", "training.md"},
