@@ -31,3 +31,16 @@ function(xtrain_add_executable name)
   xtrain_set_warnings(${name})
   xtrain_set_numerics(${name})
 endfunction()
+
+# xtrain_mpiexec(out_var ranks): the command line that starts a program on `ranks` MPI processes
+# (FindMPI's MPIEXEC_* variables), to be followed by the program and its arguments. Open MPI's
+# mpirun refuses root (CI containers) and more ranks than cores unless told, so it is told.
+function(xtrain_mpiexec out_var ranks)
+  set(_cmd "${MPIEXEC_EXECUTABLE}" ${MPIEXEC_NUMPROC_FLAG} ${ranks} ${MPIEXEC_PREFLAGS})
+  # FindMPI does not always say whose MPI it found; the launcher does ("mpiexec (OpenRTE) 4.1.4").
+  execute_process(COMMAND "${MPIEXEC_EXECUTABLE}" --version OUTPUT_VARIABLE _version ERROR_QUIET TIMEOUT 20)
+  if(_version MATCHES "OpenRTE|Open MPI|open-mpi")
+    list(APPEND _cmd --allow-run-as-root --oversubscribe)
+  endif()
+  set(${out_var} ${_cmd} PARENT_SCOPE)
+endfunction()
