@@ -48,27 +48,6 @@ namespace
         }
     };
 
-    // Heap allocations between consecutive updates from the second epoch on.
-    struct AllocationProbe
-    {
-        std::size_t last = 0;
-        bool counting = false;
-        std::size_t steady_allocations = 0;
-        std::size_t updates_counted = 0;
-        template <class Tr>
-        void on_step_end(Tr& t)
-        {
-            const std::size_t now = xtrain::test::total_allocations();
-            if (counting)
-            {
-                steady_allocations += now - last;
-                ++updates_counted;
-            }
-            counting = t.epoch() >= 1;
-            last = now;
-        }
-    };
-
     template <class T>
     struct Run
     {
@@ -294,10 +273,10 @@ TEST_CASE("a data-parallel update allocates nothing in steady state", "[distribu
     const auto val = blobs<float>(101, 2);
     Trainer trainer(Net<float>(model_seed), adam<float>(),
                     comm.slice(BatchSampler<dynamic>(train.size(), 16, SamplerOptions::shuffled(data_seed))),
-                    mpi::DataParallel(comm), AllocationProbe{});
+                    mpi::DataParallel(comm), xtrain::test::AllocationProbe{});
     trainer.options().accumulation_steps = 2;
     trainer.fit(train, Budget::epochs(3), &val);
-    const auto& probe = trainer.callback<AllocationProbe>();
+    const auto& probe = trainer.callback<xtrain::test::AllocationProbe>();
     CHECK(probe.updates_counted >= 10); // including epoch ends and their (reduced) evaluations
     CHECK(probe.steady_allocations == 0);
 }
