@@ -44,3 +44,11 @@ function(xtrain_mpiexec out_var ranks)
   endif()
   set(${out_var} ${_cmd} PARENT_SCOPE)
 endfunction()
+
+# xtrain_mpi_test_environment(test...): tests that start MPI run with Open MPI's process-long
+# buffers kept out of LeakSanitizer's report (tests/support/mpi_leaks.supp; full stacks and
+# plug-ins kept loaded so that the suppressions can name them). Harmless without sanitizers.
+function(xtrain_mpi_test_environment)
+  set_tests_properties(${ARGN} PROPERTIES ENVIRONMENT
+    "LSAN_OPTIONS=suppressions=${PROJECT_SOURCE_DIR}/tests/support/mpi_leaks.supp:fast_unwind_on_malloc=0;OMPI_MCA_mca_base_component_disable_dlclose=1;PMIX_MCA_mca_base_component_disable_dlclose=1")
+endfunction()
