@@ -8,7 +8,10 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
+
+#include <mpi.h>
 
 #include "xtrain/distributed/mpi.hpp"
 #include "xtrain/xtrain.hpp"
@@ -116,12 +119,14 @@ namespace
     }
 
     // The two runs add the same per-row terms in another order (each rank's mean times its rows,
-    // then the sum over ranks): a few ulp per update, compounded over up to 204 updates. Measured
-    // on 2 and 3 ranks: float up to 1.9e-5 relative (loss and parameters), double up to 2.8e-14;
-    // the bounds leave a factor ~3 (float) and ~35 (double) for other CPUs and BLAS kernels. A
-    // gradient not reduced, or reduced without weighting by rows, misses them by orders of magnitude.
+    // then the sum over ranks): a few ulp per update, compounded over up to 204 updates; with plain
+    // SGD the single process also fuses the step into the backward pass, the data-parallel run does
+    // not. Measured on 1, 2 and 3 ranks: float up to 8.0e-5 relative (the fused case on 1 rank;
+    // 1.9e-5 otherwise), double up to 2.8e-14; the bounds leave a factor ~2.5 (float) and ~35
+    // (double) for other CPUs and BLAS kernels. A gradient not reduced, or reduced without weighting
+    // by rows, misses them by orders of magnitude.
     template <class T>
-    constexpr double tolerance = std::is_same_v<T, float> ? 5e-5 : 1e-12;
+    constexpr double tolerance = std::is_same_v<T, float> ? 2e-4 : 1e-12;
 
     template <class T>
     void check_equal(const Run<T>& one, const Run<T>& many, std::size_t global_rows_per_epoch)
@@ -301,4 +306,52 @@ TEST_CASE("RootOnly runs the inner callback's hooks on rank 0 only", "[distribut
     trainer.fit(train, Budget::epochs(1));
     const auto& seen = trainer.callback<RootOnly<SeenCounts>>().inner().examples;
     CHECK(seen.size() == (comm.is_root() ? 5U : 0U));
+}
+
+TEST_CASE("a data-parallel checkpoint from rank 0 resumes the run on every rank, and in one process", "[distributed]")
+{
+    const mpi::Communicator comm;
+    const auto train = blobs<double>(203, 1);
+    const auto val = blobs<double>(101, 2);
+    const auto sampler = [&] { return BatchSampler<dynamic>(train.size(), 25, SamplerOptions::shuffled(data_seed)); };
+    const auto parallel_trainer = [&] {
+        return Trainer(Net<double>(model_seed), adam<double>(), comm.slice(sampler()), mpi::DataParallel(comm));
+    };
+    const auto params = [](const auto& t) {
+        const auto& p = t.model().parameters();
+        return std::vector<double>(p.data(), p.data() + p.size());
+    };
+    auto whole = parallel_trainer();
+    whole.fit(train, Budget::epochs(2), &val);
+
+    // Rank 0 saves after the first epoch; every rank resumes from its bytes.
+    auto first = parallel_trainer();
+    first.fit(train, Budget::epochs(1), &val);
+    std::string state = comm.is_root() ? first.save_state() : std::string();
+    unsigned long long size = state.size();
+    MPI_Bcast(&size, 1, MPI_UNSIGNED_LONG_LONG, 0, comm.handle());
+    state.resize(static_cast<std::size_t>(size));
+    MPI_Bcast(state.data(), static_cast<int>(size), MPI_CHAR, 0, comm.handle());
+    auto resumed = parallel_trainer();
+    resumed.load_state(state, "rank 0's state");
+    resumed.fit(train, Budget::epochs(2), &val);
+
+    // One process, without MPI, continues the same checkpoint (it holds the global sampler position).
+    Trainer alone(Net<double>(model_seed), adam<double>(), sampler());
+    alone.load_state(state, "rank 0's state");
+    alone.fit(train, Budget::epochs(2), &val);
+
+    CHECK(resumed.step() == whole.step());
+    CHECK(resumed.examples_seen() == whole.examples_seen());
+    CHECK(params(resumed) == params(whole)); // the same operations in the same order: bit for bit
+    CHECK(alone.step() == whole.step());
+    CHECK(alone.examples_seen() == whole.examples_seen());
+    const auto a = params(alone);
+    const auto w = params(whole);
+    double worst = 0.0;
+    for (std::size_t i = 0; i < a.size(); ++i)
+    {
+        worst = std::max(worst, relative(a[i], w[i]));
+    }
+    CHECK(worst <= tolerance<double>);
 }
