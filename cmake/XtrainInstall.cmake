@@ -10,6 +10,14 @@ install(TARGETS xtrain EXPORT xtrainTargets)
 install(EXPORT xtrainTargets
   NAMESPACE xtrain::
   DESTINATION "${XTRAIN_CMAKECONFIG_INSTALL_DIR}")
+# xtrain::mpi in its own export set: the package config loads it only where MPI is found, so a
+# consumer without MPI still gets xtrain::xtrain.
+if(XTRAIN_HAVE_MPI)
+  install(TARGETS xtrain_mpi EXPORT xtrainMpiTargets)
+  install(EXPORT xtrainMpiTargets
+    NAMESPACE xtrain::
+    DESTINATION "${XTRAIN_CMAKECONFIG_INSTALL_DIR}")
+endif()
 
 configure_package_config_file(
   "${PROJECT_SOURCE_DIR}/cmake/xtrainConfig.cmake.in"

@@ -31,3 +31,24 @@ function(xtrain_add_executable name)
   xtrain_set_warnings(${name})
   xtrain_set_numerics(${name})
 endfunction()
+
+# xtrain_mpiexec(out_var ranks): the command line that starts a program on `ranks` MPI processes
+# (FindMPI's MPIEXEC_* variables), to be followed by the program and its arguments. Open MPI's
+# mpirun refuses root (CI containers) and more ranks than cores unless told, so it is told.
+function(xtrain_mpiexec out_var ranks)
+  set(_cmd "${MPIEXEC_EXECUTABLE}" ${MPIEXEC_NUMPROC_FLAG} ${ranks} ${MPIEXEC_PREFLAGS})
+  # FindMPI does not always say whose MPI it found; the launcher does ("mpiexec (OpenRTE) 4.1.4").
+  execute_process(COMMAND "${MPIEXEC_EXECUTABLE}" --version OUTPUT_VARIABLE _version ERROR_QUIET TIMEOUT 20)
+  if(_version MATCHES "OpenRTE|Open MPI|open-mpi")
+    list(APPEND _cmd --allow-run-as-root --oversubscribe)
+  endif()
+  set(${out_var} ${_cmd} PARENT_SCOPE)
+endfunction()
+
+# xtrain_mpi_test_environment(test...): tests that start MPI run with Open MPI's process-long
+# buffers kept out of LeakSanitizer's report (tests/support/mpi_leaks.supp; full stacks and
+# plug-ins kept loaded so that the suppressions can name them). Harmless without sanitizers.
+function(xtrain_mpi_test_environment)
+  set_tests_properties(${ARGN} PROPERTIES ENVIRONMENT
+    "LSAN_OPTIONS=suppressions=${PROJECT_SOURCE_DIR}/tests/support/mpi_leaks.supp:fast_unwind_on_malloc=0;OMPI_MCA_mca_base_component_disable_dlclose=1;PMIX_MCA_mca_base_component_disable_dlclose=1")
+endfunction()

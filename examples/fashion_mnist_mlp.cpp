@@ -12,10 +12,29 @@
 // `--epochs 5 --checkpoint mlp.ckpt --resume` continues that run to five epochs, exactly as if it
 // had never stopped (same seed, batch size, optimizer and learning rate, or the checkpoint is
 // refused, naming the setting that differs).
+//
+// Data-parallel: where CMake found MPI, this program is built with it (XTRAIN_EXAMPLE_MPI), and
+// `mpirun -np N fashion_mnist_mlp ...` trains one model on N processes, --batch being the global
+// batch: the same run as one process at that batch size, to float rounding (docs/distributed.md).
+// Rank 0 alone prints and writes the CSV logs and checkpoints. Started without mpirun it is one
+// process, as when built without MPI.
 #include "fashion_mnist_common.hpp"
+
+#ifdef XTRAIN_EXAMPLE_MPI
+#include <xtrain/distributed/mpi.hpp>
+#endif
 
 int main(int argc, char** argv)
 {
+#ifdef XTRAIN_EXAMPLE_MPI
+    xtrain::mpi::Environment mpi_environment(argc, argv);
+    const xtrain::mpi::Communicator comm;
+    if (!comm.is_root())
+    {
+        // One report: every rank computes the same numbers, rank 0 prints them. Errors still show.
+        std::freopen("/dev/null", "w", stdout);
+    }
+#endif
     example::Options defaults;
     defaults.epochs = 5;
     defaults.batch = 64;
@@ -31,17 +50,29 @@ int main(int argc, char** argv)
                                        xtrain::SoftmaxCrossEntropy>;
 
         return example::with_optimizer(o, [&](auto optimizer) {
-            xtrain::Trainer trainer(Mlp(o.seed), std::move(optimizer),
-                                    xtrain::BatchSampler<xtrain::dynamic>(data.train.size(), o.batch,
-                                                                          xtrain::SamplerOptions::shuffled(o.seed)),
-                                    xtrain::DivergenceGuard(), xtrain::ProgressBar(), example::EpochLog(),
-                                    example::RunFiles(o));
+            xtrain::BatchSampler<xtrain::dynamic> sampler(data.train.size(), o.batch, xtrain::SamplerOptions::shuffled(o.seed));
+#ifdef XTRAIN_EXAMPLE_MPI
+            // Each rank trains on its slice of every global batch; DataParallel averages the
+            // gradients; the guard runs everywhere (it may stop the run), the rest on rank 0 only.
+            xtrain::Trainer trainer(Mlp(o.seed), std::move(optimizer), comm.slice(std::move(sampler)),
+                                    xtrain::mpi::DataParallel(comm), xtrain::DivergenceGuard(),
+                                    xtrain::mpi::on_root(xtrain::ProgressBar(), comm),
+                                    xtrain::mpi::on_root(example::EpochLog(), comm),
+                                    xtrain::mpi::on_root(example::RunFiles(o), comm));
+#else
+            xtrain::Trainer trainer(Mlp(o.seed), std::move(optimizer), std::move(sampler), xtrain::DivergenceGuard(),
+                                    xtrain::ProgressBar(), example::EpochLog(), example::RunFiles(o));
+#endif
             return example::run(trainer, data, o);
         });
     }
     catch (const std::exception& e)
     {
         std::fprintf(stderr, "error: %s\n", e.what());
+#ifdef XTRAIN_EXAMPLE_MPI
+        // The other ranks may be waiting in a collective call: end the whole job.
+        MPI_Abort(comm.handle(), 1);
+#endif
         return 1;
     }
 }

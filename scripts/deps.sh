@@ -4,7 +4,7 @@
 # build: compiler, CMake, Ninja, xtensor, xtensor-blas, nlohmann-json, OpenBLAS, zlib, CLI11 (the
 #        examples' command lines)
 # test:  Catch2, Google Benchmark, the Fashion-MNIST package (real-data tests and smoke runs),
-#        gnuplot (the figure-rendering test)
+#        gnuplot (the figure-rendering test), Open MPI (the data-parallel tests and examples)
 # demo:  gnuplot (figures), the Fashion-MNIST package
 # ci:    clang 14 with its sanitizer and libFuzzer runtimes
 # docs:  Doxygen
@@ -13,7 +13,7 @@ set -euo pipefail
 
 declare -A groups=(
   [build]="g++ cmake ninja-build ccache libxtensor-dev libxtensor-blas-dev libxsimd-dev nlohmann-json3-dev libopenblas-dev zlib1g-dev libcli11-dev"
-  [test]="catch2 libbenchmark-dev dataset-fashion-mnist gnuplot-nox"
+  [test]="catch2 libbenchmark-dev dataset-fashion-mnist gnuplot-nox libopenmpi-dev openmpi-bin"
   [demo]="gnuplot-nox dataset-fashion-mnist"
   [ci]="clang-14 libclang-rt-14-dev"
   [docs]="doxygen"

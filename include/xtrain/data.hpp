@@ -11,6 +11,7 @@
 #include "xtrain/data/dataset.hpp"
 #include "xtrain/data/fashion_mnist.hpp"
 #include "xtrain/data/idx.hpp"
+#include "xtrain/data/rank_slice.hpp"
 #include "xtrain/data/split.hpp"
 #include "xtrain/data/synthetic.hpp"
 

@@ -14,6 +14,7 @@
 #include "xtrain/train/callbacks/lr_scheduler.hpp"
 #include "xtrain/train/callbacks/noise_scale_monitor.hpp"
 #include "xtrain/train/callbacks/progress_bar.hpp"
+#include "xtrain/train/callbacks/root_only.hpp"
 #include "xtrain/train/checkpoint_checks.hpp"
 #include "xtrain/train/gradient_noise_scale.hpp"
 #include "xtrain/train/history.hpp"

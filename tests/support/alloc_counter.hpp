@@ -4,6 +4,7 @@
 //     xtrain::test::AllocationCounter count;
 //     ... code under test ...
 //     CHECK(count.allocations() == 0);
+// or, per update of a Trainer, the AllocationProbe callback below.
 #ifndef XTRAIN_TESTS_SUPPORT_ALLOC_COUNTER_HPP
 #define XTRAIN_TESTS_SUPPORT_ALLOC_COUNTER_HPP
 
@@ -23,6 +24,29 @@ namespace xtrain::test
 
     private:
         std::size_t m_start;
+    };
+
+    // A Trainer callback that counts heap allocations between consecutive updates once every
+    // buffer exists: from the first update after the first evaluation (end of epoch 0) made the
+    // evaluation buffers.
+    struct AllocationProbe
+    {
+        std::size_t last = 0;
+        bool counting = false;
+        std::size_t steady_allocations = 0;
+        std::size_t updates_counted = 0;
+        template <class Tr>
+        void on_step_end(Tr& t)
+        {
+            const std::size_t now = total_allocations();
+            if (counting)
+            {
+                steady_allocations += now - last;
+                ++updates_counted;
+            }
+            counting = t.epoch() >= 1;
+            last = now;
+        }
     };
 }
 

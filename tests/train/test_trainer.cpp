@@ -66,27 +66,6 @@ namespace
         return a.size() == b.size() && std::equal(a.values().begin(), a.values().end(), b.values().begin());
     }
 
-    // Counts heap allocations between consecutive updates once every buffer exists: from the
-    // first update after the first evaluation (end of epoch 0) made the evaluation buffers.
-    struct AllocationProbe
-    {
-        std::size_t last = 0;
-        bool counting = false;
-        std::size_t steady_allocations = 0;
-        std::size_t updates_counted = 0;
-        template <class Tr>
-        void on_step_end(Tr& t)
-        {
-            const std::size_t now = xtrain::test::total_allocations();
-            if (counting)
-            {
-                steady_allocations += now - last;
-                ++updates_counted;
-            }
-            counting = t.epoch() >= 1;
-            last = now;
-        }
-    };
 }
 
 TEMPLATE_TEST_CASE("the trainer fits a linear regression to the noise floor", "[train]", float, double)
@@ -326,12 +305,12 @@ TEST_CASE("nothing allocates per update in steady state", "[train][alloc]")
     const auto train = make_blobs<float>(200, 8, 3, 1);
     const auto val = make_blobs<float>(60, 8, 3, 2);
     Trainer t(Softmax<float>(8, 3), sgd<float>(0.1, 0.9), BatchSampler<dynamic>(200, 16), DivergenceGuard(),
-              EarlyStopping(Monitor::val_loss, 100), AllocationProbe{});
+              EarlyStopping(Monitor::val_loss, 100), xtrain::test::AllocationProbe{});
     t.options().accumulation_steps = 2;
     t.fit(train, Budget::epochs(4), &val);
     CHECK(t.status() == RunStatus::finished);
-    CHECK(t.callback<AllocationProbe>().updates_counted >= 20); // including epoch ends and evaluations
-    CHECK(t.callback<AllocationProbe>().steady_allocations == 0);
+    CHECK(t.callback<xtrain::test::AllocationProbe>().updates_counted >= 20); // including epoch ends and evaluations
+    CHECK(t.callback<xtrain::test::AllocationProbe>().steady_allocations == 0);
 }
 
 TEST_CASE("fit called again and again with a growing budget grows the history geometrically", "[train][alloc]")

@@ -192,7 +192,9 @@ namespace xtrain
                           "a callback has none of the hooks on_fit_begin(Trainer&), on_fit_end(Trainer&), "
                           "on_epoch_begin(Trainer&), on_epoch_end(Trainer&), on_step_begin(Trainer&), "
                           "on_step_end(Trainer&), on_gradient(Trainer&, const Batch<T>&, const xt::xtensor<T, 1>&), "
-                          "on_evaluate(Trainer&, const EvalRecord&)");
+                          "on_evaluate(Trainer&, const EvalRecord&), reduce_gradient(Trainer&, xt::xtensor<T, 1>&, "
+                          "std::size_t&, double&), evaluation_rows(Trainer&, std::size_t), "
+                          "reduce_evaluation(Trainer&, double&, std::size_t&, std::size_t&)");
         }
 
         /** @brief Loop settings; change them before fit(). */
@@ -301,12 +303,21 @@ namespace xtrain
             {
                 m_predictions.resize(cap);
             }
+            // A callback may split the rows among processes (evaluation_rows) and sum their results
+            // (reduce_evaluation): data-parallel evaluation.
+            std::size_t first_row = 0;
+            std::size_t last_row = n;
+            call_hooks<detail::evaluation_rows_t>([this, n, &first_row, &last_row](auto& cb) {
+                const auto range = cb.evaluation_rows(*this, n);
+                first_row = std::min<std::size_t>(range.first, n);
+                last_row = std::min<std::size_t>(std::max<std::size_t>(range.second, first_row), n);
+            });
             set_training(false);
             double loss_sum = 0.0;
             std::size_t correct = 0;
-            for (std::size_t first = 0; first < n; first += cap)
+            for (std::size_t first = first_row; first < last_row; first += cap)
             {
-                const std::size_t b = std::min(cap, n - first);
+                const std::size_t b = std::min(cap, last_row - first);
                 const Batch<value_type> batch = data.rows(first, b);
                 if constexpr (has_loss_and_predict_v<Model>)
                 {
@@ -330,6 +341,9 @@ namespace xtrain
                 }
             }
             set_training(true);
+            std::size_t rows = last_row - first_row;
+            call_hooks<detail::reduce_evaluation_t>(
+                [this, &loss_sum, &correct, &rows](auto& cb) { cb.reduce_evaluation(*this, loss_sum, correct, rows); });
             result.loss = loss_sum / static_cast<double>(n);
             if (count_correct)
             {
@@ -768,12 +782,16 @@ namespace xtrain
             }
             const std::size_t k = m_options.accumulation_steps;
             const std::size_t per_epoch = m_sampler.iterations_per_epoch();
+            // A callback that combines gradients across processes (reduce_gradient): a process's
+            // slice of a batch may then be empty, and the gradient must exist as a buffer.
+            constexpr bool reduces = (detail::is_detected_v<detail::reduce_gradient_t, Callbacks, Trainer> || ...);
             // Plain SGD fused into the backward pass: decided at compile time from the types (the
             // model can, the optimizer can say when its step is plain descent, no callback reads
-            // the gradient), then per update from the settings.
+            // or reduces the gradient), then per update from the settings.
             constexpr bool can_fuse = detail::is_detected_v<detail::loss_and_descent_t, Model>
                                       && detail::is_detected_v<detail::plain_descent_t, Optimizer, Model>
-                                      && !(detail::is_detected_v<detail::on_gradient_t, Callbacks, Trainer> || ...);
+                                      && !(detail::is_detected_v<detail::on_gradient_t, Callbacks, Trainer> || ...)
+                                      && !reduces;
             bool fused = false;
             if constexpr (can_fuse)
             {
@@ -787,6 +805,11 @@ namespace xtrain
                 const auto ib = m_sampler.next();
                 if (ib.size == 0)
                 {
+                    if constexpr (reduces)
+                    {
+                        ++m_run.batches_in_epoch; // no rows of this batch fall to this process
+                        continue;
+                    }
                     throw std::logic_error("xtrain::Trainer: the sampler ended an epoch before iterations_per_epoch() batches");
                 }
                 ++m_run.batches_in_epoch;
@@ -807,17 +830,17 @@ namespace xtrain
                 const auto n = static_cast<value_type>(ib.size);
                 if (k > 1)
                 {
-                    accumulate(micro == 0, n);
+                    accumulate(rows == 0, n); // the first micro-batch with rows starts the sum
                 }
                 rows += ib.size;
                 loss_sum += loss * static_cast<double>(ib.size);
             }
-            if (rows == 0)
+            if (rows == 0 && !reduces)
             {
                 return;
             }
-            const gradient_type* grad = &m_grad;
-            if (k > 1)
+            gradient_type* grad = k > 1 ? &m_accum : &m_grad;
+            if (k > 1 && rows > 0)
             {
                 // Weighted by micro-batch size: the mean over all rows, as one big batch would give.
                 const value_type inv = value_type(1) / static_cast<value_type>(rows);
@@ -827,7 +850,15 @@ namespace xtrain
                 {
                     a[i] *= inv;
                 }
-                grad = &m_accum;
+            }
+            if constexpr (reduces)
+            {
+                call_hooks<detail::reduce_gradient_t>(
+                    [this, grad, &rows, &loss_sum](auto& cb) { cb.reduce_gradient(*this, *grad, rows, loss_sum); });
+                if (rows == 0)
+                {
+                    return;
+                }
             }
             if (fused)
             {
