@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Writes the seed corpus of xtrain's fuzz targets: tests/fuzz/corpus/fuzz_idx, fuzz_csv, fuzz_checkpoint and fuzz_parameters.
+"""Writes the seed corpus of xtrain's fuzz targets: tests/fuzz/corpus/fuzz_idx, fuzz_csv, fuzz_checkpoint,
+fuzz_parameters and fuzz_run_transfer.
 
 Run by hand after changing the inputs below (standard library only; the output is deterministic,
 gzip members carry no time stamp):
@@ -225,6 +226,57 @@ def parameters_inputs():
     }
 
 
+def run_spec(index=5, optimizer="sgd", lr=0.1, batch=16, seed=1, schedule="", indices=(0, 1, 0, 1, 0),
+             version=1, magic=b"XTRAINRS", crc=None):
+    """The bytes of encode_run_spec: the fields of RunSpec::visit, then a CRC-32."""
+    body = (magic + u32(version) + u64(index) + string(optimizer) + f64(lr) + u64(batch) + u64(seed)
+            + string(schedule) + b"".join(u64(i) for i in indices))
+    return body + u32(zlib.crc32(body) if crc is None else crc)
+
+
+def eval_row(step, accuracy):
+    return (f64(step / 100) + u64(step) + u64(16 * step) + f64(2.3 - step / 100) + f64(2.4 - step / 100)
+            + f64(accuracy) + f64(0.1) + f64(step / 1000))
+
+
+def run_report(rows=2, hit=True, result=0, note="", error="", interrupted=False, version=1, magic=b"XTRAINRR",
+               crc=None):
+    """The bytes of encode_run_report: the rows (EvalRow::visit), an optional TargetHit, an optional
+    RunResult (status u8: 0 finished, 1 diverged, 3 stalled), the error text, the interruption flag."""
+    body = magic + u32(version) + u64(rows) + b"".join(eval_row(10 * (k + 1), 0.5 + 0.1 * k) for k in range(rows))
+    body += u8(1) + f64(0.15) + u64(15) + u64(240) + f64(0.01) + u64(5) if hit else u8(0)
+    if result is None:
+        body += u8(0)
+    else:
+        body += u8(1) + u8(result) + string(note) + f64(float("nan")) + f64(float("nan")) + f64(0.02) + f64(0.0)
+        body += u64(0) + string("")
+    body += string(error) + u8(1 if interrupted else 0)
+    return body + u32(zlib.crc32(body) if crc is None else crc)
+
+
+def run_transfer_inputs():
+    """Mode byte: bit 0 re-seals the CRC, bit 1 reads a run spec instead of a run report."""
+    return {
+        "accept-spec": b"\x02" + run_spec(),
+        "accept-spec-schedule": b"\x02" + run_spec(schedule="cosine", lr=3e-4, batch=2048),
+        "accept-report-finished": b"\x00" + run_report(),
+        "accept-report-diverged": b"\x00" + run_report(rows=1, hit=False, result=1, note="loss inf at step 10"),
+        "accept-report-failed": b"\x00" + run_report(rows=0, hit=False, result=None, error="out of memory"),
+        "accept-report-interrupted": b"\x00" + run_report(rows=1, hit=False, result=None, interrupted=True),
+        "accept-report-unsealed": b"\x01" + run_report(crc=0),
+        "refuse-spec-as-report": b"\x00" + run_spec(),
+        "refuse-report-as-spec": b"\x02" + run_report(),
+        "refuse-bad-crc": b"\x00" + run_report(crc=1),
+        "refuse-version-2": b"\x00" + run_report(version=2),
+        "refuse-unknown-outcome": b"\x00" + run_report(result=7),
+        "refuse-result-and-error": b"\x00" + run_report(error="and an error"),
+        "refuse-nothing": b"\x00" + run_report(result=None),
+        "refuse-too-many-rows": b"\x01" + run_report(rows=2)[:12] + u64(1 << 40) + run_report(rows=2)[20:],
+        "refuse-truncated": b"\x01" + run_report()[:40] + bytes(4),
+        "refuse-empty": b"\x01",
+    }
+
+
 def write(target, inputs):
     folder = os.path.join(HERE, "corpus", target)
     shutil.rmtree(folder, ignore_errors=True)
@@ -241,3 +293,4 @@ if __name__ == "__main__":
     write("fuzz_csv", csv_inputs())
     write("fuzz_checkpoint", checkpoint_inputs())
     write("fuzz_parameters", parameters_inputs())
+    write("fuzz_run_transfer", run_transfer_inputs())
