@@ -85,7 +85,8 @@ namespace
 
 TEMPLATE_TEST_CASE("a parameters file round trip is bit-exact", "[parameters_file]", float, double)
 {
-    const fs::path file = tmp_path("roundtrip.xtp");
+    // File names carry the type: ctest runs the float and double cases in parallel.
+    const fs::path file = tmp_path("roundtrip_" + std::to_string(sizeof(TestType)) + ".xtp");
     const auto a = make_net<TestType>(1);
     save_parameters(a, file);
     auto b = make_net<TestType>(2);
@@ -96,7 +97,7 @@ TEMPLATE_TEST_CASE("a parameters file round trip is bit-exact", "[parameters_fil
     CHECK(report.kept.empty());
 
     // The same parameters give the same bytes; the header names the format; no temporary is left.
-    const fs::path again = tmp_path("roundtrip_again.xtp");
+    const fs::path again = tmp_path("roundtrip_again_" + std::to_string(sizeof(TestType)) + ".xtp");
     save_parameters(b.parameters(), again);
     const std::string bytes = read_bytes(file);
     CHECK(bytes == read_bytes(again));
@@ -291,7 +292,7 @@ TEMPLATE_TEST_CASE("the parameters of a Trainer checkpoint load like a parameter
     h.momentum = 0.9;
     Trainer trainer(make_net<TestType>(1), Optimizer<SGD>(h), BatchSampler<dynamic>(data.size(), 16, SamplerOptions::shuffled(3)));
     trainer.fit(data, Budget::epochs(2));
-    const fs::path ckpt = tmp_path("trainer.ckpt");
+    const fs::path ckpt = tmp_path("trainer_" + std::to_string(sizeof(TestType)) + ".ckpt");
     trainer.save_checkpoint(ckpt.string());
 
     auto model = make_net<TestType>(9);
@@ -303,7 +304,7 @@ TEMPLATE_TEST_CASE("the parameters of a Trainer checkpoint load like a parameter
     CHECK(info.tensors.size() == 4);
 
     // The export: the trainer's model as a parameters file.
-    const fs::path exported = tmp_path("exported.xtp");
+    const fs::path exported = tmp_path("exported_" + std::to_string(sizeof(TestType)) + ".xtp");
     save_parameters(trainer.model(), exported);
     auto from_export = make_net<TestType>(10);
     load_parameters(from_export, exported);
