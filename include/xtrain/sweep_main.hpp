@@ -225,7 +225,7 @@ namespace xtrain
         app.add_option("--noise-scale", s.noise_scale,
                        "measure the gradient noise scale every N steps, 0 to skip (default " + std::to_string(s.noise_scale) + ")")
             ->type_name("N")->check(count(true));
-        add_optional(app, "--jobs", s.jobs, "runs in parallel, one BLAS thread each (default: hardware threads)")
+        add_optional(app, "--jobs", s.jobs, "runs in parallel, one BLAS thread each (default: hardware threads; 1 per MPI rank under mpirun)")
             ->type_name("N")->check(count());
         add_optional(app, "--shard", s.shard, "run only the runs whose index is K modulo N (for many machines)")
             ->type_name("K/N");
