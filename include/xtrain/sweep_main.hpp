@@ -421,6 +421,13 @@ namespace xtrain
             catch (const std::exception& e)
             {
                 std::cerr << m_program << ": " << e.what() << '\n';
+#ifdef XTRAIN_HAVE_MPI
+                if (!is_root())
+                {
+                    // Rank 0 may be waiting for this rank's report: end the whole job, not this rank alone.
+                    MPI_Abort(m_comm->handle(), 1);
+                }
+#endif
                 return 1;
             }
         }
