@@ -13,20 +13,20 @@
 // had never stopped (same seed, batch size, optimizer and learning rate, or the checkpoint is
 // refused, naming the setting that differs).
 //
-// Data-parallel: where CMake found MPI, this program is built with it (XTRAIN_EXAMPLE_MPI), and
+// Data-parallel: where CMake found MPI, this program is built with it (XTRAIN_HAVE_MPI), and
 // `mpirun -np N fashion_mnist_mlp ...` trains one model on N processes, --batch being the global
 // batch: the same run as one process at that batch size, to float rounding (docs/distributed.md).
 // Rank 0 alone prints and writes the CSV logs and checkpoints. Started without mpirun it is one
 // process, as when built without MPI.
 #include "fashion_mnist_common.hpp"
 
-#ifdef XTRAIN_EXAMPLE_MPI
+#ifdef XTRAIN_HAVE_MPI
 #include <xtrain/distributed/mpi.hpp>
 #endif
 
 int main(int argc, char** argv)
 {
-#ifdef XTRAIN_EXAMPLE_MPI
+#ifdef XTRAIN_HAVE_MPI
     xtrain::mpi::Environment mpi_environment(argc, argv);
     const xtrain::mpi::Communicator comm;
     if (!comm.is_root())
@@ -51,7 +51,7 @@ int main(int argc, char** argv)
 
         return example::with_optimizer(o, [&](auto optimizer) {
             xtrain::BatchSampler<xtrain::dynamic> sampler(data.train.size(), o.batch, xtrain::SamplerOptions::shuffled(o.seed));
-#ifdef XTRAIN_EXAMPLE_MPI
+#ifdef XTRAIN_HAVE_MPI
             // Each rank trains on its slice of every global batch; DataParallel averages the
             // gradients; the guard runs everywhere (it may stop the run), the rest on rank 0 only.
             xtrain::Trainer trainer(Mlp(o.seed), std::move(optimizer), comm.slice(std::move(sampler)),
@@ -69,7 +69,7 @@ int main(int argc, char** argv)
     catch (const std::exception& e)
     {
         std::fprintf(stderr, "error: %s\n", e.what());
-#ifdef XTRAIN_EXAMPLE_MPI
+#ifdef XTRAIN_HAVE_MPI
         // The other ranks may be waiting in a collective call: end the whole job.
         MPI_Abort(comm.handle(), 1);
 #endif

@@ -21,6 +21,11 @@
  * `--no-figures`, `--self-check`, ...; `--help` lists them) and writes the same results folder.
  * For flags of its own (which data, which model), a program uses SweepMain: add them to app(),
  * parse(), then load only when needs_data() (merging and redrawing need no data), and run().
+ *
+ * Built with MPI (a program linking xtrain::mpi, which defines XTRAIN_HAVE_MPI) and started by
+ * mpirun or srun on several ranks, every rank parses the same flags and loads the same data; rank 0
+ * runs the sweep and writes the folder, the other ranks run the runs it hands out
+ * (distributed/mpi_sweep.hpp, docs/distributed.md). Otherwise nothing changes.
  */
 #ifndef XTRAIN_SWEEP_MAIN_HPP
 #define XTRAIN_SWEEP_MAIN_HPP
@@ -49,6 +54,12 @@
 #include "xtrain/data/dataset.hpp"
 #include "xtrain/experiment/render.hpp"
 #include "xtrain/xtrain.hpp"
+
+#ifdef XTRAIN_HAVE_MPI // the program links xtrain::mpi: under mpirun or srun the runs spread over the ranks
+#include <cstdlib>
+
+#include "xtrain/distributed/mpi_sweep.hpp"
+#endif
 
 namespace xtrain
 {
@@ -113,6 +124,21 @@ namespace xtrain
             static std::atomic<bool> stop{false};
             return stop;
         }
+
+#ifdef XTRAIN_HAVE_MPI
+        /** @brief True when an MPI launcher (mpirun, mpiexec, srun) started this process. */
+        inline bool launched_by_mpi()
+        {
+            for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE", "MV2_COMM_WORLD_SIZE"})
+            {
+                if (std::getenv(name) != nullptr)
+                {
+                    return true;
+                }
+            }
+            return false;
+        }
+#endif
 
         extern "C" inline void sweep_main_on_interrupt(int)
         {
@@ -199,7 +225,7 @@ namespace xtrain
         app.add_option("--noise-scale", s.noise_scale,
                        "measure the gradient noise scale every N steps, 0 to skip (default " + std::to_string(s.noise_scale) + ")")
             ->type_name("N")->check(count(true));
-        add_optional(app, "--jobs", s.jobs, "runs in parallel, one BLAS thread each (default: hardware threads)")
+        add_optional(app, "--jobs", s.jobs, "runs in parallel, one BLAS thread each (default: hardware threads; 1 per MPI rank under mpirun)")
             ->type_name("N")->check(count());
         add_optional(app, "--shard", s.shard, "run only the runs whose index is K modulo N (for many machines)")
             ->type_name("K/N");
@@ -357,6 +383,27 @@ namespace xtrain
             {
                 m_command += (i ? " " : "") + std::string(argv[i]);
             }
+            start_mpi(argc, argv);
+        }
+
+        /** @brief How many processes share the sweep: the MPI ranks under mpirun or srun, else 1. */
+        std::size_t ranks() const noexcept
+        {
+#ifdef XTRAIN_HAVE_MPI
+            return m_comm ? m_comm->size() : 1;
+#else
+            return 1;
+#endif
+        }
+
+        /** @brief False on the ranks other than 0 of a sweep across MPI ranks (they print and write nothing). */
+        bool is_root() const noexcept
+        {
+#ifdef XTRAIN_HAVE_MPI
+            return !m_comm || m_comm->is_root();
+#else
+            return true;
+#endif
         }
 
         /**
@@ -374,6 +421,13 @@ namespace xtrain
             catch (const std::exception& e)
             {
                 std::cerr << m_program << ": " << e.what() << '\n';
+#ifdef XTRAIN_HAVE_MPI
+                if (!is_root())
+                {
+                    // Rank 0 may be waiting for this rank's report: end the whole job, not this rank alone.
+                    MPI_Abort(m_comm->handle(), 1);
+                }
+#endif
                 return 1;
             }
         }
@@ -384,6 +438,13 @@ namespace xtrain
         /** @brief Does --merge or --figures-only; returns the exit code. */
         int run_without_data()
         {
+#ifdef XTRAIN_HAVE_MPI
+            if (!is_root()) // rank 0 merges or draws alone
+            {
+                mpi::wait_for_finish(*m_comm);
+                return 0;
+            }
+#endif
             const std::filesystem::path out(m_flags.out);
             if (!m_flags.merge.empty())
             {
@@ -476,7 +537,8 @@ namespace xtrain
             config.notes["command"] = m_command;
 
             SweepOptions options;
-            options.jobs = f.jobs ? *f.jobs : std::max(1U, std::thread::hardware_concurrency());
+            // Across ranks, one run per process unless told: each rank is usually given its own cores.
+            options.jobs = f.jobs ? *f.jobs : ranks() > 1 ? 1 : std::max(1U, std::thread::hardware_concurrency());
             if (f.shard)
             {
                 options.shard = parse_shard(*f.shard);
@@ -484,22 +546,54 @@ namespace xtrain
             options.stop = &detail::sweep_main_stop();
             options.refine_rounds = f.refine;
             std::signal(SIGINT, detail::sweep_main_on_interrupt);
+            const Dataset<T>* test = data.test ? &*data.test : nullptr;
+            RunSettings unguarded = settings;
+            unguarded.early_stopping = false;
+            const auto run_function = [&](const RunSettings& s, const std::filesystem::path& dir) {
+                RunSettings here = s;
+                here.noise_scale_dir = dir / "noise_scale";
+                return RunFunction(make_trainer_run(data.train, &data.validation, make_model, here, optimizers, BatchSizes<>{}, test));
+            };
+#ifdef XTRAIN_HAVE_MPI
+            if (!is_root())
+            {
+                // The same rounds as rank 0 (guarded, then unguarded for --self-check), each with its run function.
+                const auto serve = [&](const RunSettings& s, const std::filesystem::path& dir) {
+                    return mpi::serve_runs(run_function(s, dir), config.target, *m_comm, &detail::sweep_main_stop());
+                };
+                const bool more = f.self_check ? serve(settings, out / "guarded") && serve(unguarded, out / "unguarded")
+                                               : serve(settings, out);
+                if (more)
+                {
+                    mpi::wait_for_finish(*m_comm);
+                }
+                return 0;
+            }
+#endif
 
             const SweepGrid& grid = config.grid;
             std::cout << "Sweep of " << grid.size() << " runs (" << grid.optimizers.size() << " optimizers x "
                       << grid.lrs.size() << " learning rates x " << grid.batch_sizes.size() << " batch sizes x "
                       << grid.seeds.size() << " seeds" << (grid.schedules.empty() ? "" : " x " + std::to_string(grid.schedules.size()) + " schedules")
-                      << ") on " << config.dataset << ", " << options.jobs << " in parallel"
+                      << ") on " << config.dataset << ", " << options.jobs + ranks() - 1 << " in parallel"
+                      << (ranks() > 1 ? " (" + std::to_string(options.jobs) + " on rank 0, 1 on each of "
+                                            + std::to_string(ranks() - 1) + " other MPI ranks)"
+                                      : std::string())
                       << (f.self_check ? ", once with early stopping and once without" : "") << ".\n"
                       << "Results go to " << out.string()
                       << " (Ctrl-C keeps every finished run and stops the runs in flight, which are not recorded and start "
                          "again when you rerun the same command; a second Ctrl-C ends at once).\n";
-            const Dataset<T>* test = data.test ? &*data.test : nullptr;
             const auto sweep = [&](const RunSettings& s, const std::filesystem::path& dir) {
-                RunSettings here = s;
-                here.noise_scale_dir = dir / "noise_scale";
-                const RunFunction fn =
-                    make_trainer_run(data.train, &data.validation, make_model, here, optimizers, BatchSizes<>{}, test);
+                const RunFunction fn = run_function(s, dir);
+#ifdef XTRAIN_HAVE_MPI
+                if (m_comm)
+                {
+                    SweepOptions across = options;
+                    mpi::RankExecutor others(*m_comm);  // its end ends the round on the other ranks
+                    across.remote = &others;
+                    return run_sweep(config, dir, fn, across);
+                }
+#endif
                 return run_sweep(config, dir, fn, options);
             };
 
@@ -507,8 +601,6 @@ namespace xtrain
             const FolderLock lock(out, m_program);
             if (f.self_check)
             {
-                RunSettings unguarded = settings;
-                unguarded.early_stopping = false;
                 std::cout << "\n== with early stopping (" << (out / "guarded").string() << ")\n";
                 const SweepReport a = sweep(settings, out / "guarded");
                 print_report(a);
@@ -518,6 +610,7 @@ namespace xtrain
                 }
                 std::cout << "\n== trained to the end (" << (out / "unguarded").string() << ")\n";
                 const SweepReport b = sweep(unguarded, out / "unguarded");
+                release_ranks();
                 print_report(b);
                 if (b.interrupted)
                 {
@@ -533,6 +626,7 @@ namespace xtrain
             }
 
             const SweepReport report = sweep(settings, out);
+            release_ranks();
             print_report(report);
             print_sweep_summary(out);
             if (!f.no_figures)
@@ -546,6 +640,36 @@ namespace xtrain
         }
 
     private:
+        // Under an MPI launcher with several ranks: MPI for the life of this object, and on rank 0
+        // the promise to release the other ranks however this process ends.
+        void start_mpi([[maybe_unused]] int argc, [[maybe_unused]] char** argv)
+        {
+#ifdef XTRAIN_HAVE_MPI
+            if (!detail::launched_by_mpi())
+            {
+                return;
+            }
+            m_mpi.emplace(argc, argv, MPI_THREAD_SERIALIZED);
+            mpi::Communicator comm;
+            if (comm.size() > 1)
+            {
+                m_comm = comm;
+                m_release.emplace(comm);
+            }
+#endif
+        }
+
+        // The other ranks have nothing more to run: let them exit while rank 0 prints and draws.
+        void release_ranks()
+        {
+#ifdef XTRAIN_HAVE_MPI
+            if (m_release)
+            {
+                m_release->release();
+            }
+#endif
+        }
+
         static void print_report(const SweepReport& report)
         {
             std::cout << "\n" << report.finished << " runs finished, " << report.diverged << " diverged, " << report.stalled
@@ -588,6 +712,11 @@ namespace xtrain
         SweepCommandLine m_flags;
         CLI::App m_app;
         std::string m_command;
+#ifdef XTRAIN_HAVE_MPI
+        std::optional<mpi::Environment> m_mpi;      // declared first: finalised last
+        std::optional<mpi::Communicator> m_comm;    // set with more than one rank
+        std::optional<mpi::WorkerRelease> m_release; // rank 0 only
+#endif
     };
 
     /**

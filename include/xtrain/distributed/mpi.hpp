@@ -84,21 +84,43 @@ namespace xtrain::mpi
                                       + std::size_t(std::declval<const S&>().ranks()));
     }
 
+    /** @brief The thread support MPI was initialised with (MPI_Query_thread), e.g. MPI_THREAD_SERIALIZED. */
+    inline int thread_level()
+    {
+        int provided = MPI_THREAD_SINGLE;
+        detail::check(MPI_Query_thread(&provided), "MPI_Query_thread");
+        return provided;
+    }
+
+    /** @brief The name of MPI thread level @p level, for messages ("MPI_THREAD_FUNNELED"). */
+    inline const char* thread_level_name(int level) noexcept
+    {
+        return level == MPI_THREAD_SINGLE       ? "MPI_THREAD_SINGLE"
+             : level == MPI_THREAD_FUNNELED     ? "MPI_THREAD_FUNNELED"
+             : level == MPI_THREAD_SERIALIZED   ? "MPI_THREAD_SERIALIZED"
+             : level == MPI_THREAD_MULTIPLE     ? "MPI_THREAD_MULTIPLE"
+                                                : "an unknown MPI thread level";
+    }
+
     /**
      * @brief Initialises MPI for the life of the object (if nothing did before) and finalises it
      * at the end if it initialised it. One per program, in main(), before any Communicator.
+     *
+     * It asks for MPI_THREAD_SERIALIZED by default: data-parallel training calls MPI from one
+     * thread, and a sweep across ranks (mpi_sweep.hpp) from several threads, one at a time.
      */
     class Environment
     {
     public:
-        /** @brief MPI_Init with main's arguments, unless MPI is initialised already. */
-        Environment(int& argc, char**& argv)
+        /** @brief MPI_Init_thread with main's arguments asking for @p thread_level, unless MPI is initialised already. */
+        Environment(int& argc, char**& argv, int thread_level = MPI_THREAD_SERIALIZED)
         {
             int initialized = 0;
             detail::check(MPI_Initialized(&initialized), "MPI_Initialized");
             if (initialized == 0)
             {
-                detail::check(MPI_Init(&argc, &argv), "MPI_Init");
+                int provided = MPI_THREAD_SINGLE;
+                detail::check(MPI_Init_thread(&argc, &argv, thread_level, &provided), "MPI_Init_thread");
                 m_owner = true;
             }
         }
@@ -114,6 +136,9 @@ namespace xtrain::mpi
                 MPI_Finalize();
             }
         }
+
+        /** @brief The thread level MPI provides (it may be less than the one asked for). */
+        int provided() const { return thread_level(); }
 
     private:
         bool m_owner = false;
