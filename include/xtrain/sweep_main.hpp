@@ -225,7 +225,7 @@ namespace xtrain
         app.add_option("--noise-scale", s.noise_scale,
                        "measure the gradient noise scale every N steps, 0 to skip (default " + std::to_string(s.noise_scale) + ")")
             ->type_name("N")->check(count(true));
-        add_optional(app, "--jobs", s.jobs, "runs in parallel, one BLAS thread each (default: hardware threads; 1 per MPI rank under mpirun)")
+        add_optional(app, "--jobs", s.jobs, "runs in parallel, one BLAS thread each (default: the CPUs this process may use; 1 per MPI rank under mpirun)")
             ->type_name("N")->check(count());
         add_optional(app, "--shard", s.shard, "run only the runs whose index is K modulo N (for many machines)")
             ->type_name("K/N");
@@ -538,7 +538,7 @@ namespace xtrain
 
             SweepOptions options;
             // Across ranks, one run per process unless told: each rank is usually given its own cores.
-            options.jobs = f.jobs ? *f.jobs : ranks() > 1 ? 1 : std::max(1U, std::thread::hardware_concurrency());
+            options.jobs = f.jobs ? *f.jobs : ranks() > 1 ? 1 : usable_cpus();
             if (f.shard)
             {
                 options.shard = parse_shard(*f.shard);

@@ -1248,7 +1248,8 @@ TEST_CASE("Progress: a line per finished run off a terminal, or a live line", "[
         CHECK_THAT(text, Catch::Contains("diverged in "));
         CHECK_THAT(text, Catch::Contains("; ETA "));
         CHECK_THAT(text, Catch::Contains("sweep: 32 runs in "));
-        CHECK(std::count(text.begin(), text.end(), '\n') == 34);
+        // 34 lines, and one more warning on a process that may use one CPU only.
+        CHECK(std::count(text.begin(), text.end(), '\n') == (usable_cpus() < 2 ? 35 : 34));
         CHECK(text.find('\r') == std::string::npos);
     }
     {
@@ -1275,6 +1276,41 @@ TEST_CASE("Progress: a line per finished run off a terminal, or a live line", "[
     CHECK(format_duration(3725.4) == "01:02:05");
     CHECK(format_duration(std::nan("")) == "--:--:--");
 }
+
+#if defined(__linux__) && defined(CPU_COUNT)
+TEST_CASE("More workers than the CPUs the process may use are run, with a warning that says how to unbind",
+          "[experiment][sweep]")
+{
+    cpu_set_t saved;
+    CPU_ZERO(&saved);
+    REQUIRE(sched_getaffinity(0, sizeof(saved), &saved) == 0);
+    int first = -1;
+    for (int cpu = 0; cpu < CPU_SETSIZE && first < 0; ++cpu)
+    {
+        first = CPU_ISSET(cpu, &saved) ? cpu : -1;
+    }
+    REQUIRE(first >= 0);
+    // As mpirun leaves a rank: bound to one core (the workers inherit the calling thread's mask).
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(first, &one);
+    REQUIRE(sched_setaffinity(0, sizeof(one), &one) == 0);
+    CHECK(usable_cpus() == 1);
+    std::ostringstream log;
+    SweepOptions o = quiet_options(2);
+    o.log = &log;
+    o.progress = ProgressMode::quiet;
+    SweepConfig c = small_config();
+    c.grid.seeds = {0};
+    const SweepReport report = run_sweep(c, fresh_dir("affinity"), FakeTraining{}, o);
+    sched_setaffinity(0, sizeof(saved), &saved);
+    CHECK(report.failed == 0);
+    CHECK_THAT(log.str(), Catch::Contains("sweep: warning: this process may run on 1 CPU only (its CPU affinity), so its 2 "
+                                          "workers share it and each run takes longer; under mpirun add --bind-to none or "
+                                          "--map-by slot:PE=2, under Slurm --cpus-per-task=2"));
+    CHECK(usable_cpus() == static_cast<std::size_t>(CPU_COUNT(&saved)));
+}
+#endif
 
 TEST_CASE("run_sweep validates its arguments before touching the folder", "[experiment][sweep]")
 {

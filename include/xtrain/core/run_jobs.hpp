@@ -28,6 +28,10 @@
 #include <thread>
 #include <vector>
 
+#if defined(__linux__)
+#include <sched.h>
+#endif
+
 #include "xtrain/core/blas_threads.hpp"
 
 namespace xtrain
@@ -35,7 +39,7 @@ namespace xtrain
     /** @brief How run_jobs() runs its jobs (none of this changes what a job computes). */
     struct JobOptions
     {
-        /** @brief Worker threads; 0 means one per hardware thread. Never more than there are jobs. */
+        /** @brief Worker threads; 0 means one per CPU this process may use (usable_cpus()). Never more than there are jobs. */
         std::size_t jobs = 1;
         /**
          * @brief BLAS threads while the jobs run, restored afterwards; 0 leaves BLAS alone. One
@@ -55,6 +59,26 @@ namespace xtrain
          */
         std::function<void()> watch;
     };
+
+    /**
+     * @brief The number of CPUs this process may run on: its CPU affinity on Linux (which `mpirun`,
+     *        `taskset`, Slurm and containers narrow), else the hardware's thread count; at least 1.
+     *
+     * OpenMPI's `mpirun` binds each rank to one core by default: J worker threads in such a rank
+     * share that core and take J times as long. run_sweep() says so when it sees it.
+     */
+    inline std::size_t usable_cpus() noexcept
+    {
+#if defined(__linux__) && defined(CPU_COUNT)
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
+        {
+            return static_cast<std::size_t>(CPU_COUNT(&set));
+        }
+#endif
+        return std::max<std::size_t>(1, std::thread::hardware_concurrency());
+    }
 
     /**
      * @brief Calls fn(i) for every i in [0, n), started in order of i, on `options.jobs` worker
@@ -77,7 +101,7 @@ namespace xtrain
         {
             return 0;
         }
-        const std::size_t wanted = options.jobs == 0 ? std::thread::hardware_concurrency() : options.jobs;
+        const std::size_t wanted = options.jobs == 0 ? usable_cpus() : options.jobs;
         const std::size_t workers = std::max<std::size_t>(1, std::min(wanted, n));
         const int previous_blas = blas_threads();
         if (options.blas_threads > 0)

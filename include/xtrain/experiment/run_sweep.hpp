@@ -157,7 +157,7 @@ namespace xtrain
     /** @brief How a sweep is run (none of this changes its results). */
     struct SweepOptions
     {
-        /** @brief Worker threads (runs in parallel); 0 means one per hardware thread. */
+        /** @brief Worker threads (runs in parallel); 0 means one per CPU this process may use (usable_cpus()). */
         std::size_t jobs = 1;
         /** @brief Which part of the grid this process runs (`--shard K/N`). */
         ShardSpec shard;
@@ -299,7 +299,7 @@ namespace xtrain
             return pending;
         };
         std::vector<RunSpec> pending = pending_runs(0, folder.results().meta.config.grid.size(), true);
-        const std::size_t jobs_wanted = options.jobs == 0 ? std::thread::hardware_concurrency() : options.jobs;
+        const std::size_t jobs_wanted = options.jobs == 0 ? usable_cpus() : options.jobs;
         const std::size_t remote_slots = options.remote != nullptr ? options.remote->slots() : 0;
         {
             const std::size_t jobs = std::max<std::size_t>(1, std::min(jobs_wanted, pending.size()));
@@ -326,6 +326,14 @@ namespace xtrain
             if (options.log != nullptr)
             {
                 *options.log << head << '\n';
+                const std::size_t cpus = usable_cpus();
+                if (jobs > cpus)
+                {
+                    *options.log << "sweep: warning: this process may run on " << cpus << " CPU" << (cpus == 1 ? "" : "s")
+                                 << " only (its CPU affinity), so its " << jobs << " workers share "
+                                 << (cpus == 1 ? "it" : "them") << " and each run takes longer; under mpirun add "
+                                 << "--bind-to none or --map-by slot:PE=" << jobs << ", under Slurm --cpus-per-task=" << jobs << '\n';
+                }
             }
             const SweepMeta& meta = folder.results().meta;
             if (options.log != nullptr && (meta.xtrain_version != version_string || meta.compiler != compiler_description()))
