@@ -32,6 +32,8 @@
 #include <xtrain/optim.hpp>
 #include <xtrain/train.hpp>
 
+#include "support/random_data.hpp"
+
 namespace
 {
     constexpr std::size_t in_dim = 784;
@@ -44,36 +46,11 @@ namespace
     using Model = xtrain::Sequential<xtrain::Dense<in_dim, H>, xtrain::ReLU, xtrain::Dense<H, classes>,
                                      xtrain::SoftmaxCrossEntropy>;
 
-    xtrain::Optimizer<xtrain::SGD> make_sgd()
-    {
-        xtrain::SGD h;
-        h.lr = 1e-3;
-        return xtrain::Optimizer<xtrain::SGD>(h);
-    }
-
     // Random rows, the same on every rank (the same seed): each rank holds the whole dataset, as
     // the examples do, and gathers its slice of every global batch.
     const xtrain::Dataset<float>& dataset()
     {
-        static const xtrain::Dataset<float> d = [] {
-            xtrain::Dataset<float> out;
-            out.features = xt::xtensor<float, 2>::from_shape({dataset_rows, in_dim});
-            out.labels = xt::xtensor<xtrain::label_type, 1>::from_shape({dataset_rows});
-            out.sample_shape = {in_dim};
-            out.num_classes = classes;
-            out.name = "random";
-            xtrain::Rng rng(1);
-            for (float& v : out.features)
-            {
-                v = rng.uniform_float();
-            }
-            for (auto& c : out.labels)
-            {
-                c = static_cast<xtrain::label_type>(rng.uniform_index(classes));
-            }
-            out.validate();
-            return out;
-        }();
+        static const xtrain::Dataset<float> d = xtrain::bench::random_classification(dataset_rows, in_dim, classes);
         return d;
     }
 
@@ -103,7 +80,7 @@ namespace
     {
         const auto b = static_cast<std::size_t>(state.range(0));
         const xtrain::mpi::Communicator comm;
-        xtrain::Trainer trainer(Model<H>(42), make_sgd(), comm.slice(sampler(b)), xtrain::mpi::DataParallel(comm));
+        xtrain::Trainer trainer(Model<H>(42), xtrain::bench::small_sgd(), comm.slice(sampler(b)), xtrain::mpi::DataParallel(comm));
         MPI_Barrier(comm.handle());
         time_fits(state, trainer, b);
         state.counters["ranks"] = benchmark::Counter(static_cast<double>(comm.size()));
@@ -117,7 +94,7 @@ namespace
         MPI_Barrier(comm.handle());
         if (comm.is_root())
         {
-            xtrain::Trainer trainer(Model<H>(42), make_sgd(), sampler(b));
+            xtrain::Trainer trainer(Model<H>(42), xtrain::bench::small_sgd(), sampler(b));
             time_fits(state, trainer, b);
         }
         else

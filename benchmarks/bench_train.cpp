@@ -39,6 +39,8 @@
 #include <xtrain/optim.hpp>
 #include <xtrain/train.hpp>
 
+#include "support/random_data.hpp"
+
 #include "support/alloc_counter.hpp"
 
 namespace
@@ -55,35 +57,9 @@ namespace
     using Model = xtrain::Sequential<xtrain::Dense<in_dim, hidden>, xtrain::ReLU, xtrain::Dense<hidden, classes>,
                                      xtrain::SoftmaxCrossEntropy>;
 
-    // A small rate, so that many steps on the same random data stay finite.
-    xtrain::Optimizer<xtrain::SGD> make_sgd()
-    {
-        xtrain::SGD h;
-        h.lr = 1e-3;
-        return xtrain::Optimizer<xtrain::SGD>(h);
-    }
-
     const xtrain::Dataset<float>& dataset()
     {
-        static const xtrain::Dataset<float> d = [] {
-            xtrain::Dataset<float> out;
-            out.features = xt::xtensor<float, 2>::from_shape({dataset_rows, in_dim});
-            out.labels = xt::xtensor<xtrain::label_type, 1>::from_shape({dataset_rows});
-            out.sample_shape = {in_dim};
-            out.num_classes = classes;
-            out.name = "random";
-            xtrain::Rng rng(1);
-            for (float& v : out.features)
-            {
-                v = rng.uniform_float();
-            }
-            for (auto& c : out.labels)
-            {
-                c = static_cast<xtrain::label_type>(rng.uniform_index(classes));
-            }
-            out.validate();
-            return out;
-        }();
+        static const xtrain::Dataset<float> d = xtrain::bench::random_classification(dataset_rows, in_dim, classes);
         return d;
     }
 
@@ -105,7 +81,7 @@ namespace
     {
         const auto b = static_cast<std::size_t>(state.range(0));
         Model model(42);
-        auto opt = make_sgd();
+        auto opt = xtrain::bench::small_sgd();
         xt::xtensor<float, 1> grad = model.parameters().zeros_like();
         const xtrain::Batch<float> batch = first_rows(b);
         model.loss_and_gradient(batch, grad); // allocates the model's buffers
@@ -144,7 +120,7 @@ namespace
         const auto b = static_cast<std::size_t>(state.range(0));
         const xtrain::Dataset<float>& data = dataset();
         Model model(42);
-        auto opt = make_sgd();
+        auto opt = xtrain::bench::small_sgd();
         xt::xtensor<float, 1> grad = model.parameters().zeros_like();
         xtrain::BatchSampler<xtrain::dynamic> sampler(data.size(), b, {/*shuffle*/ true, /*drop_last*/ false, /*seed*/ 1});
         xtrain::BatchBuffer<float> buffer(data, b);
@@ -176,7 +152,7 @@ namespace
     {
         const auto b = static_cast<std::size_t>(state.range(0));
         const xtrain::Dataset<float>& data = dataset();
-        xtrain::Trainer trainer(Model(42), make_sgd(),
+        xtrain::Trainer trainer(Model(42), xtrain::bench::small_sgd(),
                                 xtrain::BatchSampler<xtrain::dynamic>(data.size(), b, {true, false, 1}));
         // The history keeps a record per update (the default); fit() reserves it, outside the loop.
         trainer.fit(data, xtrain::Budget::steps(updates_per_fit));
@@ -202,7 +178,7 @@ namespace
     void run_fit(benchmark::State& state, Sampler sampler, std::size_t b)
     {
         const xtrain::Dataset<float>& data = dataset();
-        xtrain::Trainer trainer(Model(42), make_sgd(), std::move(sampler));
+        xtrain::Trainer trainer(Model(42), xtrain::bench::small_sgd(), std::move(sampler));
         trainer.fit(data, xtrain::Budget::steps(updates_per_fit));
         const std::size_t before = xtrain::test::total_allocations();
         const std::clock_t cpu_start = std::clock();

@@ -22,29 +22,23 @@ the target as one process (the data-parallel guarantee), so the time to target a
 steps times the time per update on 1 and on P ranks (the H = 128 measurements).
 """
 import csv
-import json
 import math
 import re
 import sys
 
+from gbench import loglog_at, medians
+
 
 def load(path):
     """{H: (one, dp, allreduce seconds, gradient bytes)} and the number of ranks."""
-    with open(path) as f:
-        report = json.load(f)
     nets, ranks = {}, None
-    for b in report["benchmarks"]:
-        if b.get("run_type") == "aggregate" and b.get("aggregate_name") != "median":
-            continue
-        if b.get("error_occurred"):
-            sys.exit(f"{path}: {b['run_name']} failed: {b.get('error_message')}")
-        unit = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}[b["time_unit"]]
+    for b in medians(path):
         m = re.match(r"BM_(dp_fit|one_rank_fit|allreduce)<(\d+)>(?:/(\d+))?", b["run_name"])
         if not m:
             continue
         net = nets.setdefault(int(m.group(2)), {"one": {}, "dp": {}, "allreduce": None, "bytes": None})
         if m.group(1) == "allreduce":
-            net["allreduce"] = b["real_time"] * unit
+            net["allreduce"] = b["real_s"]
             net["bytes"] = b["bytes"]
             ranks = int(b["ranks"])
         else:
@@ -53,20 +47,6 @@ def load(path):
     if not nets:
         sys.exit(f"{path}: expected BM_dp_fit, BM_one_rank_fit and BM_allreduce (a bench_data_parallel report)")
     return nets, ranks
-
-
-def interpolate(times, b):
-    """t1 at batch b, log-log between the measured sizes (clamped at the ends)."""
-    sizes = sorted(times)
-    if b <= sizes[0]:
-        return times[sizes[0]] * b / sizes[0]
-    if b >= sizes[-1]:
-        return times[sizes[-1]] * b / sizes[-1]
-    for lo, hi in zip(sizes, sizes[1:]):
-        if lo <= b <= hi:
-            f = (math.log(b) - math.log(lo)) / (math.log(hi) - math.log(lo))
-            return math.exp(math.log(times[lo]) + f * (math.log(times[hi]) - math.log(times[lo])))
-    raise AssertionError(b)
 
 
 def main():
@@ -87,7 +67,7 @@ def main():
         print(f"| global B | one rank (ms/update) | {p} ranks (ms/update) | speed-up here | modelled 10 Gb/s | modelled 100 Gb/s |")
         print("|---:|---:|---:|---:|---:|---:|")
         for b in sorted(set(one) & set(dp)):
-            part = interpolate(one, b / p)
+            part = loglog_at(one, b / p, extrapolate=True)
             print(f"| {b} | {one[b] * 1e3:.2f} | {dp[b] * 1e3:.2f} | {one[b] / dp[b]:.2f}x | "
                   f"{one[b] / (part + ring(nbytes, 10)):.2f}x | {one[b] / (part + ring(nbytes, 100)):.2f}x |")
         print()
@@ -110,7 +90,7 @@ def main():
                 if math.isinf(steps):
                     print(f"| {row['optimizer']} | {b} | not reached | | | |")
                     continue
-                part = interpolate(n["one"], b / p) + ring(n["bytes"], 10)
+                part = loglog_at(n["one"], b / p, extrapolate=True) + ring(n["bytes"], 10)
                 print(f"| {row['optimizer']} | {b} | {steps:.0f} | {steps * n['one'][b]:.2f} | "
                       f"{steps * n['dp'][b]:.2f} | {steps * part:.2f} |")
 

@@ -19,24 +19,18 @@ The folder's own run times (wall clock, on a machine that may have been busy) ar
 """
 import csv
 import json
-import math
 import os
 import re
 import sys
 from collections import defaultdict
 
+from gbench import loglog_at, medians
+
 
 def load(path):
-    with open(path) as f:
-        report = json.load(f)
     step, evaluation, runs = {}, None, {}
-    for b in report["benchmarks"]:
-        if b.get("run_type") == "aggregate" and b.get("aggregate_name") != "median":
-            continue
-        if b.get("error_occurred"):
-            sys.exit(f"{path}: {b['run_name']} failed: {b.get('error_message')}")
-        unit = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}[b["time_unit"]]
-        cpu = b["cpu_time"] * unit  # seconds per iteration
+    for b in medians(path):
+        cpu = b["cpu_s"]  # seconds per iteration
         name = b["run_name"]
         m = re.match(r"BM_sweep_step_floor/(\d+)", name)
         if m:
@@ -54,26 +48,13 @@ def load(path):
     return step, evaluation, runs
 
 
-def at(table, b):
-    """table[b], or interpolated log-log between the measured neighbours."""
-    if b in table:
-        return table[b]
-    sizes = sorted(table)
-    lo = max((s for s in sizes if s < b), default=None)
-    hi = min((s for s in sizes if s > b), default=None)
-    if lo is None or hi is None:
-        sys.exit(f"batch size {b} is outside the measured range {sizes[0]}..{sizes[-1]}")
-    t = (math.log(b) - math.log(lo)) / (math.log(hi) - math.log(lo))
-    return math.exp((1 - t) * math.log(table[lo]) + t * math.log(table[hi]))
-
-
 def main():
     if len(sys.argv) not in (2, 3):
         sys.exit(__doc__)
     step, evaluation, runs = load(sys.argv[1])
     cost = {}  # (optimizer, noise) -> {B: (run s/example, floor s/example)}
     for (opt, noise, b), (cpu, examples, evaluated) in runs.items():
-        floor = at(step, b) + evaluation * evaluated / examples
+        floor = loglog_at(step, b) + evaluation * evaluated / examples
         cost.setdefault((opt, noise), {})[b] = (cpu / examples, floor)
 
     sizes = sorted({b for (_, _, b) in runs})
@@ -108,8 +89,8 @@ def main():
             if (opt, noise) not in cost:
                 sys.exit(f"{folder}: optimizer '{opt}' was not measured by bench_sweep_floor")
             table = cost[(opt, noise)]
-            spent += n * at({k: v[0] for k, v in table.items()}, b)
-            floor += n * at({k: v[1] for k, v in table.items()}, b)
+            spent += n * loglog_at({k: v[0] for k, v in table.items()}, b)
+            floor += n * loglog_at({k: v[1] for k, v in table.items()}, b)
         print(f"\n{folder}: {sum(examples.values())} training examples in {len(examples)} cells "
               f"({'with' if noise else 'without'} the noise scale)")
         print(f"  at the measured CPU cost per example: {spent:.0f} s against a GEMM floor of {floor:.0f} s, "
