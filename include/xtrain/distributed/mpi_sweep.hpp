@@ -318,6 +318,10 @@ namespace xtrain::mpi
                 {
                     report.error = e.what();
                 }
+                catch (...)
+                {
+                    report.error = "the run threw an exception that is not a std::exception";
+                }
                 done.store(true);
             });
             try
