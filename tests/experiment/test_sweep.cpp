@@ -1937,4 +1937,19 @@ TEST_CASE("run specs and run reports keep every bit through their bytes, and dam
     RunReport both = report;
     both.error = "and an error";
     CHECK_THROWS_WITH(decode_run_report(encode_run_report(both), "r"), Catch::Contains("exactly one of a result, an error"));
+
+    // The error becomes an exception's what() on the other side, which ends at a NUL: a failed
+    // run's note is sent up to its first NUL, and a report holding one is refused.
+    const RunFunction fails_with_nul = [](const RunSpec&, EvalSink&) {
+        RunResult r;
+        r.status = RunOutcome::failed;
+        r.note = std::string("out of memory\0at step 3", 24);
+        return r;
+    };
+    const RunReport cut = run_and_report(fails_with_nul, spec, Target{});
+    CHECK(cut.error == "out of memory");
+    RunReport with_nul;
+    with_nul.error = std::string("out\0of memory", 13);
+    CHECK_THROWS_WITH(decode_run_report(encode_run_report(with_nul), "from rank 2"),
+                      Catch::Contains("from rank 2") && Catch::Contains("the run's error message holds a NUL byte"));
 }

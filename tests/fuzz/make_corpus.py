@@ -271,6 +271,8 @@ def run_transfer_inputs():
         "refuse-unknown-outcome": b"\x00" + run_report(result=7),
         "refuse-result-and-error": b"\x00" + run_report(error="and an error"),
         "refuse-nothing": b"\x00" + run_report(result=None),
+        # A NUL would cut the message the report's error becomes (an exception's what()).
+        "refuse-nul-in-error": b"\x00" + run_report(rows=0, hit=False, result=None, error="out\0of memory"),
         "refuse-too-many-rows": b"\x01" + run_report(rows=2)[:12] + u64(1 << 40) + run_report(rows=2)[20:],
         "refuse-truncated": b"\x01" + run_report()[:40] + bytes(4),
         "refuse-empty": b"\x01",

@@ -225,6 +225,11 @@ namespace xtrain
             report.result = detail::read_record<RunResult>(r);
         }
         report.error = r.read_string();
+        if (report.error.find('\0') != std::string::npos)
+        {
+            // It becomes an exception's what(), which ends at the first NUL: refuse it rather than cut it.
+            r.fail("the run's error message holds a NUL byte");
+        }
         report.interrupted = r.read<bool>();
         if (r.count() != body)
         {
@@ -253,7 +258,12 @@ namespace xtrain
             RunResult result = fn(spec, sink);
             if (result.status == RunOutcome::failed)
             {
-                report.error = result.note.empty() ? "the run function returned status failed" : result.note;
+                // Up to a NUL, if any: the message travels as an exception's what().
+                report.error = result.note.substr(0, result.note.find('\0'));
+                if (report.error.empty())
+                {
+                    report.error = "the run function returned status failed";
+                }
             }
             else
             {
