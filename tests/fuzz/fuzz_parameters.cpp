@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "fuzz_target.hpp"
+#include "reseal.hpp"
 #include "xtrain/model.hpp"
 
 const char* const xtrain::fuzz::target_name = "fuzz_parameters";
@@ -30,19 +31,6 @@ namespace
     Net make_net(std::uint64_t seed)
     {
         return Net(seed, xtrain::Dense<>(2, 3), xtrain::ReLU(), xtrain::Dense<>(3, 2), xtrain::SoftmaxCrossEntropy());
-    }
-
-    void reseal(std::string& bytes)
-    {
-        if (bytes.size() < 4)
-        {
-            return;
-        }
-        const std::uint32_t crc = xtrain::crc32_update(0, bytes.data(), bytes.size() - 4);
-        for (std::size_t k = 0; k < 4; ++k)
-        {
-            bytes[bytes.size() - 4 + k] = static_cast<char>((crc >> (8 * k)) & 0xFFU);
-        }
     }
 
     bool same(const xtrain::ParamBuffer<double>& a, const xtrain::ParamBuffer<double>& b, std::size_t segment)

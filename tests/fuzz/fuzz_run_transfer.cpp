@@ -15,6 +15,7 @@
 #include <string>
 
 #include "fuzz_target.hpp"
+#include "reseal.hpp"
 #include "xtrain/experiment/run_transfer.hpp"
 
 const char* const xtrain::fuzz::target_name = "fuzz_run_transfer";
@@ -22,19 +23,6 @@ const char* const xtrain::fuzz::target_name = "fuzz_run_transfer";
 namespace
 {
     const char* const source = "fuzz input";
-
-    void reseal(std::string& bytes)
-    {
-        if (bytes.size() < 4)
-        {
-            return;
-        }
-        const std::uint32_t crc = xtrain::crc32_update(0, bytes.data(), bytes.size() - 4);
-        for (std::size_t k = 0; k < 4; ++k)
-        {
-            bytes[bytes.size() - 4 + k] = static_cast<char>((crc >> (8 * k)) & 0xFFU);
-        }
-    }
 
     bool names_source(const std::exception& e) { return std::string(e.what()).rfind(source, 0) == 0; }
 }
