@@ -550,6 +550,82 @@ TEST_CASE("NoiseScaleMonitor finds the true noise scale of a linear regression a
     CHECK((sum_tr / sum_g2) == Approx(truth).epsilon(0.1));
 }
 
+namespace
+{
+    // A model without gradient_of_first(): NoiseScaleMonitor falls back to a half-batch pass.
+    struct WithoutKeptPass
+    {
+        using value_type = double;
+        MLP<double> inner;
+        ParamBuffer<double>& parameters() { return inner.parameters(); }
+        const ParamBuffer<double>& parameters() const { return inner.parameters(); }
+        double loss_and_gradient(const Batch<double>& b, xt::xtensor<double, 1>& g) { return inner.loss_and_gradient(b, g); }
+        double loss(const Batch<double>& b) { return inner.loss(b); }
+    };
+
+    Dataset<double> noisy_blobs()
+    {
+        datasets::BlobsOptions o;
+        o.num_samples = 400;
+        o.num_features = 4;
+        o.cluster_std = 4.0;
+        o.seed = 8;
+        return datasets::gaussian_blobs<double>(o);
+    }
+}
+
+TEST_CASE("NoiseScaleMonitor measures the same from the batch's kept pass as from a half-batch pass",
+          "[experiment][trainer_run][noise]")
+{
+    static_assert(has_gradient_of_first_v<MLP<double>> && !has_gradient_of_first_v<WithoutKeptPass>);
+    const Dataset<double> data = noisy_blobs();
+    for (std::size_t b : {2, 7, 32, 100})
+    {
+        INFO("B = " << b);
+        SGD h;
+        h.lr = 0.05;
+        Trainer kept(MLP<double>(5, {data.feature_dim(), 16, data.num_classes}), Optimizer<SGD>(h),
+                     BatchSampler<dynamic>(data.size(), b, SamplerOptions::shuffled(4)), NoiseScaleMonitor<double>(1, 1));
+        Trainer halves(WithoutKeptPass{MLP<double>(5, {data.feature_dim(), 16, data.num_classes})}, Optimizer<SGD>(h),
+                       BatchSampler<dynamic>(data.size(), b, SamplerOptions::shuffled(4)), NoiseScaleMonitor<double>(1, 1));
+        kept.fit(data, Budget::epochs(3));
+        halves.fit(data, Budget::epochs(3));
+        const auto& a = kept.callback<0>().records();
+        const auto& r = halves.callback<0>().records();
+        REQUIRE(a.size() == 3);
+        REQUIRE(r.size() == 3);
+        for (std::size_t e = 0; e < 3; ++e)
+        {
+            CHECK(a[e].measurements == r[e].measurements);
+            CHECK(a[e].measurements > 0);
+            CHECK(a[e].grad_sq == Approx(r[e].grad_sq).epsilon(1e-9));
+            CHECK(a[e].trace_sigma == Approx(r[e].trace_sigma).epsilon(1e-9));
+        }
+        // Neither way of measuring changes the training itself.
+        CHECK((kept.model().parameters().values() == halves.model().inner.parameters().values()));
+    }
+}
+
+TEST_CASE("NoiseScaleMonitor leaves a model with dropout on the trajectory it takes without it",
+          "[experiment][trainer_run][noise][dropout]")
+{
+    using Net = Sequential<double, Dense<>, ReLU, Dropout, Dense<>, SoftmaxCrossEntropy>;
+    const Dataset<double> data = noisy_blobs();
+    const std::size_t d = data.feature_dim();
+    const auto make = [&] { return Net(6, Dense<>(d, 16), ReLU(), Dropout(0.3), Dense<>(16, data.num_classes), SoftmaxCrossEntropy()); };
+    Adam h;
+    h.lr = 0.01;
+    Trainer measured(make(), Optimizer<Adam>(h), BatchSampler<dynamic>(data.size(), 16, SamplerOptions::shuffled(2)),
+                     NoiseScaleMonitor<double>(1));
+    Trainer plain(make(), Optimizer<Adam>(h), BatchSampler<dynamic>(data.size(), 16, SamplerOptions::shuffled(2)),
+                  NoiseScaleMonitor<double>(0));
+    measured.fit(data, Budget::epochs(2));
+    plain.fit(data, Budget::epochs(2));
+    REQUIRE(measured.callback<0>().records().size() == 2);
+    CHECK(measured.callback<0>().records()[0].measurements > 0);
+    CHECK((measured.model().parameters().values() == plain.model().parameters().values()));
+}
+
 TEST_CASE("Steps to target are resolved by going back to the last miss and bisecting",
           "[experiment][trainer_run]")
 {

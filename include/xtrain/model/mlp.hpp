@@ -65,6 +65,16 @@ namespace xtrain
 
         /** @brief Mean loss over @p batch; overwrites @p grad with its gradient (see Sequential::loss_and_gradient). */
         T loss_and_gradient(const Batch<T>& batch, xt::xtensor<T, 1>& grad);
+        /**
+         * @brief Overwrites @p grad with the gradient of the mean loss over the first @p n samples
+         * of @p batch from the loss_and_gradient(batch, ...) call just made: a backward pass over
+         * n samples, no forward pass (see Sequential::gradient_of_first).
+         * @throws std::logic_error if the last pass was not loss_and_gradient on this batch;
+         *         std::invalid_argument if @p n is 0 or above batch.size.
+         */
+        void gradient_of_first(const Batch<T>& batch, std::size_t n, xt::xtensor<T, 1>& grad);
+        /** @brief True if gradient_of_first(@p batch, ...) can run now. */
+        bool holds_backward_of(const Batch<T>& batch) const noexcept { return m_kept.holds(batch); }
         /** @brief Every layer with parameters is Dense: loss_and_descent() exists. */
         static constexpr bool supports_descent = true;
         /**
@@ -95,6 +105,7 @@ namespace xtrain
         std::size_t prepare(const Batch<T>& batch, bool backward, const char* where);
         void ensure_capacity(std::size_t forward_batch, std::size_t backward_batch);
         void forward(const T* x, std::size_t n, ForwardMode mode);
+        void backward(std::size_t n, T* grad);
 
         std::vector<std::size_t> m_widths;
         std::vector<DenseLayer<T>> m_dense;
@@ -107,6 +118,7 @@ namespace xtrain
         // Outputs of each layer in order (input, dense 0, activation 0, dense 1, ...). Rewritten by
         // every forward pass before use, so a copied model never reads another model's pointers.
         std::vector<const T*> m_acts;
+        detail::nn::KeptPass<T> m_kept; // whose loss_and_gradient m_acts and the loss's gradient are
     };
 
     /******************
@@ -142,6 +154,7 @@ namespace xtrain
     template <class T, class Activation, class Loss>
     void MLP<T, Activation, Loss>::initialize(std::uint64_t seed)
     {
+        m_kept.clear();
         for (std::size_t j = 0; j < m_dense.size(); ++j)
         {
             m_dense[j].initialize(m_params.data(), seed, 2 * j);
@@ -164,6 +177,7 @@ namespace xtrain
         {
             return;
         }
+        m_kept.clear();
         for (std::size_t j = 0; j < m_dense.size(); ++j)
         {
             m_dense[j].reserve(SampleShape::flat(m_widths[j]), fwd, bwd, j > 0);
@@ -197,6 +211,7 @@ namespace xtrain
     template <class T, class Activation, class Loss>
     void MLP<T, Activation, Loss>::forward(const T* x, std::size_t n, ForwardMode mode)
     {
+        m_kept.clear();
         const T* p = m_params.data();
         const T* a = x;
         m_acts[0] = x;
@@ -221,8 +236,15 @@ namespace xtrain
         detail::nn::size_gradient(grad, m_param_count);
         forward(batch.features, n, ForwardMode::training_step(false));
         const T value = m_loss.loss_and_gradient(m_acts.back(), n, k, batch);
+        backward(n, grad.data());
+        m_kept.keep(batch);
+        return value;
+    }
+
+    template <class T, class Activation, class Loss>
+    void MLP<T, Activation, Loss>::backward(std::size_t n, T* g)
+    {
         const T* p = m_params.data();
-        T* g = grad.data();
         const T* dy = m_loss.gradient();
         for (std::size_t j = m_dense.size(); j-- > 0;)
         {
@@ -233,7 +255,17 @@ namespace xtrain
                 dy = m_act[j - 1].backward(m_acts[2 * j - 1], m_acts[2 * j], dy, n, p, g, true);
             }
         }
-        return value;
+    }
+
+    template <class T, class Activation, class Loss>
+    void MLP<T, Activation, Loss>::gradient_of_first(const Batch<T>& batch, std::size_t n, xt::xtensor<T, 1>& grad)
+    {
+        constexpr const char* where = "xtrain::MLP::gradient_of_first";
+        m_kept.check(batch, n, where);
+        detail::nn::check_parameter_size(m_params, m_param_count, where);
+        detail::nn::size_gradient(grad, m_param_count);
+        backward(n, grad.data());
+        detail::nn::scale_gradient(grad.data(), m_param_count, static_cast<T>(batch.size) / static_cast<T>(n));
     }
 
     template <class T, class Activation, class Loss>

@@ -11,7 +11,9 @@
  * T loss_and_gradient(const xtrain::Batch<T>& batch, xt::xtensor<T, 1>& grad);
  * @endcode
  * and optionally `T loss(const Batch<T>&)`, `void predict(const Batch<T>&, label_type*)`,
- * `void set_training(bool)`, `void save(BinaryWriter&) const` with `void load(BinaryReader&)`.
+ * `void set_training(bool)`, `void save(BinaryWriter&) const` with `void load(BinaryReader&)`,
+ * `void gradient_of_first(const Batch<T>&, std::size_t, xt::xtensor<T, 1>&)` with
+ * `bool holds_backward_of(const Batch<T>&) const`.
  * loss_and_gradient returns the MEAN loss over the batch and overwrites grad (same layout as
  * parameters()) with the gradient of that mean, so the gradient's scale does not depend on the
  * batch size. Each member has a detection alias and a boolean trait (usable for SFINAE and
@@ -21,6 +23,7 @@
 #ifndef XTRAIN_MODEL_MODEL_TRAITS_HPP
 #define XTRAIN_MODEL_MODEL_TRAITS_HPP
 
+#include <cstddef>
 #include <type_traits>
 #include <utility>
 
@@ -59,6 +62,11 @@ namespace xtrain
         template <class M, class T>
         using loss_and_predict_t = decltype(std::declval<M&>().loss_and_predict(std::declval<const Batch<T>&>(),
                                                                                  std::declval<label_type*>()));
+        template <class M, class T>
+        using gradient_of_first_t = decltype(std::declval<M&>().gradient_of_first(
+            std::declval<const Batch<T>&>(), std::declval<std::size_t>(), std::declval<xt::xtensor<T, 1>&>()));
+        template <class M, class T>
+        using holds_backward_of_t = decltype(std::declval<const M&>().holds_backward_of(std::declval<const Batch<T>&>()));
         template <class M>
         using set_training_t = decltype(std::declval<M&>().set_training(std::declval<bool>()));
         template <class M>
@@ -148,6 +156,19 @@ namespace xtrain
     /** @brief True if M has `void set_training(bool)` (e.g. dropout off in evaluation). */
     template <class M>
     inline constexpr bool has_set_training_v = detail::model_detect::is_detected_v<detail::model_detect::set_training_t, M>;
+
+    /**
+     * @brief True if M has `void gradient_of_first(const Batch<T>&, std::size_t n, xt::xtensor<T, 1>&)`
+     * and `bool holds_backward_of(const Batch<T>&) const`: the gradient over a batch's first n
+     * samples from the backward pass just made (NoiseScaleMonitor's half-batch gradient without a
+     * second forward pass).
+     */
+    template <class M>
+    inline constexpr bool has_gradient_of_first_v
+        = has_value_type_v<M>
+        && detail::model_detect::is_detected_v<detail::model_detect::gradient_of_first_t, M, detail::model_detect::scalar_t<M>>
+        && detail::model_detect::is_detected_exact_v<bool, detail::model_detect::holds_backward_of_t, M,
+                                                     detail::model_detect::scalar_t<M>>;
 
     /** @brief True if M has `void save(BinaryWriter&) const` and `void load(BinaryReader&)` (state beyond the parameters). */
     template <class M>

@@ -197,6 +197,23 @@ namespace xtrain
          */
         T loss_and_gradient(const Batch<T>& batch, xt::xtensor<T, 1>& grad);
 
+        /**
+         * @brief Overwrites @p grad with the gradient of the mean loss over the first @p n samples
+         * of @p batch, by repeating the backward pass of the loss_and_gradient(batch, ...) call just
+         * made over those samples: no forward pass, no new dropout mask (the samples keep theirs).
+         *
+         * Equal, to float rounding, to loss_and_gradient() on a batch of those n samples when the
+         * model has no dropout. What NoiseScaleMonitor uses for its half-batch gradient. Only valid
+         * while the parameters are those of that call: between loss_and_gradient and the
+         * optimizer's step.
+         * @throws std::logic_error if the last pass was not loss_and_gradient on this batch (same
+         * rows at the same addresses), or a forward pass ran since; std::invalid_argument if
+         * @p n is 0 or above batch.size.
+         */
+        void gradient_of_first(const Batch<T>& batch, std::size_t n, xt::xtensor<T, 1>& grad);
+        /** @brief True if gradient_of_first(@p batch, ...) can run now. */
+        bool holds_backward_of(const Batch<T>& batch) const noexcept { return m_kept.holds(batch); }
+
         /** @brief True when every layer with parameters can fuse its update into its backward pass (Dense). */
         static constexpr bool supports_descent = detail::all_layers_descend<layers_tuple>::value;
 
@@ -334,6 +351,8 @@ namespace xtrain
         std::size_t m_backward_capacity = 0; // largest batch the backward-only buffers hold
         bool m_planned = false;
         bool m_training = true;
+        activations m_acts{};                 // outputs of the last forward pass (input first)
+        detail::nn::KeptPass<T> m_kept;      // whose loss_and_gradient m_acts and the loss's gradient are
     };
 
     /*************************
@@ -355,6 +374,7 @@ namespace xtrain
     template <class... Ls>
     void Sequential<Ls...>::initialize(std::uint64_t seed)
     {
+        m_kept.clear();
         T* p = m_params.data();
         for_each_layer([p, seed](auto i, auto& layer) { layer.initialize(p, seed, i()); });
     }
@@ -364,6 +384,7 @@ namespace xtrain
                                  const char* where)
     {
         m_planned = false;
+        m_kept.clear();
         std::array<SampleShape, num_layers + 1> shapes{};
         shapes[0] = input;
         for_each_layer(
@@ -405,6 +426,7 @@ namespace xtrain
     template <class... Ls>
     void Sequential<Ls...>::forward(const T* x, std::size_t n, ForwardMode mode, activations& acts)
     {
+        m_kept.clear();
         acts[0] = x;
         const T* p = m_params.data();
         for_each_layer([&acts, n, p, mode](auto i, auto& layer) { acts[i() + 1] = layer.forward(acts[i()], n, p, mode); });
@@ -445,11 +467,24 @@ namespace xtrain
         const std::size_t k = m_shapes[num_layers].size();
         m_loss.check_batch(batch, k);
         detail::nn::size_gradient(grad, m_param_count);
-        activations acts{};
-        forward(batch.features, n, ForwardMode::training_step(m_training), acts);
-        const T value = m_loss.loss_and_gradient(acts[num_layers], n, k, batch);
-        backward(acts, n, grad.data(), std::make_index_sequence<num_layers>{});
+        forward(batch.features, n, ForwardMode::training_step(m_training), m_acts);
+        const T value = m_loss.loss_and_gradient(m_acts[num_layers], n, k, batch);
+        backward(m_acts, n, grad.data(), std::make_index_sequence<num_layers>{});
+        m_kept.keep(batch);
         return value;
+    }
+
+    template <class... Ls>
+    void Sequential<Ls...>::gradient_of_first(const Batch<T>& batch, std::size_t n, xt::xtensor<T, 1>& grad)
+    {
+        constexpr const char* where = "xtrain::Sequential::gradient_of_first";
+        m_kept.check(batch, n, where);
+        detail::nn::check_parameter_size(m_params, m_param_count, where);
+        detail::nn::size_gradient(grad, m_param_count);
+        // The loss's gradient holds d(mean over batch.size)/d(outputs); the backward pass over the
+        // first n rows sums their share, which batch.size / n turns into the mean over n.
+        backward(m_acts, n, grad.data(), std::make_index_sequence<num_layers>{});
+        detail::nn::scale_gradient(grad.data(), m_param_count, static_cast<T>(batch.size) / static_cast<T>(n));
     }
 
     template <class... Ls>
@@ -556,6 +591,7 @@ namespace xtrain
     template <class... Ls>
     void Sequential<Ls...>::load(BinaryReader& in)
     {
+        m_kept.clear();
         in.expect_tag("xtrain.Sequential");
         const auto n = in.read<std::uint64_t>();
         if (n != num_layers)

@@ -84,6 +84,78 @@ namespace xtrain::detail::nn
         }
     }
 
+    /**
+     * @brief Which batch the activations of the last loss_and_gradient() belong to, so that its
+     * backward pass can be repeated over the batch's first samples (gradient_of_first()).
+     *
+     * A copy or an assignment starts empty: the activations it names live in the buffers of the
+     * model it was copied from.
+     */
+    template <class T>
+    class KeptPass
+    {
+    public:
+        KeptPass() noexcept = default;
+        KeptPass(const KeptPass&) noexcept {}
+        KeptPass& operator=(const KeptPass&) noexcept
+        {
+            clear();
+            return *this;
+        }
+
+        /** @brief The activations now belong to @p batch. */
+        void keep(const Batch<T>& batch) noexcept
+        {
+            m_features = batch.features;
+            m_labels = batch.labels;
+            m_targets = batch.targets;
+            m_size = batch.size;
+        }
+        /** @brief A forward pass or a new plan overwrote the activations. */
+        void clear() noexcept { m_size = 0; }
+        /** @brief True if the activations are those of @p batch (the same rows, at the same addresses). */
+        bool holds(const Batch<T>& batch) const noexcept
+        {
+            return m_size != 0 && batch.size == m_size && batch.features == m_features && batch.labels == m_labels
+                && batch.targets == m_targets;
+        }
+
+        /**
+         * @brief Checks a gradient_of_first() call.
+         * @throws std::logic_error if the activations are not those of @p batch;
+         *         std::invalid_argument if @p n is 0 or above batch.size.
+         */
+        void check(const Batch<T>& batch, std::size_t n, std::string_view where) const
+        {
+            if (!holds(batch))
+            {
+                throw std::logic_error(concat(where, ": the model holds no backward pass of this batch (call "
+                                                     "loss_and_gradient(batch, grad) first, and nothing that runs "
+                                                     "a forward pass in between)"));
+            }
+            if (n == 0 || n > batch.size)
+            {
+                throw std::invalid_argument(concat(where, ": n must be in 1 ... batch.size (", batch.size, ") (got ", n, ")"));
+            }
+        }
+
+    private:
+        const T* m_features = nullptr;
+        const label_type* m_labels = nullptr;
+        const T* m_targets = nullptr;
+        std::size_t m_size = 0;
+    };
+
+    /** @brief grad *= @p scale over its @p n values (the mean over a subset from a sum scaled for the whole batch). */
+    template <class T>
+    void scale_gradient(T* grad, std::size_t n, T scale) noexcept
+    {
+        for (std::size_t i = 0; i < n; ++i)
+        {
+            grad[i] *= scale;
+        }
+    }
+
     /** @brief Rethrows a layer's shape complaint with the model, the layer's position and its description. */
     [[noreturn]] inline void rethrow_layer_error(std::string_view where, std::size_t index, const std::string& layer,
                                                  const std::invalid_argument& e)

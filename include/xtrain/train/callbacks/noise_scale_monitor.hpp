@@ -9,11 +9,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include <xtensor/xtensor.hpp>
 
 #include "xtrain/core/batch.hpp"
+#include "xtrain/model/model_traits.hpp"
 #include "xtrain/train/gradient_noise_scale.hpp"
 
 namespace xtrain
@@ -39,9 +41,14 @@ namespace xtrain
      * McCandlish et al.'s unbiased estimators (GradientNoiseScale::squared_gradient_estimate and
      * trace_estimate): a single pair is far too noisy at small batch sizes (the |G|^2 estimate is
      * often negative), an epoch's worth is not. It measures every `every` updates, more often if
-     * that would give fewer than `min_per_epoch` measurements in an epoch; each measurement costs
-     * a half-batch forward and backward pass. Batches of one sample cannot be split and are
-     * skipped. `every = 0` switches it off.
+     * that would give fewer than `min_per_epoch` measurements in an epoch. Batches of one sample
+     * cannot be split and are skipped. `every = 0` switches it off.
+     *
+     * What a measurement costs: with a model that has gradient_of_first() (Sequential, MLP), a
+     * backward pass over the half batch from the activations the batch's own pass left, with no
+     * forward pass and no new dropout mask, so training follows the same trajectory with or
+     * without the monitor. With any other model, a forward and backward pass over the half batch
+     * through loss_and_gradient(); that pass draws new dropout masks, if the model has dropout.
      */
     template <class T>
     class NoiseScaleMonitor
@@ -78,7 +85,22 @@ namespace xtrain
             }
             Batch<T> half = batch;
             half.size = batch.size / 2;
-            t.model().loss_and_gradient(half, m_half_grad);
+            auto& model = t.model();
+            bool done = false;
+            if constexpr (has_gradient_of_first_v<std::decay_t<decltype(model)>>)
+            {
+                // Another callback may have run a forward pass since the batch's own: then the
+                // half batch takes its own forward pass below.
+                if (model.holds_backward_of(batch))
+                {
+                    model.gradient_of_first(batch, half.size, m_half_grad);
+                    done = true;
+                }
+            }
+            if (!done)
+            {
+                model.loss_and_gradient(half, m_half_grad);
+            }
             if (m_count == 0)
             {
                 m_b_small = static_cast<double>(half.size);
