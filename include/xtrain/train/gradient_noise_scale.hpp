@@ -31,17 +31,34 @@
 
 namespace xtrain
 {
-    /** @brief Sum of squares of @p n values, accumulated in double. */
+    /**
+     * @brief Sum of squares of @p n values, accumulated in double.
+     *
+     * Eight partial sums (value i goes to sum i mod 8), added pairwise at the end: a single sum
+     * would make every addition wait for the one before (about 1 ns per value; 0.2 ms for a
+     * gradient of 200 000 values), eight independent ones vectorise. The order is fixed, so the
+     * result is the same on every call.
+     */
     template <class T>
     double squared_norm(const T* data, std::size_t n) noexcept
     {
-        double s = 0.0;
-        for (std::size_t i = 0; i < n; ++i)
+        constexpr std::size_t lanes = 8;
+        double s[lanes] = {};
+        std::size_t i = 0;
+        for (; i + lanes <= n; i += lanes)
         {
-            const double v = static_cast<double>(data[i]);
-            s += v * v;
+            for (std::size_t j = 0; j < lanes; ++j)
+            {
+                const double v = static_cast<double>(data[i + j]);
+                s[j] += v * v;
+            }
         }
-        return s;
+        for (std::size_t j = 0; i + j < n; ++j)
+        {
+            const double v = static_cast<double>(data[i + j]);
+            s[j] += v * v;
+        }
+        return ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]));
     }
 
     /** @brief Sum of squares of a contiguous container (anything with data() and size(), e.g. xt::xtensor). */
