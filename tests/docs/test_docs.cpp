@@ -254,6 +254,7 @@ TEMPLATE_TEST_CASE("The Model requirement as the pages list it is what the libra
     STATIC_REQUIRE(xtrain::has_loss_and_predict_v<Listed>);
     STATIC_REQUIRE(xtrain::has_set_training_v<Listed>);
     STATIC_REQUIRE(xtrain::has_model_state_v<Listed>);
+    STATIC_REQUIRE(xtrain::has_gradient_of_first_v<Listed>);
 }
 
 TEST_CASE("Each callback hook as docs/training.md lists it is called by the Trainer", "[docs][train]")
