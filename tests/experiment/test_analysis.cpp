@@ -514,6 +514,38 @@ TEST_CASE("The noise-scale estimators are exact on expected squared norms", "[ex
     const std::vector<float> v = {3.0f, 4.0f};
     CHECK(squared_norm(v) == 25.0);
     CHECK(squared_norm(v.data(), 1) == 9.0);
+    CHECK(squared_norm(v.data(), 0) == 0.0);
+}
+
+TEST_CASE("squared_norm sums every value, whatever the length against its eight partial sums",
+          "[experiment][noise]")
+{
+    // Integers: every partial sum is exact, so any order of adding gives the same double, and a
+    // value left out or counted twice changes the result.
+    std::vector<float> v(41);
+    for (std::size_t i = 0; i < v.size(); ++i)
+    {
+        v[i] = static_cast<float>(i + 1);
+    }
+    for (std::size_t n = 0; n <= v.size(); ++n)
+    {
+        INFO("n = " << n);
+        const double expected = static_cast<double>(n * (n + 1) * (2 * n + 1) / 6);
+        CHECK(squared_norm(v.data(), n) == expected);
+    }
+    // Same values in double, and the same call twice gives the same bits.
+    std::vector<double> w(1000);
+    for (std::size_t i = 0; i < w.size(); ++i)
+    {
+        w[i] = std::sin(static_cast<double>(i));
+    }
+    double plain = 0.0;
+    for (double x : w)
+    {
+        plain += x * x;
+    }
+    CHECK(squared_norm(w) == Approx(plain).epsilon(1e-13));
+    CHECK(squared_norm(w) == squared_norm(w));
 }
 
 TEST_CASE("Feeding the noise-scale estimator every step allocates nothing", "[experiment][noise]")

@@ -563,6 +563,20 @@ namespace
         double loss(const Batch<double>& b) { return inner.loss(b); }
     };
 
+    // Placed before NoiseScaleMonitor: counts the updates at which the model still holds the
+    // batch's backward pass, i.e. at which the monitor can take the kept path.
+    struct KeptPassProbe
+    {
+        std::size_t held = 0;
+        std::size_t updates = 0;
+        template <class Tr, class B, class G>
+        void on_gradient(Tr& t, const B& batch, const G&)
+        {
+            held += t.model().holds_backward_of(batch) ? 1U : 0U;
+            ++updates;
+        }
+    };
+
     Dataset<double> noisy_blobs()
     {
         datasets::BlobsOptions o;
@@ -585,12 +599,15 @@ TEST_CASE("NoiseScaleMonitor measures the same from the batch's kept pass as fro
         SGD h;
         h.lr = 0.05;
         Trainer kept(MLP<double>(5, {data.feature_dim(), 16, data.num_classes}), Optimizer<SGD>(h),
-                     BatchSampler<dynamic>(data.size(), b, SamplerOptions::shuffled(4)), NoiseScaleMonitor<double>(1, 1));
+                     BatchSampler<dynamic>(data.size(), b, SamplerOptions::shuffled(4)), KeptPassProbe{},
+                     NoiseScaleMonitor<double>(1, 1));
         Trainer halves(WithoutKeptPass{MLP<double>(5, {data.feature_dim(), 16, data.num_classes})}, Optimizer<SGD>(h),
                        BatchSampler<dynamic>(data.size(), b, SamplerOptions::shuffled(4)), NoiseScaleMonitor<double>(1, 1));
         kept.fit(data, Budget::epochs(3));
         halves.fit(data, Budget::epochs(3));
-        const auto& a = kept.callback<0>().records();
+        const auto& a = kept.callback<1>().records();
+        CHECK(kept.callback<0>().updates > 0);
+        CHECK(kept.callback<0>().held == kept.callback<0>().updates);
         const auto& r = halves.callback<0>().records();
         REQUIRE(a.size() == 3);
         REQUIRE(r.size() == 3);

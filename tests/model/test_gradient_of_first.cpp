@@ -7,6 +7,8 @@
 #include <cstddef>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
+#include <utility>
 
 #include "xtrain/model.hpp"
 #include "model/model_test_support.hpp"
@@ -60,6 +62,17 @@ namespace
         CHECK((part == whole));
     }
 
+    template <class T>
+    void reserve_more(MLP<T>& model, const Batch<T>& batch)
+    {
+        model.reserve(4 * batch.size);
+    }
+    template <class M, class T, std::enable_if_t<!std::is_same_v<M, MLP<T>>, int> = 0>
+    void reserve_more(M& model, const Batch<T>& batch)
+    {
+        model.reserve(4 * batch.size, SampleShape::of_batch(batch));
+    }
+
     template <class Model, class T>
     void check_refusals(Model& model, const test::Data<T>& data, const std::string& name)
     {
@@ -92,6 +105,17 @@ namespace
         assigned = model;
         CHECK_FALSE(assigned.holds_backward_of(batch));
 
+        // A move takes the buffers away: neither side holds the pass.
+        assigned.loss_and_gradient(batch, g);
+        Model moved = std::move(assigned);
+        CHECK_FALSE(moved.holds_backward_of(batch));
+        CHECK_FALSE(assigned.holds_backward_of(batch)); // NOLINT(bugprone-use-after-move): checked on purpose
+        moved.loss_and_gradient(batch, g);
+        Model target = copy;
+        target = std::move(moved);
+        CHECK_FALSE(target.holds_backward_of(batch));
+        CHECK_FALSE(moved.holds_backward_of(batch)); // NOLINT(bugprone-use-after-move)
+
         // Anything with a forward pass overwrites the activations.
         (void)model.loss(batch);
         CHECK_FALSE(model.holds_backward_of(batch));
@@ -105,6 +129,10 @@ namespace
         CHECK_FALSE(model.holds_backward_of(batch));
         model.loss_and_gradient(batch, g);
         model.initialize(3);
+        CHECK_FALSE(model.holds_backward_of(batch));
+        // A larger reservation reallocates the buffers the activations live in.
+        model.loss_and_gradient(batch, g);
+        reserve_more(model, batch);
         CHECK_FALSE(model.holds_backward_of(batch));
     }
 }

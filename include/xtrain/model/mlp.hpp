@@ -69,11 +69,12 @@ namespace xtrain
          * @brief Overwrites @p grad with the gradient of the mean loss over the first @p n samples
          * of @p batch from the loss_and_gradient(batch, ...) call just made: a backward pass over
          * n samples, no forward pass (see Sequential::gradient_of_first).
-         * @throws std::logic_error if the last pass was not loss_and_gradient on this batch;
+         * @throws std::logic_error if the last pass was not loss_and_gradient on this batch (the
+         *         same addresses and size; the rows and parameters must be unchanged too);
          *         std::invalid_argument if @p n is 0 or above batch.size.
          */
         void gradient_of_first(const Batch<T>& batch, std::size_t n, xt::xtensor<T, 1>& grad);
-        /** @brief True if gradient_of_first(@p batch, ...) can run now. */
+        /** @brief True if gradient_of_first(@p batch, ...) can run now (see Sequential::holds_backward_of). */
         bool holds_backward_of(const Batch<T>& batch) const noexcept { return m_kept.holds(batch); }
         /** @brief Every layer with parameters is Dense: loss_and_descent() exists. */
         static constexpr bool supports_descent = true;
@@ -116,7 +117,8 @@ namespace xtrain
         std::size_t m_forward_capacity = 0;
         std::size_t m_backward_capacity = 0;
         // Outputs of each layer in order (input, dense 0, activation 0, dense 1, ...). Rewritten by
-        // every forward pass before use, so a copied model never reads another model's pointers.
+        // every forward pass before use; gradient_of_first() reads them without one only while
+        // m_kept says they are this model's (a copy, a move and its source start empty).
         std::vector<const T*> m_acts;
         detail::nn::KeptPass<T> m_kept; // whose loss_and_gradient m_acts and the loss's gradient are
     };

@@ -15,6 +15,8 @@
  * Buffers for activations and gradients are allocated on the first call for a batch size (or by
  * reserve()) and reused: a later call with the same or a smaller batch allocates nothing. The
  * layers hold offsets into the parameter buffer, never pointers, so copies and moves are safe.
+ * The model's one set of pointers, to the last forward pass's outputs (kept for
+ * gradient_of_first()), is marked empty in a copy, a move and its source.
  */
 #ifndef XTRAIN_MODEL_SEQUENTIAL_HPP
 #define XTRAIN_MODEL_SEQUENTIAL_HPP
@@ -206,12 +208,18 @@ namespace xtrain
          * model has no dropout. What NoiseScaleMonitor uses for its half-batch gradient. Only valid
          * while the parameters are those of that call: between loss_and_gradient and the
          * optimizer's step.
-         * @throws std::logic_error if the last pass was not loss_and_gradient on this batch (same
-         * rows at the same addresses), or a forward pass ran since; std::invalid_argument if
-         * @p n is 0 or above batch.size.
+         * The model recognises the batch by its addresses and size: the rows behind them, and the
+         * parameters, must be those of that call.
+         * @throws std::logic_error if the last pass was not loss_and_gradient on this batch (the
+         * same addresses and size), or a forward pass ran since; std::invalid_argument if @p n is
+         * 0 or above batch.size.
          */
         void gradient_of_first(const Batch<T>& batch, std::size_t n, xt::xtensor<T, 1>& grad);
-        /** @brief True if gradient_of_first(@p batch, ...) can run now. */
+        /**
+         * @brief True if the last pass was loss_and_gradient on a batch at @p batch's addresses and
+         * of its size, and no forward pass ran since (whether the rows or the parameters changed
+         * since, the model cannot tell).
+         */
         bool holds_backward_of(const Batch<T>& batch) const noexcept { return m_kept.holds(batch); }
 
         /** @brief True when every layer with parameters can fuse its update into its backward pass (Dense). */

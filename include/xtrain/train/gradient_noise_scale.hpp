@@ -35,8 +35,8 @@ namespace xtrain
      * @brief Sum of squares of @p n values, accumulated in double.
      *
      * Eight partial sums (value i goes to sum i mod 8), added pairwise at the end: a single sum
-     * would make every addition wait for the one before (about 1 ns per value; 0.2 ms for a
-     * gradient of 200 000 values), eight independent ones vectorise. The order is fixed, so the
+     * would make every addition wait for the one before (0.53 ns a value measured, 0.1 ms for a
+     * gradient of 200 000 values), eight independent ones vectorise (0.19 ns). The order is fixed, so the
      * result is the same on every call.
      */
     template <class T>

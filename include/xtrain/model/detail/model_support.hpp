@@ -89,7 +89,7 @@ namespace xtrain::detail::nn
      * backward pass can be repeated over the batch's first samples (gradient_of_first()).
      *
      * A copy or an assignment starts empty: the activations it names live in the buffers of the
-     * model it was copied from.
+     * model it was copied from. A move empties both sides: the buffers moved away with the model.
      */
     template <class T>
     class KeptPass
@@ -102,6 +102,14 @@ namespace xtrain::detail::nn
             clear();
             return *this;
         }
+        KeptPass(KeptPass&& other) noexcept { other.clear(); }
+        KeptPass& operator=(KeptPass&& other) noexcept
+        {
+            clear();
+            other.clear();
+            return *this;
+        }
+        ~KeptPass() = default;
 
         /** @brief The activations now belong to @p batch. */
         void keep(const Batch<T>& batch) noexcept
