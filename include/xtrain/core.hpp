@@ -13,6 +13,7 @@
 #include "xtrain/core/error.hpp"
 #include "xtrain/core/extent.hpp"
 #include "xtrain/core/file_io.hpp"
+#include "xtrain/core/float_env.hpp"
 #include "xtrain/core/param_buffer.hpp"
 #include "xtrain/core/random.hpp"
 #include "xtrain/core/run_jobs.hpp"

@@ -23,6 +23,7 @@
 #include <xtensor/xtensor.hpp>
 
 #include "xtrain/core/error.hpp"
+#include "xtrain/core/float_env.hpp"
 #include "xtrain/core/param_buffer.hpp"
 #include "xtrain/core/serialize.hpp"
 #include "xtrain/optim/policy.hpp"
@@ -163,6 +164,20 @@ namespace xtrain
         std::size_t step_count() const noexcept { return m_step_count; }
         /** @brief Back to the state right after construction: no state, step count 0, lr = Policy::lr. */
         void reset();
+        /**
+         * @brief Whether step() runs with subnormal values flushed to zero (true by default).
+         *
+         * A state that decays where the gradient is zero (Adam's moments, momentum buffers) passes
+         * through the subnormal range, below 1.2e-38 in float, where each operation costs x86 about
+         * a hundred cycles: on Fashion-MNIST, Adam at B = 8 took 7 times longer. With the flush
+         * (FlushSubnormals, core/float_env.hpp) such values become zero instead, which changes
+         * nothing above 1.2e-38 (2.2e-308 in double). Switch it off for IEEE arithmetic to the last
+         * subnormal bit, as PyTorch computes by default. Not part of the state: reset() and
+         * load_state() leave it as it is.
+         */
+        bool flush_subnormals() const noexcept { return m_flush_subnormals; }
+        /** @brief See flush_subnormals(). */
+        void set_flush_subnormals(bool on) noexcept { m_flush_subnormals = on; }
         /** @brief The hyperparameters (their lr is the initial rate; lr() is the current one). */
         const Policy& policy() const noexcept { return m_policy; }
 
@@ -322,6 +337,7 @@ namespace xtrain
         Policy m_policy;
         double m_lr = 0.0;
         std::size_t m_step_count = 0;
+        bool m_flush_subnormals = true;
         Slot<float> m_float;
         Slot<double> m_double;
     };
@@ -421,7 +437,10 @@ namespace xtrain
             ctx.layer_adaptation = true;
             ctx.step = s.steps + 1;
             ctx.offset = 0;
-            m_policy.update(s.state, ctx, params.data(), grads.data(), n);
+            {
+                const FlushSubnormals flush(m_flush_subnormals);
+                m_policy.update(s.state, ctx, params.data(), grads.data(), n);
+            }
             ++s.steps;
             s.loaded = false;
             ++m_step_count;
@@ -442,6 +461,7 @@ namespace xtrain
             ctx.step = s.steps + 1;
             T* p = params.data();
             const T* g = grads.data();
+            const FlushSubnormals flush(m_flush_subnormals);
             for (const Segment& seg : params.layout().segments())
             {
                 ctx.lr = m_lr * seg.lr_scale;
