@@ -2,7 +2,8 @@
 # Installs the Debian packages xtrain needs for the given purposes, only those missing.
 #   bash scripts/deps.sh build test demo ci docs compare
 # build: compiler, CMake, Ninja, xtensor, xtensor-blas, nlohmann-json, OpenBLAS, zlib, CLI11 (the
-#        examples' command lines)
+#        examples' command lines), libxsmm (optional for xtrain, found by CMake: small-batch weight
+#        gradients; installed so that a new machine builds what docs/performance.md measured)
 # test:  Catch2, Google Benchmark, the Fashion-MNIST package (real-data tests and smoke runs),
 #        gnuplot (the figure-rendering test), Open MPI (the data-parallel tests and examples)
 # demo:  gnuplot (figures), the Fashion-MNIST package
@@ -12,7 +13,7 @@
 set -euo pipefail
 
 declare -A groups=(
-  [build]="g++ cmake ninja-build ccache libxtensor-dev libxtensor-blas-dev libxsimd-dev nlohmann-json3-dev libopenblas-dev zlib1g-dev libcli11-dev"
+  [build]="g++ cmake ninja-build ccache libxtensor-dev libxtensor-blas-dev libxsimd-dev nlohmann-json3-dev libopenblas-dev zlib1g-dev libcli11-dev libxsmm-dev"
   [test]="catch2 libbenchmark-dev dataset-fashion-mnist gnuplot-nox libopenmpi-dev openmpi-bin"
   [demo]="gnuplot-nox dataset-fashion-mnist"
   [ci]="clang-14 libclang-rt-14-dev"
