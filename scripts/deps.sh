@@ -27,6 +27,12 @@ for g in "$@"; do
   # shellcheck disable=SC2206
   want+=(${groups[$g]})
 done
+# libxsmm exists for x86-64 only, and xtrain builds without it.
+if [[ "$(dpkg --print-architecture 2>/dev/null || echo unknown)" != amd64 ]]; then
+  for i in "${!want[@]}"; do
+    [[ "${want[$i]}" != libxsmm-dev ]] || unset 'want[i]'
+  done
+fi
 
 missing=()
 for p in "${want[@]}"; do

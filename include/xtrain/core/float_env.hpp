@@ -14,7 +14,10 @@
 #ifndef XTRAIN_CORE_FLOAT_ENV_HPP
 #define XTRAIN_CORE_FLOAT_ENV_HPP
 
-#if defined(__SSE2__) || defined(_M_X64) || (defined(_M_IX86_FP) && _M_IX86_FP >= 2)
+// Only where scalar float and double arithmetic runs on SSE: every x86-64 target, and 32-bit x86
+// when told so (GCC/Clang -mfpmath=sse, MSVC /arch:SSE2); 32-bit x87 arithmetic ignores MXCSR.
+#if (defined(__x86_64__) || defined(_M_X64) || defined(__SSE2_MATH__) || (defined(_M_IX86_FP) && _M_IX86_FP >= 2)) \
+    && !defined(_M_ARM64EC)
 #include <xmmintrin.h>
 #define XTRAIN_HAVE_SSE_CSR 1
 #else
@@ -26,10 +29,11 @@ namespace xtrain
     /**
      * @brief While it lives, the calling thread reads subnormal float and double operands as zero and
      * writes subnormal results as zero (x86: the MXCSR bits DAZ and FTZ); the destructor restores
-     * the mode it found. Other threads are not affected.
+     * those two bits as it found them and keeps the exception flags the scope raised. Threads
+     * already running are not affected; threads started inside the scope inherit the mode.
      *
-     * On a CPU without the SSE control register it does nothing (`supported` is false there).
-     * x87 arithmetic (long double) is not affected.
+     * Where the build target has no SSE control register (aarch64, 32-bit x87 arithmetic) it does
+     * nothing, and `supported` is false. x87 arithmetic (long double) is never affected.
      */
     class FlushSubnormals
     {
@@ -58,7 +62,7 @@ namespace xtrain
 #if XTRAIN_HAVE_SSE_CSR
             if (m_active)
             {
-                _mm_setcsr(m_saved);
+                _mm_setcsr((_mm_getcsr() & ~flush_bits) | (m_saved & flush_bits));
             }
 #endif
         }
