@@ -121,7 +121,7 @@ namespace xtrain::detail::nn
         }
         /** @brief A forward pass or a new plan overwrote the activations. */
         void clear() noexcept { m_size = 0; }
-        /** @brief True if the activations are those of @p batch (the same rows, at the same addresses). */
+        /** @brief True if the activations are those of a batch at @p batch's addresses and of its size. */
         bool holds(const Batch<T>& batch) const noexcept
         {
             return m_size != 0 && batch.size == m_size && batch.features == m_features && batch.labels == m_labels
